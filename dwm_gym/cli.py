@@ -1,0 +1,122 @@
+"""``dwm-gym`` command line: ties the layers together (datasets and behaviour policies for now)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+
+def _dataset_make(args: argparse.Namespace) -> int:
+    from dwm_gym.data import make_dataset
+
+    dataset = make_dataset(args.name, steps=args.steps, seed=args.seed, num_envs=args.num_envs,
+                           overwrite=args.force, train_missing_policies=not args.no_train)
+    meta = dataset.metadata
+    print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
+    print(f"mean episode return {meta['mean_return']:.1f} "
+          f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})")
+    for part in meta["parts"]:
+        if "policy_mean_return" in part:
+            print(f"  {part['part']} policy: {part['policy']}, measured return {part['policy_mean_return']:.1f} "
+                  f"± {part['policy_std_return']:.1f} over {part['policy_eval_episodes']} episodes")
+    return 0
+
+
+def _dataset_list(args: argparse.Namespace) -> int:
+    from dwm_gym.data.minari_io import datasets_root, list_local_datasets
+
+    ids = list_local_datasets()
+    print(f"Minari datasets under {datasets_root()}:")
+    for dataset_id in ids:
+        print(f"  {dataset_id}")
+    if not ids:
+        print("  (none) — make one with: dwm-gym dataset make hopper-medium")
+    return 0
+
+
+def _dataset_info(args: argparse.Namespace) -> int:
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.data.specs import dataset_id, parse_dataset_name
+
+    target = args.id
+    if "/" not in target:
+        spec, quality = parse_dataset_name(target)
+        target = dataset_id(spec.name, quality)
+    dataset = OfflineDataset.from_minari(target)
+    summary = dataset.summary()
+    summary["provenance"] = {k: v for k, v in dataset.metadata.items() if k != "budget_cut_episodes"}
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def _behavior_train(args: argparse.Namespace) -> int:
+    from dwm_gym.data.behavior.sac_training import SACTrainingConfig, train_behavior_sac
+    from dwm_gym.data.specs import task_spec
+
+    spec = task_spec(args.task)
+    config = SACTrainingConfig(env_id=spec.env_id, total_steps=args.steps, seed=args.seed)
+    train_behavior_sac(config, args.run_dir, resume=args.resume)
+    return 0
+
+
+def _behavior_export(args: argparse.Namespace) -> int:
+    from dwm_gym.data.behavior.export import export_behavior
+
+    summary = export_behavior(args.run_dir, args.task, args.out, eval_episodes=args.eval_episodes)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``dwm-gym`` argument parser."""
+    parser = argparse.ArgumentParser(prog="dwm-gym", description="Diffusion World Models as Gymnasium envs and SB3 plug-ins.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dataset = commands.add_parser("dataset", help="offline datasets (Minari)").add_subparsers(dest="action", required=True)
+    make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
+    make.add_argument("name", help="{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}")
+    make.add_argument("--steps", type=int, default=None, help="transitions (default 1M; per part for medium-expert)")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--num-envs", type=int, default=16, help="env copies stepped side by side")
+    make.add_argument("--force", action="store_true", help="replace an existing dataset")
+    make.add_argument("--no-train", action="store_true", help="fail instead of training a missing behaviour policy")
+    make.set_defaults(func=_dataset_make)
+    dataset.add_parser("list", help="Minari datasets on disk").set_defaults(func=_dataset_list)
+    info = dataset.add_parser("info", help="size, returns and provenance of a dataset")
+    info.add_argument("id", help="Minari id (dwm_gym/hopper/medium-v0) or short name (hopper-medium)")
+    info.set_defaults(func=_dataset_info)
+
+    behavior = commands.add_parser("behavior", help="behaviour policies (SB3 SAC)").add_subparsers(dest="action", required=True)
+    train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
+    train.add_argument("--task", required=True)
+    train.add_argument("--steps", type=int, default=1_000_000)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--run-dir", required=True)
+    train.add_argument("--resume", action="store_true")
+    train.set_defaults(func=_behavior_train)
+    export = behavior.add_parser("export", help="pick medium/expert snapshots of a run and write the policy files")
+    export.add_argument("--task", required=True)
+    export.add_argument("--run-dir", required=True)
+    export.add_argument("--out", required=True, help="folder (the package ships dwm_gym/data/behavior/assets)")
+    export.add_argument("--eval-episodes", type=int, default=50)
+    export.set_defaults(func=_behavior_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``dwm-gym``."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

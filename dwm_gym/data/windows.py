@@ -1,0 +1,152 @@
+"""DWM training windows: (s_t, a_t, g_t) -> (r_t, s_{t+1}, r_{t+1}, ..., s_{t+T-1}, r_{t+T-1}).
+
+Termination semantics (DESIGN.md):
+
+* A window never crosses a truncation (time limit or collection cut): in an episode that was
+  cut after ``L`` transitions, windows start at t = 0 .. L - T only.
+* After a true termination the window is padded with an absorbing state: the terminal
+  next-state s_L repeated, reward 0, ``mask`` 0 and ``terminals`` 1. Windows of a terminated
+  episode start at every t = 0 .. L - 1.
+
+The return-to-go is the full-episode discounted return from t to the end of the episode's
+data, divided by the task's scale (PAPER.md: 400 hopper, 550 walker2d, 1200 halfcheetah).
+
+Windows are index views over flat padded arrays (no copy of T states per window);
+:meth:`DWMWindows.batch` gathers a batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dwm_gym.data.episode import DatasetError
+from dwm_gym.data.offline_dataset import OfflineDataset
+
+
+@dataclass
+class WindowBatch:
+    """A batch of DWM windows (raw, unnormalized units).
+
+    Attributes:
+        states: ``(B, obs_dim)`` s_t.
+        actions: ``(B, action_dim)`` a_t.
+        rewards: ``(B, T)`` r_t .. r_{t+T-1} (0 after a termination).
+        future_states: ``(B, T-1, obs_dim)`` s_{t+1} .. s_{t+T-1} (absorbing after a termination).
+        rtg: ``(B,)`` scaled discounted return-to-go g_t.
+        masks: ``(B, T)`` 1 where reward h is a real transition, 0 on padding.
+        terminals: ``(B, T)`` 1 from the step whose transition terminated the episode onwards.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    future_states: np.ndarray
+    rtg: np.ndarray
+    masks: np.ndarray
+    terminals: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+def discounted_returns_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
+    """g_t = sum_{t' >= t} gamma^(t'-t) r_t' for one episode (backward recursion, float64)."""
+    out = np.empty(len(rewards), dtype=np.float64)
+    running = 0.0
+    for t in range(len(rewards) - 1, -1, -1):
+        running = rewards[t] + gamma * running
+        out[t] = running
+    return out
+
+
+class DWMWindows:
+    """All length-``horizon`` windows of an :class:`OfflineDataset`.
+
+    Args:
+        dataset: The data.
+        horizon: Window length T (paper: 8).
+        gamma: Discount of the return-to-go (paper: 0.99).
+        rtg_scale: Divisor of the return-to-go; defaults to the task's scale.
+
+    Raises:
+        DatasetError: If no episode is long enough for a single window.
+        ValueError: If ``rtg_scale`` is missing for an unknown task.
+    """
+
+    def __init__(self, dataset: OfflineDataset, horizon: int = 8, gamma: float = 0.99, rtg_scale: float | None = None) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        if rtg_scale is None:
+            if dataset.task is None:
+                raise ValueError(f"no RTG scale known for env {dataset.env_id!r}; pass rtg_scale=")
+            rtg_scale = dataset.task.rtg_scale
+        self.horizon, self.gamma, self.rtg_scale = horizon, gamma, float(rtg_scale)
+        pad = horizon - 1
+        states, actions, rewards, masks, terminals, rtg, starts = [], [], [], [], [], [], []
+        offset = 0
+        for episode in dataset.episodes:
+            length = len(episode)
+            episode_rtg = discounted_returns_to_go(episode.rewards, gamma) / self.rtg_scale
+            if episode.terminated:
+                rows = length + pad
+                states.append(np.concatenate([episode.observations[:-1], np.repeat(episode.observations[-1:], pad, 0)]))
+                actions.append(np.concatenate([episode.actions, np.zeros((pad, dataset.action_dim), np.float32)]))
+                rewards.append(np.concatenate([episode.rewards, np.zeros(pad)]))
+                masks.append(np.concatenate([np.ones(length), np.zeros(pad)]))
+                terminals.append(np.concatenate([np.zeros(length - 1), np.ones(pad + 1)]))
+                rtg.append(np.concatenate([episode_rtg, np.zeros(pad)]))
+                starts.append(offset + np.arange(length))
+            else:
+                rows = length
+                states.append(episode.observations[:-1])
+                actions.append(episode.actions)
+                rewards.append(episode.rewards)
+                masks.append(np.ones(length))
+                terminals.append(np.zeros(length))
+                rtg.append(episode_rtg)
+                starts.append(offset + np.arange(max(0, length - horizon + 1)))
+            offset += rows
+        self.starts = np.concatenate(starts).astype(np.int64)
+        if len(self.starts) == 0:
+            raise DatasetError(
+                f"no window of length {horizon} fits: every episode is truncated and shorter than {horizon} steps"
+            )
+        self._states = np.concatenate(states).astype(np.float32)
+        self._actions = np.concatenate(actions).astype(np.float32)
+        self._rewards = np.concatenate(rewards).astype(np.float32)
+        self._masks = np.concatenate(masks).astype(np.float32)
+        self._terminals = np.concatenate(terminals).astype(np.float32)
+        self._rtg = np.concatenate(rtg).astype(np.float32)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def batch(self, indices: np.ndarray) -> WindowBatch:
+        """Gathers the windows ``indices`` (positions in ``0 .. len(self) - 1``)."""
+        start = self.starts[np.asarray(indices)]
+        rows = start[:, None] + np.arange(self.horizon)
+        return WindowBatch(
+            states=self._states[start],
+            actions=self._actions[start],
+            rewards=self._rewards[rows],
+            future_states=self._states[rows[:, 1:]],
+            rtg=self._rtg[start],
+            masks=self._masks[rows],
+            terminals=self._terminals[rows],
+        )
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> WindowBatch:
+        """A uniformly random batch of windows."""
+        return self.batch(rng.integers(0, len(self), size=batch_size))
+
+    @property
+    def all_states(self) -> np.ndarray:
+        """Every state row (for fitting the state normalizer)."""
+        return self._states
+
+    @property
+    def real_rewards(self) -> np.ndarray:
+        """Every real (unpadded) reward (for fitting the reward normalizer)."""
+        return self._rewards[self._masks > 0]
