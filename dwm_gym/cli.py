@@ -12,16 +12,26 @@ from collections.abc import Sequence
 def _dataset_make(args: argparse.Namespace) -> int:
     from dwm_gym.data import make_dataset
 
-    dataset = make_dataset(args.name, steps=args.steps, seed=args.seed, num_envs=args.num_envs,
-                           overwrite=args.force, train_missing_policies=not args.no_train)
+    dataset = make_dataset(
+        args.name,
+        steps=args.steps,
+        seed=args.seed,
+        num_envs=args.num_envs,
+        overwrite=args.force,
+        train_missing_policies=not args.no_train,
+    )
     meta = dataset.metadata
     print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
-    print(f"mean episode return {meta['mean_return']:.1f} "
-          f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})")
+    print(
+        f"mean episode return {meta['mean_return']:.1f} "
+        f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
+    )
     for part in meta["parts"]:
         if "policy_mean_return" in part:
-            print(f"  {part['part']} policy: {part['policy']}, measured return {part['policy_mean_return']:.1f} "
-                  f"± {part['policy_std_return']:.1f} over {part['policy_eval_episodes']} episodes")
+            print(
+                f"  {part['part']} policy: {part['policy']}, measured return {part['policy_mean_return']:.1f} "
+                f"± {part['policy_std_return']:.1f} over {part['policy_eval_episodes']} episodes"
+            )
     return 0
 
 
@@ -72,11 +82,15 @@ def _behavior_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dwm-gym`` argument parser."""
-    parser = argparse.ArgumentParser(prog="dwm-gym", description="Diffusion World Models as Gymnasium envs and SB3 plug-ins.")
+    parser = argparse.ArgumentParser(
+        prog="dwm-gym", description="Diffusion World Models as Gymnasium envs and SB3 plug-ins."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    dataset = commands.add_parser("dataset", help="offline datasets (Minari)").add_subparsers(dest="action", required=True)
+    dataset = commands.add_parser("dataset", help="offline datasets (Minari)").add_subparsers(
+        dest="action", required=True
+    )
     make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
     make.add_argument("name", help="{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}")
     make.add_argument("--steps", type=int, default=None, help="transitions (default 1M; per part for medium-expert)")
@@ -90,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("id", help="Minari id (dwm_gym/hopper/medium-v0) or short name (hopper-medium)")
     info.set_defaults(func=_dataset_info)
 
-    behavior = commands.add_parser("behavior", help="behaviour policies (SB3 SAC)").add_subparsers(dest="action", required=True)
+    behavior = commands.add_parser("behavior", help="behaviour policies (SB3 SAC)").add_subparsers(
+        dest="action", required=True
+    )
     train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
     train.add_argument("--task", required=True)
     train.add_argument("--steps", type=int, default=1_000_000)
@@ -110,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dwm-gym``."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, FileExistsError, KeyError) as exc:

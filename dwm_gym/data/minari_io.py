@@ -123,7 +123,9 @@ def write_minari_dataset(
     root = datasets_root()
     final = root / dataset_id
     if final.exists() and not overwrite:
-        raise FileExistsError(f"{dataset_id} already exists at {final}; pass overwrite=True (CLI: --force) to replace it")
+        raise FileExistsError(
+            f"{dataset_id} already exists at {final}; pass overwrite=True (CLI: --force) to replace it"
+        )
     root.mkdir(parents=True, exist_ok=True)
     buffers = [
         EpisodeBuffer(
@@ -140,9 +142,17 @@ def write_minari_dataset(
     try:
         with _minari_root(staging):
             minari.create_dataset_from_buffers(
-                dataset_id, buffers, env=env_id, algorithm_name=algorithm_name, author="dwm_gym",
-                author_email="dwm_gym@users.noreply.github.com", code_permalink="https://github.com/dwm-gym/dwm_gym",
-                ref_min_score=ref_min_score, ref_max_score=ref_max_score, description=description,
+                dataset_id,
+                buffers,
+                env=env_id,
+                eval_env=env_id,
+                algorithm_name=algorithm_name,
+                author="dwm_gym",
+                author_email="dwm_gym@users.noreply.github.com",
+                code_permalink="https://github.com/dwm-gym/dwm_gym",
+                ref_min_score=ref_min_score,
+                ref_max_score=ref_max_score,
+                description=description,
                 requirements=["gymnasium[mujoco]>=1.0"],
             )
         (staging / dataset_id / PROVENANCE_FILE).write_text(json.dumps(provenance, indent=2) + "\n")

@@ -139,7 +139,9 @@ class MinMaxNormalizer:
         if self.low is None:
             raise RuntimeError("the normalizer is not fitted; call fit() or load_state_dict() first")
         low = torch.as_tensor(self.low, dtype=like.dtype, device=like.device)
-        span = torch.as_tensor(np.where(self.high > self.low, self.high - self.low, 1.0), dtype=like.dtype, device=like.device)
+        span = torch.as_tensor(
+            np.where(self.high > self.low, self.high - self.low, 1.0), dtype=like.dtype, device=like.device
+        )
         if len(self.low) == 1:
             low, span = low[0], span[0]
         return low, span
@@ -164,7 +166,10 @@ class MinMaxNormalizer:
         return {"low": self.low.copy(), "high": self.high.copy()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> MinMaxNormalizer:
-        low, high = np.atleast_1d(np.asarray(state["low"], np.float64)), np.atleast_1d(np.asarray(state["high"], np.float64))
+        low, high = (
+            np.atleast_1d(np.asarray(state["low"], np.float64)),
+            np.atleast_1d(np.asarray(state["high"], np.float64)),
+        )
         if low.shape != high.shape or np.any(high < low):
             raise ValueError(f"invalid min-max state: low {low} / high {high}")
         self.low, self.high = low, high

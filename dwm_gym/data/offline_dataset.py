@@ -33,7 +33,9 @@ class OfflineDataset:
 
     def __post_init__(self) -> None:
         if not self.episodes:
-            raise DatasetError(f"dataset {self.dataset_id or ''} has no episodes; nothing to learn from".replace("  ", " "))
+            raise DatasetError(
+                f"dataset {self.dataset_id or ''} has no episodes; nothing to learn from".replace("  ", " ")
+            )
         obs_dim, action_dim = self.episodes[0].observations.shape[-1], self.episodes[0].actions.shape[-1]
         for i, episode in enumerate(self.episodes):
             episode.validate(f"episode {i}")
@@ -106,7 +108,9 @@ class OfflineDataset:
         inner[ends - 1] = False  # rows whose successor starts a new episode
         rows = np.flatnonzero(inner[:-1])
         if len(rows) and not np.allclose(arrays["next_observations"][rows], arrays["observations"][rows + 1]):
-            first = int(rows[~np.isclose(arrays["next_observations"][rows], arrays["observations"][rows + 1]).all(-1)][0])
+            first = int(
+                rows[~np.isclose(arrays["next_observations"][rows], arrays["observations"][rows + 1]).all(-1)][0]
+            )
             raise DatasetError(
                 f"next_observations[{first}] differs from observations[{first + 1}] inside an episode: the arrays "
                 "must be time-ordered with a termination or truncation flag at every episode end"
@@ -118,7 +122,9 @@ class OfflineDataset:
             terminations = arrays["terminations"][start:end].copy()
             if not (terminations[-1] or truncations[-1]):
                 truncations[-1] = True
-            episodes.append(Episode(obs, arrays["actions"][start:end], arrays["rewards"][start:end], terminations, truncations))
+            episodes.append(
+                Episode(obs, arrays["actions"][start:end], arrays["rewards"][start:end], terminations, truncations)
+            )
             start = end
         return cls(episodes, **kwargs)
 

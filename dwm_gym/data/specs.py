@@ -48,7 +48,9 @@ def task_spec(task: str) -> TaskSpec:
     for spec in TASKS.values():
         if spec.env_id.lower() == key or spec.env_id.split("-")[0].lower() == key:
             return spec
-    raise KeyError(f"unknown task {task!r}; known: {', '.join(TASKS)} (or their ids {[t.env_id for t in TASKS.values()]})")
+    raise KeyError(
+        f"unknown task {task!r}; known: {', '.join(TASKS)} (or their ids {[t.env_id for t in TASKS.values()]})"
+    )
 
 
 def parse_dataset_name(name: str) -> tuple[TaskSpec, str]:

@@ -75,7 +75,9 @@ class DWMWindows:
         ValueError: If ``rtg_scale`` is missing for an unknown task.
     """
 
-    def __init__(self, dataset: OfflineDataset, horizon: int = 8, gamma: float = 0.99, rtg_scale: float | None = None) -> None:
+    def __init__(
+        self, dataset: OfflineDataset, horizon: int = 8, gamma: float = 0.99, rtg_scale: float | None = None
+    ) -> None:
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}")
         if rtg_scale is None:

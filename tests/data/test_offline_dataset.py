@@ -64,7 +64,9 @@ def test_episode_validation_messages():
     with pytest.raises(DatasetError, match="before the last step"):
         mid_flag.validate()
     with pytest.raises(DatasetError, match="obs/action sizes"):
-        OfflineDataset([ok, Episode(np.zeros((4, 5)), np.zeros((3, 1)), np.zeros(3), np.zeros(3, bool), np.zeros(3, bool))])
+        OfflineDataset(
+            [ok, Episode(np.zeros((4, 5)), np.zeros((3, 1)), np.zeros(3), np.zeros(3, bool), np.zeros(3, bool))]
+        )
 
 
 def test_split_by_episodes(rng):

@@ -115,9 +115,7 @@ class BehaviorPolicy:
         single = obs.ndim == 1
         batch = torch.from_numpy(np.atleast_2d(obs))
         if batch.shape[-1] != self.actor.obs_dim:
-            raise ValueError(
-                f"expected observations with {self.actor.obs_dim} values, got shape {tuple(obs.shape)}"
-            )
+            raise ValueError(f"expected observations with {self.actor.obs_dim} values, got shape {tuple(obs.shape)}")
         mean, log_std = self.actor(batch)
         mean_np = mean.numpy()
         if deterministic:

@@ -7,6 +7,7 @@ which is what makes generating a 1M-step dataset on 2 CPU cores take minutes.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import gymnasium as gym
 import numpy as np
 
@@ -117,7 +118,8 @@ def _run(envs, policy, num_steps, num_episodes, seed, progress) -> list[Episode]
         if progress is not None:
             progress(len(active))
         if num_steps is not None and steps >= num_steps:
-            done.extend(builders[i].finish(False) for i in still_active if builders[i].actions)
+            # budget reached: every open episode (stepped this round or not) ends truncated here
+            done.extend(b.finish(False) for b in builders if b.actions)
             break
         active = still_active
     return done

@@ -54,12 +54,20 @@ def replay_until(run_dir: str | Path, last_step: int, env_id: str) -> OfflineDat
     if len(flat.get("rewards", [])) < last_step:
         raise ValueError(f"{run_dir} recorded {len(flat.get('rewards', []))} transitions, fewer than {last_step}")
     return OfflineDataset.from_arrays(
-        flat["obs"], flat["actions"], flat["rewards"], flat["next_obs"], flat["terminated"], flat["truncated"],
-        env_id=env_id, dataset_id=f"{run_dir}:replay[:{last_step}]",
+        flat["obs"],
+        flat["actions"],
+        flat["rewards"],
+        flat["next_obs"],
+        flat["terminated"],
+        flat["truncated"],
+        env_id=env_id,
+        dataset_id=f"{run_dir}:replay[:{last_step}]",
     )
 
 
-def export_behavior(run_dir: str | Path, task: str, out_dir: str | Path, eval_episodes: int = 50, seed: int = 123) -> dict:
+def export_behavior(
+    run_dir: str | Path, task: str, out_dir: str | Path, eval_episodes: int = 50, seed: int = 123
+) -> dict:
     """Writes ``{task}_medium/expert.safetensors`` and ``{task}_medium_replay.npz`` into ``out_dir``.
 
     The chosen actors are re-evaluated with ``eval_episodes`` episodes; the returns stored
@@ -75,18 +83,31 @@ def export_behavior(run_dir: str | Path, task: str, out_dir: str | Path, eval_ep
     for role, snap in (("medium", medium), ("expert", expert)):
         policy = load_actor(snap["path"])
         rng = np.random.default_rng(seed)
-        episodes = collect_episodes(spec.env_id, lambda o: policy.act(o, rng), num_episodes=eval_episodes, seed=seed)
+        episodes = collect_episodes(
+            spec.env_id, lambda o, p=policy, g=rng: p.act(o, g), num_episodes=eval_episodes, seed=seed
+        )
         returns = np.array([e.total_return for e in episodes])
         info = policy.info
         info.role = role
-        info.mean_return, info.std_return, info.eval_episodes = float(returns.mean()), float(returns.std()), eval_episodes
+        info.mean_return, info.std_return, info.eval_episodes = (
+            float(returns.mean()),
+            float(returns.std()),
+            eval_episodes,
+        )
         info.extra = dict(info.extra, snapshot_mean_return=snap["mean_return"], eval_seed=seed)
         path = save_actor(policy.actor, info, out_dir / f"{spec.name}_{role}.safetensors")
         summary[role] = {"path": str(path), **asdict(info)}
-        logger.info("%s %s: step %d, return %.1f ± %.1f", spec.name, role, info.train_steps, info.mean_return, info.std_return)
+        logger.info(
+            "%s %s: step %d, return %.1f ± %.1f", spec.name, role, info.train_steps, info.mean_return, info.std_return
+        )
     replay = replay_until(run_dir, medium["train_steps"], spec.env_id)
-    replay_info = {"env_id": spec.env_id, "until_step": medium["train_steps"], "sac_seed": summary["medium"]["train_seed"],
-                   "episodes": replay.num_episodes, "transitions": replay.num_transitions}
+    replay_info = {
+        "env_id": spec.env_id,
+        "until_step": medium["train_steps"],
+        "sac_seed": summary["medium"]["train_seed"],
+        "episodes": replay.num_episodes,
+        "transitions": replay.num_transitions,
+    }
     path = save_replay_stream(replay.episodes, out_dir / f"{spec.name}_medium_replay.npz", replay_info)
     summary["medium_replay"] = {"path": str(path), **replay_info}
     return summary
@@ -101,7 +122,11 @@ def train_behavior_policies(task: str, total_steps: int = 1_000_000, seed: int =
     hours = total_steps / SAC_STEPS_PER_SECOND_2_CORES / 3600
     logger.warning(
         "no behaviour policy for %s yet: training SAC on %s for %d steps, about %.1f h on 2 CPU cores "
-        "(resumable: run the same command again after an interruption)", spec.name, spec.env_id, total_steps, hours,
+        "(resumable: run the same command again after an interruption)",
+        spec.name,
+        spec.env_id,
+        total_steps,
+        hours,
     )
     run_dir = user_behavior_dir() / "runs" / spec.name
     config = SACTrainingConfig(env_id=spec.env_id, total_steps=total_steps, seed=seed)

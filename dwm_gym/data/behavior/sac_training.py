@@ -97,7 +97,9 @@ class _Recorder:
     def __init__(self, out: Path, start_step: int) -> None:
         self.out = out
         self.chunk_start = start_step
-        self.rows: dict[str, list] = {k: [] for k in ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")}
+        self.rows: dict[str, list] = {
+            k: [] for k in ("obs", "actions", "rewards", "next_obs", "terminated", "truncated")
+        }
 
     def record(self, model, local_vars: dict) -> None:
         info = local_vars["infos"][0]
@@ -121,7 +123,9 @@ class _Recorder:
         self.rows = {k: [] for k in self.rows}
 
 
-def train_behavior_sac(config: SACTrainingConfig, run_dir: str | Path, resume: bool = False, progress_bar: bool = True) -> Path:
+def train_behavior_sac(
+    config: SACTrainingConfig, run_dir: str | Path, resume: bool = False, progress_bar: bool = True
+) -> Path:
     """Trains SAC, snapshotting/evaluating actors and recording all transitions.
 
     Args:
@@ -157,8 +161,15 @@ def train_behavior_sac(config: SACTrainingConfig, run_dir: str | Path, resume: b
     else:
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
         policy_kwargs = {"net_arch": list(config.hidden_sizes)}
-        model = SAC("MlpPolicy", env, seed=config.seed, learning_starts=config.learning_starts,
-                    policy_kwargs=policy_kwargs, device="cpu", verbose=0)
+        model = SAC(
+            "MlpPolicy",
+            env,
+            seed=config.seed,
+            learning_starts=config.learning_starts,
+            policy_kwargs=policy_kwargs,
+            device="cpu",
+            verbose=0,
+        )
         start = 0
     recorder = _Recorder(run_dir / "transitions", start)
     t0 = time.time()
@@ -171,9 +182,14 @@ def train_behavior_sac(config: SACTrainingConfig, run_dir: str | Path, resume: b
                 actor = export_sb3_actor(self.model, config.env_id)
                 result = evaluate_actor(actor, config.env_id, config.eval_episodes, seed=10_000 + step)
                 info = ActorInfo(
-                    env_id=config.env_id, obs_dim=actor.obs_dim, action_dim=actor.action_dim,
-                    hidden_sizes=list(config.hidden_sizes), train_steps=step, train_seed=config.seed,
-                    mean_return=result["mean_return"], std_return=result["std_return"],
+                    env_id=config.env_id,
+                    obs_dim=actor.obs_dim,
+                    action_dim=actor.action_dim,
+                    hidden_sizes=list(config.hidden_sizes),
+                    train_steps=step,
+                    train_seed=config.seed,
+                    mean_return=result["mean_return"],
+                    std_return=result["std_return"],
                     eval_episodes=config.eval_episodes,
                     deterministic_mean_return=result["deterministic_mean_return"],
                     extra={"mean_length": result["mean_length"], "wall_s": time.time() - t0},
@@ -217,5 +233,9 @@ if __name__ == "__main__":  # pragma: no cover - long background job
     parser.add_argument("--out", required=True)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
-    train_behavior_sac(SACTrainingConfig(env_id=args.env, total_steps=args.steps, seed=args.seed), args.out,
-                       resume=args.resume, progress_bar=False)
+    train_behavior_sac(
+        SACTrainingConfig(env_id=args.env, total_steps=args.steps, seed=args.seed),
+        args.out,
+        resume=args.resume,
+        progress_bar=False,
+    )

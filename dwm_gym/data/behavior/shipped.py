@@ -74,8 +74,13 @@ def load_replay_stream(path: Path) -> tuple[list[Episode], dict]:
         truncations = np.zeros(length, bool)
         (terminations if term else truncations)[-1] = True
         episodes.append(
-            Episode(obs[o : o + length + 1].astype(np.float64), actions[t : t + length],
-                    rewards[t : t + length].astype(np.float64), terminations, truncations)
+            Episode(
+                obs[o : o + length + 1].astype(np.float64),
+                actions[t : t + length],
+                rewards[t : t + length].astype(np.float64),
+                terminations,
+                truncations,
+            )
         )
         o += length + 1
         t += length

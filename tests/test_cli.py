@@ -1,0 +1,22 @@
+import json
+
+from dwm_gym.cli import main
+
+
+def test_dataset_make_list_info(capsys):
+    assert main(["dataset", "make", "hopper-random", "--steps", "60", "--num-envs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "dwm_gym/hopper/random-v0: " in out and "60 steps" in out
+    assert main(["dataset", "list"]) == 0
+    assert "dwm_gym/hopper/random-v0" in capsys.readouterr().out
+    assert main(["dataset", "info", "hopper-random"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["transitions"] == 60 and info["provenance"]["quality"] == "random"
+
+
+def test_cli_errors_are_messages_not_tracebacks(capsys):
+    assert main(["dataset", "info", "hopper-expert"]) == 2
+    err = capsys.readouterr().err
+    assert "error: no Minari dataset 'dwm_gym/hopper/expert-v0'" in err and "dataset make hopper-expert" in err
+    assert main(["dataset", "make", "hopper-bad"]) == 2
+    assert "unknown dataset name" in capsys.readouterr().err
