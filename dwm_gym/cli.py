@@ -19,6 +19,7 @@ def _dataset_make(args: argparse.Namespace) -> int:
         num_envs=args.num_envs,
         overwrite=args.force,
         train_missing_policies=not args.no_train,
+        policy_training_steps=args.policy_steps,
     )
     meta = dataset.metadata
     print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
@@ -98,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     make.add_argument("--num-envs", type=int, default=16, help="env copies stepped side by side")
     make.add_argument("--force", action="store_true", help="replace an existing dataset")
     make.add_argument("--no-train", action="store_true", help="fail instead of training a missing behaviour policy")
+    make.add_argument("--policy-steps", type=int, default=1_000_000, help="SAC steps when a policy must be trained")
     make.set_defaults(func=_dataset_make)
     dataset.add_parser("list", help="Minari datasets on disk").set_defaults(func=_dataset_list)
     info = dataset.add_parser("info", help="size, returns and provenance of a dataset")

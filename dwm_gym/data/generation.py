@@ -39,6 +39,7 @@ def make_dataset(
     overwrite: bool = False,
     progress: bool = True,
     train_missing_policies: bool = True,
+    policy_training_steps: int = 1_000_000,
 ) -> OfflineDataset:
     """Generates ``name`` (e.g. ``"hopper-medium"``) and writes it as ``dwm_gym/{task}/{quality}-v0``.
 
@@ -51,6 +52,7 @@ def make_dataset(
         overwrite: Replace an existing dataset.
         progress: Show a progress bar.
         train_missing_policies: Train SAC when no behaviour policy exists for the task (hours).
+        policy_training_steps: SAC steps of that training.
 
     Returns:
         The dataset as written (provenance in ``metadata``).
@@ -64,7 +66,7 @@ def make_dataset(
     if (datasets_root() / target_id).exists() and not overwrite:
         raise FileExistsError(f"{target_id} already exists under {datasets_root()}; use --force to rebuild it")
     if quality in ("medium", "expert", "medium-expert", "medium-replay"):
-        _ensure_policies(spec, train_missing_policies)
+        _ensure_policies(spec, train_missing_policies, policy_training_steps)
     parts = ["medium", "expert"] if quality == "medium-expert" else [quality]
     episodes: list[Episode] = []
     provenance: dict = {
@@ -118,7 +120,7 @@ def make_dataset(
     return dataset
 
 
-def _ensure_policies(spec: TaskSpec, train: bool) -> None:
+def _ensure_policies(spec: TaskSpec, train: bool, training_steps: int) -> None:
     have = all(
         find_behavior_file(f)
         for f in (
@@ -136,7 +138,7 @@ def _ensure_policies(spec: TaskSpec, train: bool) -> None:
         )
     from dwm_gym.data.behavior.export import train_behavior_policies
 
-    train_behavior_policies(spec.name)
+    train_behavior_policies(spec.name, total_steps=training_steps)
 
 
 def _generate_part(

@@ -100,3 +100,13 @@ def test_provenance_file_is_json():
     record = json.loads((datasets_root() / "dwm_gym/hopper/random-v0/dwm_gym_provenance.json").read_text())
     assert record["transitions"] == 20 and record["env_id"] == "Hopper-v5"
     assert "mujoco" in record["versions"]
+
+
+def test_missing_policy_is_trained_then_used():
+    """The walker2d pipeline end to end with a tiny SAC budget: train, export, generate."""
+    data = make_dataset("walker2d-medium", steps=100, num_envs=2, progress=False, policy_training_steps=400)
+    assert data.num_transitions == 100 and data.env_id == "Walker2d-v5"
+    assert (user_behavior_dir() / "walker2d_medium.safetensors").is_file()
+    assert (user_behavior_dir() / "walker2d_medium_replay.npz").is_file()
+    # the trained expert now defines the v5 reference of walker2d
+    assert data.metadata["ref_scores"]["source"].startswith("v5")

@@ -129,6 +129,14 @@ def train_behavior_policies(task: str, total_steps: int = 1_000_000, seed: int =
         hours,
     )
     run_dir = user_behavior_dir() / "runs" / spec.name
-    config = SACTrainingConfig(env_id=spec.env_id, total_steps=total_steps, seed=seed)
+    eval_every = max(1, min(10_000, total_steps // 20))
+    config = SACTrainingConfig(
+        env_id=spec.env_id,
+        total_steps=total_steps,
+        seed=seed,
+        eval_every=eval_every,
+        checkpoint_every=eval_every * 5,
+        learning_starts=min(10_000, total_steps // 10),
+    )
     train_behavior_sac(config, run_dir, resume=(run_dir / "state.json").exists(), progress_bar=True)
     return export_behavior(run_dir, spec.name, user_behavior_dir())
