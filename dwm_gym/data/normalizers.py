@@ -24,13 +24,6 @@ def _back(y: torch.Tensor, was_numpy: bool, like: Array) -> Array:
     return y.numpy().astype(np.asarray(like).dtype if np.asarray(like).dtype.kind == "f" else np.float64)
 
 
-def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear interpolation (like ``np.interp``) for strictly increasing ``xp``, x within range."""
-    idx = torch.searchsorted(xp, x.contiguous()).clamp(1, len(xp) - 1)
-    x0, x1, y0, y1 = xp[idx - 1], xp[idx], fp[idx - 1], fp[idx]
-    return y0 + (x - x0) * (y1 - y0) / (x1 - x0)
-
-
 class CDFNormalizer:
     """Maps each dimension through its empirical CDF to [-1, 1] (Diffuser's ``CDFNormalizer``).
 
@@ -61,12 +54,40 @@ class CDFNormalizer:
         return self
 
     def _build_tables(self) -> None:
+        """Per-dimension (value, probability) tables, ties merged, padded to one (dim, K) array.
+
+        Tied knots (discrete values) become one knot at their mean level, so values and levels are
+        strictly increasing on each dimension's real part; padding beyond it is never reached
+        because inputs are clamped to each dimension's real range first.
+        """
         levels = np.linspace(0.0, 1.0, self.num_knots)
-        self._tables = []
-        for row in self.knots:
-            values, inverse = np.unique(row, return_inverse=True)
-            probs = np.bincount(inverse, weights=levels) / np.bincount(inverse)  # mean level of tied knots
-            self._tables.append((values, probs))
+        dim, width = self.knots.shape
+        values = np.zeros((dim, width))
+        probs = np.ones((dim, width))
+        bounds = np.zeros((dim, 4))  # value min/max, prob min/max of the real part
+        for d, row in enumerate(self.knots):
+            uniq, inverse = np.unique(row, return_inverse=True)
+            p = np.bincount(inverse, weights=levels) / np.bincount(inverse)  # mean level of tied knots
+            n = len(uniq)
+            values[d, :n], probs[d, :n] = uniq, p
+            values[d, n:] = uniq[-1] + np.arange(1, width - n + 1)
+            probs[d, n:] = p[-1] + np.arange(1, width - n + 1)
+            bounds[d] = uniq[0], uniq[-1], p[0], p[-1]
+        self._values, self._probs, self._bounds = values, probs, bounds
+        self._constant = bounds[:, 0] == bounds[:, 1]
+        self._cache: dict = {}
+
+    def _tensors(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+        key = (device, dtype)
+        if key not in self._cache:
+            as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device).contiguous()  # noqa: E731
+            self._cache[key] = (
+                as_t(self._values),
+                as_t(self._probs),
+                as_t(self._bounds.T),
+                torch.as_tensor(self._constant, device=device),
+            )
+        return self._cache[key]
 
     @property
     def dim(self) -> int:
@@ -82,18 +103,24 @@ class CDFNormalizer:
         tensor, was_numpy = _to_tensor(x)
         if tensor.shape[-1] != self.dim:
             raise ValueError(f"expected last dimension {self.dim}, got shape {tuple(tensor.shape)}")
-        out = torch.empty_like(tensor, dtype=tensor.dtype if tensor.is_floating_point() else torch.float64)
-        for d, (values, probs) in enumerate(self._tables):
-            xp = torch.as_tensor(values, dtype=out.dtype, device=tensor.device)
-            fp = torch.as_tensor(probs, dtype=out.dtype, device=tensor.device)
-            col = tensor[..., d].to(out.dtype)
-            if len(values) == 1:
-                out[..., d] = 0.0 if not inverse else xp[0]
-            elif inverse:
-                out[..., d] = _interp(((col + 1) / 2).clamp(fp[0], fp[-1]), fp, xp)
-            else:
-                out[..., d] = 2 * _interp(col.clamp(xp[0], xp[-1]), xp, fp) - 1
-        return _back(out, was_numpy, x)
+        dtype = tensor.dtype if tensor.is_floating_point() else torch.float64
+        values, probs, bounds, constant = self._tensors(tensor.device, dtype)
+        flat = tensor.to(dtype).reshape(-1, self.dim).T.contiguous()  # (dim, N)
+        if inverse:
+            xp, fp = probs, values
+            flat = ((flat + 1) / 2).clamp(bounds[2][:, None], bounds[3][:, None])
+        else:
+            xp, fp = values, probs
+            flat = flat.clamp(bounds[0][:, None], bounds[1][:, None])
+        idx = torch.searchsorted(xp, flat).clamp(1, xp.shape[1] - 1)
+        x0, x1 = xp.gather(1, idx - 1), xp.gather(1, idx)
+        y0, y1 = fp.gather(1, idx - 1), fp.gather(1, idx)
+        out = y0 + (flat - x0) * (y1 - y0) / (x1 - x0)
+        if not inverse:
+            out = 2 * out - 1
+        const_value = bounds[0][:, None] if inverse else torch.zeros_like(bounds[0])[:, None]
+        out = torch.where(constant[:, None], const_value.expand_as(out), out)
+        return _back(out.T.reshape(tensor.shape), was_numpy, x)
 
     def normalize(self, x: Array) -> Array:
         """Raw -> [-1, 1] (values outside the data range are clipped to it)."""

@@ -1,0 +1,180 @@
+"""``DiffusionWorldModel``: p_θ(r_t, s_{t+1}, r_{t+1}, ..., s_{t+T-1}, r_{t+T-1} | s_t, a_t, g).
+
+Rows of the diffused sequence are ``[s, a, r]``: row h holds s_{t+h} and r_{t+h}; row 0 also holds
+a_t, the action slots of later rows are 0 (the DWM does not model future actions). s_t and a_t
+are inpainted into row 0 before every denoising step (PAPER.md Alg. 20), a_t also enters through
+its own embedding, and the RTG through classifier-free guidance. States are CDF-normalized and
+rewards min-max-normalized to [-1, 1]; actions are used as they are (the envs' box is [-1, 1]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.world_model.config import DWMConfig
+from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.termination import termination_rule
+from dwm_gym.world_model.unet import TemporalUnet
+
+
+@dataclass
+class Segment:
+    """An imagined future in raw (unnormalized) units.
+
+    Attributes:
+        states: ``(B, T-1, obs_dim)`` ŝ_{t+1} .. ŝ_{t+T-1}.
+        rewards: ``(B, T)`` r̂_t .. r̂_{t+T-1}.
+        terminated: ``(B, T)`` True from the first transition whose next state breaks the env's
+            termination rule (cumulative; the last column repeats the one before, since ŝ_{t+T}
+            is not generated). All False for envs without a rule.
+    """
+
+    states: torch.Tensor
+    rewards: torch.Tensor
+    terminated: torch.Tensor
+
+
+class DiffusionWorldModel(nn.Module):
+    """The DWM: a temporal U-Net ε-predictor plus its normalizers and sampler.
+
+    Args:
+        config: Settings (see :mod:`dwm_gym.world_model.config`).
+        obs_dim: State size.
+        action_dim: Action size.
+        state_normalizer: Fitted CDF normalizer of states.
+        reward_normalizer: Fitted min-max normalizer of rewards.
+        env_id: Gymnasium id (selects the termination rule), optional.
+    """
+
+    def __init__(
+        self,
+        config: DWMConfig,
+        obs_dim: int,
+        action_dim: int,
+        state_normalizer: CDFNormalizer,
+        reward_normalizer: MinMaxNormalizer,
+        env_id: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config, self.obs_dim, self.action_dim, self.env_id = config, obs_dim, action_dim, env_id
+        self.row_dim = obs_dim + action_dim + 1
+        self.state_normalizer, self.reward_normalizer = state_normalizer, reward_normalizer
+        self.net = TemporalUnet(
+            config.horizon, self.row_dim, action_dim, config.dim, config.dim_mults, config.kernel_size
+        )
+        alphas_cumprod = cosine_alphas_cumprod(config.diffusion_steps)
+        self.register_buffer("alphas_cumprod", torch.tensor(alphas_cumprod, dtype=torch.float32), persistent=False)
+        steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
+        self._posterior = PosteriorTable.build(alphas_cumprod, steps)
+
+    @property
+    def device(self) -> torch.device:
+        return self.alphas_cumprod.device
+
+    # ------------------------------------------------------------------ training
+    def build_x0(
+        self, states: torch.Tensor, actions: torch.Tensor, future_states: torch.Tensor, rewards: torch.Tensor
+    ) -> torch.Tensor:
+        """Normalized sequence ``(B, T, row_dim)`` from a raw window batch."""
+        batch, horizon = rewards.shape
+        x0 = torch.zeros(batch, horizon, self.row_dim, device=rewards.device)
+        all_states = torch.cat([states[:, None], future_states], dim=1)
+        x0[..., : self.obs_dim] = self.state_normalizer.normalize(all_states)
+        x0[:, 0, self.obs_dim : self.obs_dim + self.action_dim] = actions
+        x0[..., -1] = self.reward_normalizer.normalize(rewards)
+        return x0
+
+    def loss(self, states, actions, future_states, rewards, rtg, generator: torch.Generator | None = None):
+        """ε-prediction MSE with RTG dropout (p = ``condition_dropout``); inpainted slots excluded.
+
+        All inputs are raw-unit tensors on the model's device: ``states (B, obs)``, ``actions (B, act)``,
+        ``future_states (B, T-1, obs)``, ``rewards (B, T)``, ``rtg (B,)``.
+        """
+        x0 = self.build_x0(states, actions, future_states, rewards)
+        batch = x0.shape[0]
+        k = torch.randint(0, self.config.diffusion_steps, (batch,), device=x0.device, generator=generator)
+        noise = torch.randn(x0.shape, device=x0.device, generator=generator)
+        xk = self._impose(q_sample(x0, k, noise, self.alphas_cumprod), x0[:, 0, : self.obs_dim + self.action_dim])
+        keep = (torch.rand(batch, 1, device=x0.device, generator=generator) >= self.config.condition_dropout).float()
+        eps = self.net(xk, k, rtg.view(-1, 1).float(), actions.float(), keep)
+        weight = torch.ones_like(x0)
+        weight[:, 0, : self.obs_dim + self.action_dim] = 0.0
+        return ((eps - noise) ** 2 * weight).sum() / weight.sum()
+
+    # ------------------------------------------------------------------ sampling
+    def _impose(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        x[:, 0, : self.obs_dim + self.action_dim] = condition
+        x[:, 1:, self.obs_dim : self.obs_dim + self.action_dim] = 0.0
+        return x
+
+    def _guided_eps(self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        batch = x.shape[0]
+        keep = torch.cat([torch.ones(batch, 1, device=x.device), torch.zeros(batch, 1, device=x.device)])
+        eps = self.net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
+        cond, uncond = eps[:batch], eps[batch:]
+        return uncond + self.config.guidance_weight * (cond - uncond)
+
+    @torch.no_grad()
+    def imagine(self, obs, action, rtg, generator: torch.Generator | None = None) -> Segment:
+        """Samples one future per row of ``obs`` in a single (respaced, guided) diffusion pass.
+
+        Args:
+            obs: s_t, ``(B, obs_dim)`` or ``(obs_dim,)`` raw states (numpy or torch).
+            action: a_t, ``(B, action_dim)``.
+            rtg: Target scaled return-to-go: a float or ``(B,)``.
+            generator: Torch generator on the model's device for reproducible samples.
+
+        Returns:
+            The :class:`Segment` (raw units, on the model's device).
+        """
+        x = self.sample_sequence(obs, action, rtg, generator)
+        states = self.state_normalizer.unnormalize(x[:, 1:, : self.obs_dim])
+        rewards = self.reward_normalizer.unnormalize(x[..., -1])
+        return Segment(states, rewards, self._terminated(states))
+
+    @torch.no_grad()
+    def sample_sequence(self, obs, action, rtg, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The normalized sampled sequence ``(B, T, row_dim)`` behind :meth:`imagine`."""
+        device = self.device
+        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
+        act_t = torch.as_tensor(action, dtype=torch.float32, device=device)
+        if obs_t.dim() == 1:
+            obs_t, act_t = obs_t[None], act_t[None]
+        if obs_t.shape[-1] != self.obs_dim or act_t.shape != (obs_t.shape[0], self.action_dim):
+            raise ValueError(
+                f"expected obs (B, {self.obs_dim}) and action (B, {self.action_dim}), got {tuple(obs_t.shape)} "
+                f"and {tuple(act_t.shape)}"
+            )
+        batch = obs_t.shape[0]
+        rtg_t = torch.as_tensor(rtg, dtype=torch.float32, device=device).reshape(-1, 1).expand(batch, 1)
+        condition = torch.cat([self.state_normalizer.normalize(obs_t), act_t], dim=-1)
+        table = self._posterior.to(device)
+        shape = (batch, self.config.horizon, self.row_dim)
+        x = self.config.start_noise_scale * torch.randn(shape, device=device, generator=generator)
+        x = self._impose(x, condition)
+        for i in reversed(range(len(table.timesteps))):
+            k = table.timesteps[i].expand(batch)
+            eps = self._guided_eps(x, k, rtg_t, act_t)
+            x0 = table.sqrt_recip_ab[i] * x - table.sqrt_recipm1_ab[i] * eps
+            if self.config.clip_denoised:
+                x0 = x0.clamp(-1.0, 1.0)
+            x = table.coef_x0[i] * x0 + table.coef_xt[i] * x
+            if i > 0:
+                noise = torch.randn(shape, device=device, generator=generator)
+                x = x + self.config.temperature * table.std[i] * noise
+            x = self._impose(x, condition)
+        return x
+
+    def _terminated(self, states: torch.Tensor) -> torch.Tensor:
+        rule = termination_rule(self.env_id)
+        batch, horizon = states.shape[0], self.config.horizon
+        if rule is None:
+            return torch.zeros(batch, horizon, dtype=torch.bool, device=states.device)
+        per_step = rule(states)  # (B, T-1): transition h -> s_{t+h+1}
+        per_step = torch.cat([per_step, per_step[:, -1:]], dim=1)
+        return torch.cummax(per_step.int(), dim=1).values.bool()

@@ -1,0 +1,93 @@
+"""The DWM core: schedule, respacing, shapes, conditioning, determinism, learning."""
+
+import numpy as np
+import pytest
+import torch
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.world_model import DiffusionWorldModel, preset
+from dwm_gym.world_model.diffusion import cosine_alphas_cumprod, respaced_timesteps
+from dwm_gym.world_model.termination import hopper_v5_unhealthy
+
+OBS, ACT = 11, 3
+
+
+@pytest.fixture
+def tiny_model():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(2000, OBS)) + np.array([1.2] + [0.0] * (OBS - 1))
+    sn, rn = CDFNormalizer().fit(states), MinMaxNormalizer().fit(rng.uniform(0, 3, 2000))
+    return DiffusionWorldModel(preset("small", dim=8, dim_mults=(1, 2)), OBS, ACT, sn, rn, env_id="Hopper-v5")
+
+
+def test_schedule_and_respacing():
+    ab = cosine_alphas_cumprod(5)
+    assert ab.shape == (5,) and np.all(np.diff(ab) < 0) and 0 < ab[-1] < ab[0] < 1
+    assert respaced_timesteps(5, 3) == [0, 2, 4]
+    assert respaced_timesteps(5, 5) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        respaced_timesteps(5, 6)
+
+
+def test_imagine_shapes_units_and_conditioning(tiny_model):
+    rng = np.random.default_rng(1)
+    obs, act = rng.normal(size=(5, OBS)) + 1.2 * (np.arange(OBS) == 0), rng.uniform(-1, 1, (5, ACT))
+    seg = tiny_model.imagine(obs, act, 0.7, generator=torch.Generator().manual_seed(0))
+    assert seg.states.shape == (5, 7, OBS) and seg.rewards.shape == (5, 8) and seg.terminated.shape == (5, 8)
+    # raw units: rewards inside the reward normalizer's range
+    assert seg.rewards.min() >= 0 - 1e-4 and seg.rewards.max() <= 3 + 1e-4
+    x = tiny_model.sample_sequence(obs, act, 0.7, generator=torch.Generator().manual_seed(0))
+    condition = torch.cat(
+        [
+            tiny_model.state_normalizer.normalize(torch.as_tensor(obs, dtype=torch.float32)),
+            torch.as_tensor(act, dtype=torch.float32),
+        ],
+        dim=-1,
+    )
+    torch.testing.assert_close(x[:, 0, : OBS + ACT], condition, rtol=0, atol=0)
+    assert torch.all(x[:, 1:, OBS : OBS + ACT] == 0)
+    with pytest.raises(ValueError, match=r"obs \(B, 11\)"):
+        tiny_model.imagine(np.zeros((2, 5)), np.zeros((2, ACT)), 0.5)
+
+
+def test_same_generator_same_sample(tiny_model):
+    obs, act = np.ones((3, OBS)), np.zeros((3, ACT))
+    a = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(7))
+    b = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(7))
+    c = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(8))
+    torch.testing.assert_close(a.states, b.states, rtol=0, atol=0)
+    assert not torch.allclose(a.states, c.states)
+
+
+def test_tiny_model_overfits_one_batch(tiny_model):
+    torch.manual_seed(0)
+    model = DiffusionWorldModel(
+        preset("small", dim=32, dim_mults=(1, 2)), OBS, ACT, tiny_model.state_normalizer, tiny_model.reward_normalizer
+    )
+    g = torch.Generator().manual_seed(0)
+    b = 16
+    states, actions = torch.randn(b, OBS, generator=g), torch.rand(b, ACT, generator=g) * 2 - 1
+    future, rewards, rtg = torch.randn(b, 7, OBS, generator=g), torch.rand(b, 8, generator=g) * 3, torch.rand(b)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    eval_gen = lambda: torch.Generator().manual_seed(123)  # noqa: E731
+    with torch.no_grad():
+        before = float(model.loss(states, actions, future, rewards, rtg, eval_gen()))
+    for _ in range(300):
+        opt.zero_grad()
+        model.loss(states, actions, future, rewards, rtg, g).backward()
+        opt.step()
+    with torch.no_grad():
+        after = float(model.loss(states, actions, future, rewards, rtg, eval_gen()))
+    assert after < 0.6 * before, (before, after)
+
+
+def test_terminated_is_cumulative_from_hopper_rule(tiny_model):
+    healthy = torch.zeros(OBS)
+    healthy[0] = 1.25
+    fallen = healthy.clone()
+    fallen[0] = 0.5
+    assert not hopper_v5_unhealthy(healthy) and hopper_v5_unhealthy(fallen)
+    states = torch.stack([healthy, healthy, fallen, healthy, healthy, healthy, healthy])[None]
+    terminated = tiny_model._terminated(states)
+    assert terminated.tolist() == [[False, False, True, True, True, True, True, True]]
