@@ -1,0 +1,141 @@
+"""World-model checkpoints: one ``.safetensors`` file, weights + normalizers as tensors, JSON header.
+
+The JSON (safetensors metadata key ``dwm_gym``) holds the format version, model kind, config,
+obs/action sizes, env id, dataset id and size, training steps and the dwm_gym version. Files are
+written atomically and validated on load; loading never executes code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.world_model.config import DWMConfig
+from dwm_gym.world_model.model import DiffusionWorldModel
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used: unreadable, from another format, or for another env."""
+
+
+def save_world_model(model: DiffusionWorldModel, path: str | os.PathLike, **info) -> Path:
+    """Writes ``model`` to ``path`` atomically.
+
+    Args:
+        model: The model (its EMA weights, usually).
+        path: Target ``.safetensors`` file.
+        **info: Extra JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...
+
+    Returns:
+        The path.
+    """
+    from dwm_gym import __version__
+
+    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    for k, v in model.state_normalizer.state_dict().items():
+        tensors[f"state_normalizer.{k}"] = torch.as_tensor(v)
+    for k, v in model.reward_normalizer.state_dict().items():
+        tensors[f"reward_normalizer.{k}"] = torch.as_tensor(v)
+    header = {
+        "format_version": FORMAT_VERSION,
+        "kind": "dwm",
+        "config": asdict(model.config),
+        "obs_dim": model.obs_dim,
+        "action_dim": model.action_dim,
+        "env_id": model.env_id,
+        "dwm_gym_version": __version__,
+        **info,
+    }
+    return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym": json.dumps(header)}))
+
+
+def read_header(path: str | os.PathLike) -> dict:
+    """The JSON header of a checkpoint (cheap: the tensors are not read).
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        CheckpointError: If it is not a dwm_gym checkpoint or of an unsupported format.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get("dwm_gym")
+    except Exception as exc:  # safetensors raises several types on truncated/corrupt files
+        raise CheckpointError(
+            f"{path} is not a readable safetensors checkpoint (truncated or corrupt?): {exc}"
+        ) from exc
+    if raw is None:
+        raise CheckpointError(f"{path} is a safetensors file but not a dwm_gym checkpoint (no 'dwm_gym' header)")
+    header = json.loads(raw)
+    if header.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {header.get('format_version')}, this dwm_gym reads format {FORMAT_VERSION}"
+        )
+    return header
+
+
+def load_world_model(path: str | os.PathLike, env=None, device: str | torch.device = "cpu") -> DiffusionWorldModel:
+    """Loads a checkpoint, validated against ``env`` when given.
+
+    Args:
+        path: The ``.safetensors`` file.
+        env: A Gymnasium env (or env id) the model must match (obs/action sizes, id).
+        device: Where to put the model.
+
+    Raises:
+        CheckpointError: On unreadable files or a mismatch with ``env`` (the message names it).
+    """
+    header = read_header(path)
+    if header["kind"] != "dwm":
+        raise CheckpointError(f"{path} holds a {header['kind']!r} model, not a diffusion world model")
+    _validate_env(header, env, path)
+    config_dict = dict(header["config"])
+    config_dict["dim_mults"] = tuple(config_dict["dim_mults"])
+    config = DWMConfig(**config_dict)
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    state_norm = CDFNormalizer().load_state_dict({"knots": tensors["state_normalizer.knots"].numpy()})
+    reward_norm = MinMaxNormalizer().load_state_dict(
+        {"low": tensors["reward_normalizer.low"].numpy(), "high": tensors["reward_normalizer.high"].numpy()}
+    )
+    model = DiffusionWorldModel(
+        config, header["obs_dim"], header["action_dim"], state_norm, reward_norm, header["env_id"]
+    )
+    weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
+    try:
+        model.net.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
+    model.checkpoint_info = header
+    return model.to(device).eval()
+
+
+def _validate_env(header: dict, env, path) -> None:
+    if env is None:
+        return
+    import gymnasium as gym
+
+    if isinstance(env, str):
+        env = gym.make(env)
+    env_id = env.spec.id if env.spec is not None else None
+    problems = []
+    if env.observation_space.shape != (header["obs_dim"],):
+        problems.append(f"observation shape {env.observation_space.shape} vs checkpoint ({header['obs_dim']},)")
+    if env.action_space.shape != (header["action_dim"],):
+        problems.append(f"action shape {env.action_space.shape} vs checkpoint ({header['action_dim']},)")
+    if env_id and header.get("env_id") and env_id != header["env_id"]:
+        problems.append(f"env id {env_id!r} vs checkpoint {header['env_id']!r}")
+    if problems:
+        raise CheckpointError(f"{path} does not fit this env: " + "; ".join(problems))

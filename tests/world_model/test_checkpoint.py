@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.world_model import DiffusionWorldModel, preset
+from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model, read_header, save_world_model
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sn, rn = CDFNormalizer().fit(rng.normal(size=(500, 11))), MinMaxNormalizer().fit(rng.uniform(-1, 4, 500))
+    return DiffusionWorldModel(preset("small", dim=8, dim_mults=(1, 2)), 11, 3, sn, rn, env_id="Hopper-v5")
+
+
+def test_round_trip_gives_identical_samples(model, tmp_path):
+    path = save_world_model(model, tmp_path / "dwm.safetensors", dataset_id="dwm_gym/hopper/medium-v0", train_steps=5)
+    loaded = load_world_model(path, env="Hopper-v5")
+    assert loaded.checkpoint_info["train_steps"] == 5 and loaded.config == model.config
+    obs, act = np.full((2, 11), 0.3), np.zeros((2, 3))
+    a = model.imagine(obs, act, 0.6, generator=torch.Generator().manual_seed(1))
+    b = loaded.imagine(obs, act, 0.6, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a.states, b.states)
+    torch.testing.assert_close(a.rewards, b.rewards)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_mismatch_and_corruption_errors(model, tmp_path):
+    path = save_world_model(model, tmp_path / "dwm.safetensors")
+    with pytest.raises(CheckpointError, match=r"observation shape \(17,\)"):
+        load_world_model(path, env="Walker2d-v5")
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_world_model(truncated)
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError):
+        read_header(garbage)
+    with pytest.raises(FileNotFoundError):
+        load_world_model(tmp_path / "missing.safetensors")
