@@ -1,0 +1,191 @@
+"""Training a :class:`DiffusionWorldModel` on an :class:`OfflineDataset` (resumable).
+
+Adam on the ε-loss, EMA θ̄ ← β θ̄ + (1 − β) θ every ``ema_every`` iterations (the EMA model is
+what gets saved and sampled), held-out loss on whole held-out episodes, and a checkpoint every
+``checkpoint_every`` steps: ``model.safetensors`` (EMA weights, loadable with
+:func:`load_world_model`) and ``train_state.pt`` (online weights, EMA, optimizer, RNG, step;
+read back with ``torch.load(weights_only=True)``, so no code runs). Both are written atomically;
+an interruption loses at most one checkpoint interval.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.data.windows import DWMWindows, WindowBatch
+from dwm_gym.utils.atomic import atomic_write, atomic_write_text
+from dwm_gym.world_model.checkpoint import save_world_model
+from dwm_gym.world_model.config import DWMConfig
+from dwm_gym.world_model.model import DiffusionWorldModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingRun:
+    """Settings of one training run (the model's own settings live in :class:`DWMConfig`).
+
+    Attributes:
+        steps: Iterations to reach (counting those of a resumed run).
+        checkpoint_every: Iterations between checkpoints.
+        eval_every: Iterations between held-out loss measurements.
+        held_out_fraction: Fraction of episodes held out.
+        seed: Seed of the split, the batches and the diffusion noise.
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
+    """
+
+    steps: int
+    checkpoint_every: int = 5_000
+    eval_every: int = 1_000
+    held_out_fraction: float = 0.05
+    seed: int = 0
+    device: str = "auto"
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` → CUDA if available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _to_device(batch: WindowBatch, device: torch.device) -> dict[str, torch.Tensor]:
+    keys = ("states", "actions", "future_states", "rewards", "rtg")
+    return {k: torch.as_tensor(getattr(batch, k), device=device) for k in keys}
+
+
+def build_model(dataset: OfflineDataset, config: DWMConfig, windows: DWMWindows) -> DiffusionWorldModel:
+    """A fresh model whose normalizers are fitted on ``dataset``."""
+    states = np.concatenate([e.observations for e in dataset.episodes])
+    state_norm = CDFNormalizer().fit(states)
+    reward_norm = MinMaxNormalizer().fit(windows.real_rewards)
+    return DiffusionWorldModel(config, dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, dataset.env_id)
+
+
+def train_dwm(
+    dataset: OfflineDataset,
+    config: DWMConfig,
+    run: TrainingRun,
+    out_dir: str | Path,
+    resume: bool = False,
+    on_metrics: Callable[[int, dict], None] | None = None,
+    progress: bool = True,
+) -> DiffusionWorldModel:
+    """Trains (or resumes training of) a DWM and returns its EMA model.
+
+    Args:
+        dataset: Training data (episodes are split into train / held-out).
+        config: Model settings (``batch_size``, ``learning_rate``, EMA...).
+        run: Run settings.
+        out_dir: Folder for checkpoints and ``metrics.jsonl``.
+        resume: Continue from ``out_dir/train_state.pt``.
+        on_metrics: Called with ``(step, metrics)`` at every evaluation (for loggers).
+        progress: Show a progress bar.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(run.device)
+    rng = np.random.default_rng(run.seed)
+    train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
+    train_windows = DWMWindows(train_data, config.horizon, config.gamma)
+    held_windows = DWMWindows(held_data, config.horizon, config.gamma, rtg_scale=train_windows.rtg_scale)
+    with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
+        torch.manual_seed(run.seed)
+        model = build_model(train_data, config, train_windows).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    optimizer = torch.optim.Adam(model.net.parameters(), lr=config.learning_rate)
+    generator = torch.Generator(device=device).manual_seed(run.seed)
+    step = 0
+    state_path = out_dir / "train_state.pt"
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.net.load_state_dict(state["net"])
+        ema.net.load_state_dict(state["ema"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        step = int(state["step"])
+        logger.info("resumed %s at step %d", out_dir, step)
+    info = {
+        "dataset_id": dataset.dataset_id,
+        "dataset_transitions": dataset.num_transitions,
+        "rtg_scale": train_windows.rtg_scale,
+    }
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=run.steps, initial=step, desc="world model", unit="it")
+    start = time.time()
+    while step < run.steps:
+        batch = _to_device(train_windows.sample(config.batch_size, rng), device)
+        loss = model.loss(**batch, generator=generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        if step % config.ema_every == 0:
+            _ema_update(ema, model, config.ema_decay)
+        if bar is not None:
+            bar.update(1)
+        if step % run.eval_every == 0 or step == run.steps:
+            metrics = {
+                "train_loss": float(loss),
+                "held_out_loss": held_out_loss(ema, held_windows, run.seed),
+                "wall_s": time.time() - start,
+            }
+            with open(out_dir / "metrics.jsonl", "a") as handle:
+                handle.write(json.dumps({"step": step, **metrics}) + "\n")
+            if on_metrics is not None:
+                on_metrics(step, metrics)
+            if bar is not None:
+                bar.set_postfix(held_out=f"{metrics['held_out_loss']:.4f}")
+        if step % run.checkpoint_every == 0 or step == run.steps:
+            _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info)
+    if bar is not None:
+        bar.close()
+    return ema.eval()
+
+
+@torch.no_grad()
+def _ema_update(ema: DiffusionWorldModel, model: DiffusionWorldModel, decay: float) -> None:
+    for target, source in zip(ema.net.parameters(), model.net.parameters()):
+        target.lerp_(source, 1.0 - decay)
+    for target, source in zip(ema.net.buffers(), model.net.buffers()):
+        target.copy_(source)
+
+
+@torch.no_grad()
+def held_out_loss(model: DiffusionWorldModel, windows: DWMWindows, seed: int, size: int = 1024) -> float:
+    """ε-loss of ``model`` on a fixed sample of held-out windows (same noise every call)."""
+    rng = np.random.default_rng(seed + 1)
+    idx = rng.choice(len(windows), size=min(size, len(windows)), replace=False)
+    batch = _to_device(windows.batch(idx), model.device)
+    generator = torch.Generator(device=model.device).manual_seed(seed + 1)
+    return float(model.loss(**batch, generator=generator))
+
+
+def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> None:
+    state = {
+        "net": model.net.state_dict(),
+        "ema": ema.net.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "numpy_rng": json.dumps(rng.bit_generator.state),
+        "step": step,
+    }
+    atomic_write(out_dir / "train_state.pt", lambda tmp: torch.save(state, tmp))
+    save_world_model(ema, out_dir / "model.safetensors", train_steps=step, **info)
+    atomic_write_text(out_dir / "last_step.txt", f"{step}\n")

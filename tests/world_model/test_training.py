@@ -1,0 +1,48 @@
+import numpy as np
+import torch
+
+from dwm_gym.data import OfflineDataset
+from dwm_gym.data.behavior.collect import collect_episodes
+from dwm_gym.world_model import preset
+from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.training import TrainingRun, train_dwm
+
+
+def small_hopper_dataset() -> OfflineDataset:
+    rng = np.random.default_rng(0)
+    episodes = collect_episodes("Hopper-v5", lambda o: rng.uniform(-1, 1, (len(o), 3)), num_steps=600, num_envs=4)
+    return OfflineDataset(episodes, env_id="Hopper-v5", dataset_id="test/hopper-random")
+
+
+def test_resume_continues_exactly_where_it_stopped(tmp_path):
+    data = small_hopper_dataset()
+    config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2)
+    straight = train_dwm(
+        data,
+        config,
+        TrainingRun(steps=12, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
+        tmp_path / "a",
+        progress=False,
+    )
+    train_dwm(
+        data,
+        config,
+        TrainingRun(steps=6, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
+        tmp_path / "b",
+        progress=False,
+    )
+    resumed = train_dwm(
+        data,
+        config,
+        TrainingRun(steps=12, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
+        tmp_path / "b",
+        resume=True,
+        progress=False,
+    )
+    for p, q in zip(straight.net.parameters(), resumed.net.parameters()):
+        torch.testing.assert_close(p, q)
+    loaded = load_world_model(tmp_path / "b" / "model.safetensors", env="Hopper-v5")
+    assert loaded.checkpoint_info["train_steps"] == 12
+    assert loaded.checkpoint_info["dataset_id"] == "test/hopper-random"
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and '"step": 12' in lines[-1]
