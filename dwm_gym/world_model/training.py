@@ -142,7 +142,7 @@ def train_dwm(
             bar.update(1)
         if step % run.eval_every == 0 or step == run.steps:
             metrics = {
-                "train_loss": float(loss),
+                "train_loss": float(loss.detach()),
                 "held_out_loss": held_out_loss(ema, held_windows, run.seed),
                 "wall_s": time.time() - start,
             }

@@ -6,7 +6,7 @@ import torch
 
 from dwm_gym.data.behavior.actor import ActorInfo, TanhGaussianActor, load_actor, save_actor
 from dwm_gym.data.behavior.collect import collect_episodes
-from dwm_gym.data.behavior.export import export_behavior, select_snapshots
+from dwm_gym.data.behavior.export import export_behavior, replay_until, select_snapshots
 from dwm_gym.data.behavior.sac_training import SACTrainingConfig, list_snapshots, train_behavior_sac
 from dwm_gym.data.behavior.shipped import load_replay_stream
 
@@ -76,3 +76,6 @@ def test_sac_pipeline_records_resumes_and_exports(tmp_path):
     for e in episodes:
         e.validate()
     assert load_actor(tmp_path / "out" / "hopper_expert.safetensors").info.role == "expert"
+    # the whole stream, across the resume (where SB3 resets the env), is a valid dataset
+    whole = replay_until(run, 800, "Hopper-v5")
+    assert whole.num_transitions == 800

@@ -157,6 +157,7 @@ def train_behavior_sac(
         for chunk in (run_dir / "transitions").glob("transitions_*.npz"):
             if int(chunk.stem.split("_")[2]) > start:
                 chunk.unlink()  # recorded after the checkpoint: it will be recorded again
+        _truncate_open_episode(run_dir / "transitions", start)
         logger.info("resuming %s at step %d", run_dir, start)
     else:
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
@@ -214,6 +215,18 @@ def train_behavior_sac(
         model.learn(remaining, callback=Callback(), progress_bar=progress_bar, reset_num_timesteps=not resume)
     checkpoint(model, finished=True)
     return run_dir
+
+
+def _truncate_open_episode(folder: Path, step: int) -> None:
+    """Marks the episode running at ``step`` as truncated: SB3 resets the env when a run resumes."""
+    chunks = [c for c in folder.glob("transitions_*.npz") if int(c.stem.split("_")[2]) == step]
+    if not chunks:
+        return
+    with np.load(chunks[0], allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    if len(arrays["rewards"]) and not (arrays["terminated"][-1] or arrays["truncated"][-1]):
+        arrays["truncated"][-1] = True
+        atomic_write(chunks[0], lambda tmp: np.savez(open(tmp, "wb"), **arrays))
 
 
 def list_snapshots(run_dir: str | Path) -> list[dict]:
