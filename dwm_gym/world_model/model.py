@@ -17,7 +17,7 @@ from torch import nn
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
-from dwm_gym.world_model.termination import termination_rule
+from dwm_gym.world_model.termination import segment_terminated
 from dwm_gym.world_model.unet import TemporalUnet
 
 
@@ -171,10 +171,4 @@ class DiffusionWorldModel(nn.Module):
         return x
 
     def _terminated(self, states: torch.Tensor) -> torch.Tensor:
-        rule = termination_rule(self.env_id)
-        batch, horizon = states.shape[0], self.config.horizon
-        if rule is None:
-            return torch.zeros(batch, horizon, dtype=torch.bool, device=states.device)
-        per_step = rule(states)  # (B, T-1): transition h -> s_{t+h+1}
-        per_step = torch.cat([per_step, per_step[:, -1:]], dim=1)
-        return torch.cummax(per_step.int(), dim=1).values.bool()
+        return segment_terminated(self.env_id, states)

@@ -39,3 +39,18 @@ TERMINATION_RULES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 def termination_rule(env_id: str | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The rule for ``env_id``, or ``None`` for envs without a known rule."""
     return TERMINATION_RULES.get(env_id) if env_id else None
+
+
+def segment_terminated(env_id: str | None, states: torch.Tensor) -> torch.Tensor:
+    """Cumulative termination flags ``(B, T)`` of a segment with states ``(B, T-1, obs)`` = ŝ_{t+1..t+T-1}.
+
+    Column h is True once some transition h' <= h led into an unhealthy state; the last column
+    repeats the one before (ŝ_{t+T} is not generated). All False for envs without a rule.
+    """
+    batch, steps = states.shape[:2]
+    rule = termination_rule(env_id)
+    if rule is None:
+        return torch.zeros(batch, steps + 1, dtype=torch.bool, device=states.device)
+    per_step = rule(states)
+    per_step = torch.cat([per_step, per_step[:, -1:]], dim=1)
+    return torch.cummax(per_step.int(), dim=1).values.bool()

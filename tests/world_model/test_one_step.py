@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+import torch
+
+from dwm_gym.data.normalizers import MinMaxNormalizer
+from dwm_gym.world_model.one_step import OneStepModel
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sn = MinMaxNormalizer().fit(rng.normal(size=(500, 11)) + 1.25 * (np.arange(11) == 0))
+    rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
+    return OneStepModel(11, 3, sn, rn, horizon=8, hidden=32, layers=2, env_id="Hopper-v5")
+
+
+def test_segment_shapes_with_true_actions_and_with_policy(model):
+    obs, act = torch.zeros(4, 11), torch.zeros(4, 3)
+    seg = model.imagine(obs, act, future_actions=torch.zeros(4, 7, 3), generator=torch.Generator().manual_seed(0))
+    assert seg.states.shape == (4, 7, 11) and seg.rewards.shape == (4, 8) and seg.terminated.shape == (4, 8)
+    calls = []
+    seg2 = model.imagine(obs, act, policy=lambda s: calls.append(s) or torch.zeros(len(s), 3))
+    assert len(calls) == 7 and seg2.states.shape == (4, 7, 11)
+    with pytest.raises(ValueError, match="future_actions"):
+        model.imagine(obs, act)
+
+
+def test_maximum_likelihood_fits_a_linear_system(model):
+    g = torch.Generator().manual_seed(0)
+    obs = torch.randn(256, 11, generator=g) * 0.3 + torch.tensor([1.25] + [0.0] * 10)
+    act = torch.rand(256, 3, generator=g) * 2 - 1
+    next_obs = obs + 0.05 * act.repeat(1, 4)[:, :11]
+    reward = 1.0 + act.sum(-1)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    with torch.no_grad():
+        first = float(model.loss(obs, act, next_obs, reward))
+    for _ in range(300):
+        opt.zero_grad()
+        model.loss(obs, act, next_obs, reward).backward()
+        opt.step()
+    with torch.no_grad():
+        assert float(model.loss(obs, act, next_obs, reward)) < first - 1.0
+    pred, r = model.step(obs[:8], act[:8], torch.Generator().manual_seed(1))
+    assert torch.mean((pred - next_obs[:8]) ** 2) < 0.05 and torch.mean((r - reward[:8]) ** 2) < 0.3
