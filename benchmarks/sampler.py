@@ -1,0 +1,122 @@
+"""Imagined segments/s of the DWM sampler vs a deliberately naive reference sampler, one run.
+
+Usage:
+    python benchmarks/sampler.py [--preset small] [--checkpoint PATH] [--batches 1,16,256,1024,4096]
+                                 [--device auto] [--json benchmarks/results/sampler.json]
+
+* fast: ``DiffusionWorldModel.imagine`` — the whole batch in one pass per denoising step, the
+  conditional and unconditional (CFG) predictions in one forward pass of 2B rows, no autograd.
+* naive: the same mathematics written plainly — fp32, one segment at a time in a Python loop,
+  separate conditional and unconditional forward passes.
+Both produce N = ``sampling_steps`` respaced steps of T = ``horizon`` rows. Fresh sampling each
+call (no cache). Weights do not change the cost, so an untrained model of the preset is used
+unless ``--checkpoint`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset
+from dwm_gym.world_model.training import resolve_device
+
+
+@torch.no_grad()
+def naive_imagine(model: DiffusionWorldModel, obs: torch.Tensor, action: torch.Tensor, rtg: float) -> list:
+    """Reference sampler: one segment at a time, two forward passes per step."""
+    cfg, table = model.config, model._posterior
+    out = []
+    for i in range(obs.shape[0]):
+        cond = torch.cat([model.state_normalizer.normalize(obs[i : i + 1]), action[i : i + 1]], dim=-1)
+        x = cfg.start_noise_scale * torch.randn(1, cfg.horizon, model.row_dim, device=obs.device)
+        x = model._impose(x, cond)
+        rtg_t = torch.full((1, 1), rtg, device=obs.device)
+        for s in reversed(range(len(table.timesteps))):
+            k = table.timesteps[s : s + 1].to(obs.device)
+            eps_c = model.net(x, k, rtg_t, action[i : i + 1], torch.ones(1, 1, device=obs.device))
+            eps_u = model.net(x, k, rtg_t, action[i : i + 1], torch.zeros(1, 1, device=obs.device))
+            eps = eps_u + cfg.guidance_weight * (eps_c - eps_u)
+            x0 = (table.sqrt_recip_ab[s] * x - table.sqrt_recipm1_ab[s] * eps).clamp(-1, 1)
+            x = table.coef_x0[s] * x0 + table.coef_xt[s] * x
+            if s > 0:
+                x = x + cfg.temperature * table.std[s] * torch.randn_like(x)
+            x = model._impose(x, cond)
+        out.append(model.state_normalizer.unnormalize(x[:, 1:, : model.obs_dim]))
+    return out
+
+
+def timed(fn, min_seconds: float = 1.0) -> float:
+    """Seconds per call (after one warm-up call), repeating until ``min_seconds`` have passed."""
+    fn()
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--preset", default="small")
+    parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--batches", default="1,16,256,1024,4096")
+    parser.add_argument("--naive-batch", type=int, default=32)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", default="benchmarks/results/sampler.json")
+    args = parser.parse_args()
+    device = resolve_device(args.device)
+    if args.checkpoint:
+        model = load_world_model(args.checkpoint, device=device)
+    else:
+        torch.manual_seed(0)
+        rng = np.random.default_rng(0)
+        sn, rn = CDFNormalizer().fit(rng.normal(size=(4096, 11))), MinMaxNormalizer().fit(rng.uniform(0, 4, 4096))
+        model = DiffusionWorldModel(preset(args.preset), 11, 3, sn, rn, env_id="Hopper-v5").to(device).eval()
+    rows = []
+    g = torch.Generator(device=device).manual_seed(0)
+    for batch in [int(b) for b in args.batches.split(",")]:
+        obs = torch.randn(batch, model.obs_dim, device=device, generator=g)
+        act = torch.rand(batch, model.action_dim, device=device, generator=g) * 2 - 1
+        seconds = timed(lambda o=obs, a=act: model.imagine(o, a, 0.7))
+        rows.append({"sampler": "fast", "batch": batch, "segments_per_s": batch / seconds})
+    nb = args.naive_batch
+    obs = torch.randn(nb, model.obs_dim, device=device, generator=g)
+    act = torch.rand(nb, model.action_dim, device=device, generator=g) * 2 - 1
+    seconds = timed(lambda: naive_imagine(model, obs, act, 0.7))
+    rows.append({"sampler": "naive", "batch": nb, "segments_per_s": nb / seconds})
+    machine = {
+        "device": str(device),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
+    print(
+        f"preset {args.preset}, {machine['params']} params, {device}, {machine['cpu_count']} CPUs, torch {torch.__version__}"
+    )
+    print(f"{'sampler':8s} {'batch':>6s} {'segments/s':>12s}")
+    for row in rows:
+        print(f"{row['sampler']:8s} {row['batch']:6d} {row['segments_per_s']:12.0f}")
+    best = max(r["segments_per_s"] for r in rows if r["sampler"] == "fast")
+    naive = rows[-1]["segments_per_s"]
+    print(f"best fast / naive: {best / naive:.1f}x")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(
+        json.dumps({"preset": args.preset, "machine": machine, "rows": rows, "speedup": best / naive}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
