@@ -104,7 +104,8 @@ def main() -> None:
         "params": sum(p.numel() for p in model.parameters()),
     }
     print(
-        f"preset {args.preset}, {machine['params']} params, {device}, {machine['cpu_count']} CPUs, torch {torch.__version__}"
+        f"preset {args.preset}, {machine['params']} params, {device}, "
+        f"{machine['cpu_count']} CPUs, torch {torch.__version__}"
     )
     print(f"{'sampler':8s} {'batch':>6s} {'segments/s':>12s}")
     for row in rows:
