@@ -81,6 +81,38 @@ def _behavior_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _world_model_train(args: argparse.Namespace) -> int:
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.world_model import preset
+    from dwm_gym.world_model.training import TrainingRun, train_dwm
+
+    if args.kind != "dwm":
+        raise ValueError("only --kind dwm can be trained from the CLI so far")
+    dataset = OfflineDataset.from_minari(args.dataset)
+    config = preset(args.preset)
+    run = TrainingRun(
+        steps=args.steps or config.train_steps,
+        checkpoint_every=args.checkpoint_every,
+        eval_every=args.eval_every,
+        seed=args.seed,
+        device=args.device,
+    )
+    writer = _tensorboard_writer(args.out)
+    on_metrics = (lambda step, m: [writer.add_scalar(k, v, step) for k, v in m.items()]) if writer else None
+    train_dwm(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics)
+    print(f"checkpoint: {args.out}/model.safetensors")
+    return 0
+
+
+def _tensorboard_writer(log_dir: str):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is an optional extra
+        logging.getLogger(__name__).info("tensorboard not installed: metrics go to metrics.jsonl only")
+        return None
+    return SummaryWriter(log_dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``dwm-gym`` argument parser."""
     parser = argparse.ArgumentParser(
@@ -122,6 +154,20 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="folder (the package ships dwm_gym/data/behavior/assets)")
     export.add_argument("--eval-episodes", type=int, default=50)
     export.set_defaults(func=_behavior_export)
+
+    world_model = commands.add_parser("world-model", help="world models").add_subparsers(dest="action", required=True)
+    wm_train = world_model.add_parser("train", help="train a world model on a Minari dataset (resumable)")
+    wm_train.add_argument("--dataset", required=True, help="Minari id, e.g. dwm_gym/hopper/medium-v0")
+    wm_train.add_argument("--kind", default="dwm", choices=["dwm", "onestep"])
+    wm_train.add_argument("--preset", default="small", choices=["small", "paper"])
+    wm_train.add_argument("--steps", type=int, default=None, help="iterations (default: the preset's)")
+    wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
+    wm_train.add_argument("--checkpoint-every", type=int, default=5_000)
+    wm_train.add_argument("--eval-every", type=int, default=1_000)
+    wm_train.add_argument("--seed", type=int, default=0)
+    wm_train.add_argument("--device", default="auto")
+    wm_train.add_argument("--resume", action="store_true")
+    wm_train.set_defaults(func=_world_model_train)
     return parser
 
 

@@ -20,3 +20,15 @@ def test_cli_errors_are_messages_not_tracebacks(capsys):
     assert "error: no Minari dataset 'dwm_gym/hopper/expert-v0'" in err and "dataset make hopper-expert" in err
     assert main(["dataset", "make", "hopper-bad"]) == 2
     assert "unknown dataset name" in capsys.readouterr().err
+
+
+def test_world_model_train_and_resume(tmp_path):
+    assert main(["dataset", "make", "hopper-random", "--steps", "400", "--num-envs", "2"]) == 0
+    out = tmp_path / "wm"
+    args = ["world-model", "train", "--dataset", "dwm_gym/hopper/random-v0", "--steps", "4", "--out", str(out),
+            "--checkpoint-every", "2", "--eval-every", "2"]
+    assert main(args) == 0
+    assert (out / "model.safetensors").is_file() and (out / "last_step.txt").read_text().strip() == "4"
+    args[args.index("4")] = "6"
+    assert main([*args, "--resume"]) == 0
+    assert (out / "last_step.txt").read_text().strip() == "6"
