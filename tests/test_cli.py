@@ -25,8 +25,20 @@ def test_cli_errors_are_messages_not_tracebacks(capsys):
 def test_world_model_train_and_resume(tmp_path):
     assert main(["dataset", "make", "hopper-random", "--steps", "400", "--num-envs", "2"]) == 0
     out = tmp_path / "wm"
-    args = ["world-model", "train", "--dataset", "dwm_gym/hopper/random-v0", "--steps", "4", "--out", str(out),
-            "--checkpoint-every", "2", "--eval-every", "2"]
+    args = [
+        "world-model",
+        "train",
+        "--dataset",
+        "dwm_gym/hopper/random-v0",
+        "--steps",
+        "4",
+        "--out",
+        str(out),
+        "--checkpoint-every",
+        "2",
+        "--eval-every",
+        "2",
+    ]
     assert main(args) == 0
     assert (out / "model.safetensors").is_file() and (out / "last_step.txt").read_text().strip() == "4"
     args[args.index("4")] = "6"
