@@ -84,12 +84,11 @@ def _behavior_export(args: argparse.Namespace) -> int:
 def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
     from dwm_gym.world_model import preset
-    from dwm_gym.world_model.training import TrainingRun, train_dwm
+    from dwm_gym.world_model.one_step import ONESTEP_PRESETS
+    from dwm_gym.world_model.training import TrainingRun, train_world_model
 
-    if args.kind != "dwm":
-        raise ValueError("only --kind dwm can be trained from the CLI so far")
     dataset = OfflineDataset.from_minari(args.dataset)
-    config = preset(args.preset)
+    config = preset(args.preset) if args.kind == "dwm" else ONESTEP_PRESETS[args.preset]
     run = TrainingRun(
         steps=args.steps or config.train_steps,
         checkpoint_every=args.checkpoint_every,
@@ -99,7 +98,7 @@ def _world_model_train(args: argparse.Namespace) -> int:
     )
     writer = _tensorboard_writer(args.out)
     on_metrics = (lambda step, m: [writer.add_scalar(k, v, step) for k, v in m.items()]) if writer else None
-    train_dwm(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics)
+    train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics)
     print(f"checkpoint: {args.out}/model.safetensors")
     return 0
 

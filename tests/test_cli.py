@@ -44,3 +44,31 @@ def test_world_model_train_and_resume(tmp_path):
     args[args.index("4")] = "6"
     assert main([*args, "--resume"]) == 0
     assert (out / "last_step.txt").read_text().strip() == "6"
+
+
+def test_world_model_train_one_step(tmp_path):
+    from dwm_gym.world_model import OneStepModel, load_world_model
+
+    assert main(["dataset", "make", "hopper-random", "--steps", "300", "--num-envs", "2"]) == 0
+    out = tmp_path / "onestep"
+    assert (
+        main(
+            [
+                "world-model",
+                "train",
+                "--dataset",
+                "dwm_gym/hopper/random-v0",
+                "--kind",
+                "onestep",
+                "--steps",
+                "5",
+                "--out",
+                str(out),
+                "--eval-every",
+                "5",
+            ]
+        )
+        == 0
+    )
+    model = load_world_model(out / "model.safetensors", env="Hopper-v5")
+    assert isinstance(model, OneStepModel) and model.checkpoint_info["train_steps"] == 5

@@ -18,8 +18,10 @@ from safetensors.torch import save_file
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepModel
 
 FORMAT_VERSION = 1
 
@@ -28,11 +30,11 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: unreadable, from another format, or for another env."""
 
 
-def save_world_model(model: DiffusionWorldModel, path: str | os.PathLike, **info) -> Path:
-    """Writes ``model`` to ``path`` atomically.
+def save_world_model(model: DiffusionWorldModel | OneStepModel, path: str | os.PathLike, **info) -> Path:
+    """Writes ``model`` (a DWM or a one-step model) to ``path`` atomically.
 
     Args:
-        model: The model (its EMA weights, usually).
+        model: The model (for a DWM, its EMA copy usually).
         path: Target ``.safetensors`` file.
         **info: Extra JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...
 
@@ -41,15 +43,22 @@ def save_world_model(model: DiffusionWorldModel, path: str | os.PathLike, **info
     """
     from dwm_gym import __version__
 
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-    for k, v in model.state_normalizer.state_dict().items():
-        tensors[f"state_normalizer.{k}"] = torch.as_tensor(v)
-    for k, v in model.reward_normalizer.state_dict().items():
-        tensors[f"reward_normalizer.{k}"] = torch.as_tensor(v)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    normalizers = {}
+    for name in ("state_normalizer", "reward_normalizer"):
+        normalizer = getattr(model, name)
+        normalizers[name] = "cdf" if isinstance(normalizer, CDFNormalizer) else "minmax"
+        for k, v in normalizer.state_dict().items():
+            tensors[f"{name}.{k}"] = torch.as_tensor(v)
+    if isinstance(model, OneStepModel):
+        kind, config = "onestep", {"horizon": model.horizon, "hidden": model.hidden, "layers": model.layers}
+    else:
+        kind, config = "dwm", asdict(model.config)
     header = {
         "format_version": FORMAT_VERSION,
-        "kind": "dwm",
-        "config": asdict(model.config),
+        "kind": kind,
+        "config": config,
+        "normalizers": normalizers,
         "obs_dim": model.obs_dim,
         "action_dim": model.action_dim,
         "env_id": model.env_id,
@@ -86,40 +95,52 @@ def read_header(path: str | os.PathLike) -> dict:
     return header
 
 
-def load_world_model(path: str | os.PathLike, env=None, device: str | torch.device = "cpu") -> DiffusionWorldModel:
-    """Loads a checkpoint, validated against ``env`` when given.
+def load_world_model(
+    path: str | os.PathLike, env=None, device: str | torch.device = "cpu"
+) -> DiffusionWorldModel | OneStepModel:
+    """Loads a checkpoint (DWM or one-step), validated against ``env`` when given.
 
     Args:
         path: The ``.safetensors`` file.
         env: A Gymnasium env (or env id) the model must match (obs/action sizes, id).
-        device: Where to put the model.
+        device: Where to put the model (``"auto"``: CUDA when available).
 
     Raises:
         CheckpointError: On unreadable files or a mismatch with ``env`` (the message names it).
     """
     header = read_header(path)
-    if header["kind"] != "dwm":
-        raise CheckpointError(f"{path} holds a {header['kind']!r} model, not a diffusion world model")
     _validate_env(header, env, path)
-    config_dict = dict(header["config"])
-    config_dict["dim_mults"] = tuple(config_dict["dim_mults"])
-    config = DWMConfig(**config_dict)
     with safe_open(str(path), framework="pt") as handle:
         tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-    state_norm = CDFNormalizer().load_state_dict({"knots": tensors["state_normalizer.knots"].numpy()})
-    reward_norm = MinMaxNormalizer().load_state_dict(
-        {"low": tensors["reward_normalizer.low"].numpy(), "high": tensors["reward_normalizer.high"].numpy()}
-    )
-    model = DiffusionWorldModel(
-        config, header["obs_dim"], header["action_dim"], state_norm, reward_norm, header["env_id"]
-    )
-    weights = {k[len("net.") :]: v for k, v in tensors.items() if k.startswith("net.")}
+    norms = {}
+    for name, kind in header["normalizers"].items():
+        state = {k.split(".", 1)[1]: v.numpy() for k, v in tensors.items() if k.startswith(name + ".")}
+        norms[name] = (CDFNormalizer() if kind == "cdf" else MinMaxNormalizer()).load_state_dict(state)
+    obs_dim, action_dim, env_id = header["obs_dim"], header["action_dim"], header["env_id"]
+    if header["kind"] == "dwm":
+        config_dict = dict(header["config"])
+        config_dict["dim_mults"] = tuple(config_dict["dim_mults"])
+        model = DiffusionWorldModel(
+            DWMConfig(**config_dict), obs_dim, action_dim, norms["state_normalizer"], norms["reward_normalizer"], env_id
+        )
+    elif header["kind"] == "onestep":
+        model = OneStepModel(
+            obs_dim,
+            action_dim,
+            norms["state_normalizer"],
+            norms["reward_normalizer"],
+            env_id=env_id,
+            **header["config"],
+        )
+    else:
+        raise CheckpointError(f"{path} holds an unknown model kind {header['kind']!r}")
+    weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
-        model.net.load_state_dict(weights)
+        model.load_state_dict(weights)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
     model.checkpoint_info = header
-    return model.to(device).eval()
+    return model.to(resolve_device(device)).eval()
 
 
 def _validate_env(header: dict, env, path) -> None:

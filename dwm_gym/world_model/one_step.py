@@ -9,6 +9,7 @@ rolls out step by step, with given actions or with a policy, so it can stand in 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -27,6 +28,33 @@ def _mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
         last = hidden
     mods.append(nn.Linear(last, out))
     return nn.Sequential(*mods)
+
+
+@dataclass
+class OneStepConfig:
+    """Settings of the one-step baseline (PAPER.md 3.1: 4×256 MLPs, Adam 1e-4, 1M iterations).
+
+    Attributes:
+        horizon: Length T of imagined segments (as the DWM's).
+        hidden: MLP width.
+        layers: Hidden layers per MLP.
+        learning_rate: Adam learning rate.
+        batch_size: Training batch.
+        train_steps: Default training iterations.
+    """
+
+    horizon: int = 8
+    hidden: int = 256
+    layers: int = 4
+    learning_rate: float = 1e-4
+    batch_size: int = 256
+    train_steps: int = 1_000_000
+
+
+ONESTEP_PRESETS: dict[str, OneStepConfig] = {
+    "paper": OneStepConfig(),
+    "small": OneStepConfig(learning_rate=3e-4, train_steps=60_000),
+}
 
 
 class OneStepModel(nn.Module):
@@ -56,6 +84,7 @@ class OneStepModel(nn.Module):
     ) -> None:
         super().__init__()
         self.obs_dim, self.action_dim, self.horizon, self.env_id = obs_dim, action_dim, horizon, env_id
+        self.hidden, self.layers = hidden, layers
         self.state_normalizer, self.reward_normalizer = state_normalizer, reward_normalizer
         self.mean_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)
         self.std_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)

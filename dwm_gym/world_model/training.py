@@ -1,4 +1,4 @@
-"""Training a :class:`DiffusionWorldModel` on an :class:`OfflineDataset` (resumable).
+"""Training a :class:`DiffusionWorldModel` or a :class:`OneStepModel` on an :class:`OfflineDataset` (resumable).
 
 Adam on the ε-loss, EMA θ̄ ← β θ̄ + (1 − β) θ every ``ema_every`` iterations (the EMA model is
 what gets saved and sampled), held-out loss on whole held-out episodes, and a checkpoint every
@@ -25,9 +25,11 @@ from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows, WindowBatch
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
+from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.checkpoint import save_world_model
 from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepConfig, OneStepModel
 
 logger = logging.getLogger(__name__)
 
@@ -53,40 +55,84 @@ class TrainingRun:
     device: str = "auto"
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` → CUDA if available, else CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+def _to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
 
 
-def _to_device(batch: WindowBatch, device: torch.device) -> dict[str, torch.Tensor]:
-    keys = ("states", "actions", "future_states", "rewards", "rtg")
-    return {k: torch.as_tensor(getattr(batch, k), device=device) for k in keys}
+class _WindowSource:
+    """DWM batches: windows of length T."""
+
+    def __init__(self, data: OfflineDataset, horizon: int, gamma: float, rtg_scale: float | None = None) -> None:
+        self.windows = DWMWindows(data, horizon, gamma, rtg_scale=rtg_scale)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        w: WindowBatch = self.windows.batch(idx)
+        return {
+            "states": w.states,
+            "actions": w.actions,
+            "future_states": w.future_states,
+            "rewards": w.rewards,
+            "rtg": w.rtg,
+        }
 
 
-def build_model(dataset: OfflineDataset, config: DWMConfig, windows: DWMWindows) -> DiffusionWorldModel:
-    """A fresh model whose normalizers are fitted on ``dataset``."""
+class _TransitionSource:
+    """One-step batches: single real transitions (s, a, r, s')."""
+
+    def __init__(self, data: OfflineDataset) -> None:
+        self.t = data.transitions
+
+    def __len__(self) -> int:
+        return len(self.t["rewards"])
+
+    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "obs": self.t["observations"][idx],
+            "action": self.t["actions"][idx],
+            "next_obs": self.t["next_observations"][idx],
+            "reward": self.t["rewards"][idx],
+        }
+
+
+def build_model(dataset: OfflineDataset, config: DWMConfig | OneStepConfig) -> DiffusionWorldModel | OneStepModel:
+    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset``."""
     states = np.concatenate([e.observations for e in dataset.episodes])
-    state_norm = CDFNormalizer().fit(states)
-    reward_norm = MinMaxNormalizer().fit(windows.real_rewards)
-    return DiffusionWorldModel(config, dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, dataset.env_id)
+    reward_norm = MinMaxNormalizer().fit(dataset.transitions["rewards"])
+    if isinstance(config, OneStepConfig):
+        return OneStepModel(
+            dataset.obs_dim,
+            dataset.action_dim,
+            MinMaxNormalizer().fit(states),
+            reward_norm,
+            config.horizon,
+            config.hidden,
+            config.layers,
+            dataset.env_id,
+        )
+    return DiffusionWorldModel(
+        config, dataset.obs_dim, dataset.action_dim, CDFNormalizer().fit(states), reward_norm, dataset.env_id
+    )
 
 
-def train_dwm(
+def train_world_model(
     dataset: OfflineDataset,
-    config: DWMConfig,
+    config: DWMConfig | OneStepConfig,
     run: TrainingRun,
     out_dir: str | Path,
     resume: bool = False,
     on_metrics: Callable[[int, dict], None] | None = None,
     progress: bool = True,
-) -> DiffusionWorldModel:
-    """Trains (or resumes training of) a DWM and returns its EMA model.
+) -> DiffusionWorldModel | OneStepModel:
+    """Trains (or resumes) a DWM (``DWMConfig``) or a one-step model (``OneStepConfig``).
+
+    The DWM keeps an EMA copy (saved and returned); the one-step model is saved as trained.
 
     Args:
         dataset: Training data (episodes are split into train / held-out).
-        config: Model settings (``batch_size``, ``learning_rate``, EMA...).
+        config: Model settings (``batch_size``, ``learning_rate``...).
         run: Run settings.
         out_dir: Folder for checkpoints and ``metrics.jsonl``.
         resume: Continue from ``out_dir/train_state.pt``.
@@ -98,31 +144,34 @@ def train_dwm(
     device = resolve_device(run.device)
     rng = np.random.default_rng(run.seed)
     train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
-    train_windows = DWMWindows(train_data, config.horizon, config.gamma)
-    held_windows = DWMWindows(held_data, config.horizon, config.gamma, rtg_scale=train_windows.rtg_scale)
+    is_dwm = isinstance(config, DWMConfig)
+    if is_dwm:
+        train_src = _WindowSource(train_data, config.horizon, config.gamma)
+        held_src = _WindowSource(held_data, config.horizon, config.gamma, train_src.windows.rtg_scale)
+    else:
+        train_src, held_src = _TransitionSource(train_data), _TransitionSource(held_data)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(run.seed)
-        model = build_model(train_data, config, train_windows).to(device)
-    ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.Adam(model.net.parameters(), lr=config.learning_rate)
+        model = build_model(train_data, config).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False) if is_dwm else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator(device=device).manual_seed(run.seed)
     step = 0
     state_path = out_dir / "train_state.pt"
     if resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
-        model.net.load_state_dict(state["net"])
-        ema.net.load_state_dict(state["ema"])
+        model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
         rng = np.random.default_rng()
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         step = int(state["step"])
         logger.info("resumed %s at step %d", out_dir, step)
-    info = {
-        "dataset_id": dataset.dataset_id,
-        "dataset_transitions": dataset.num_transitions,
-        "rtg_scale": train_windows.rtg_scale,
-    }
+    info = {"dataset_id": dataset.dataset_id, "dataset_transitions": dataset.num_transitions}
+    if is_dwm:
+        info["rtg_scale"] = train_src.windows.rtg_scale
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -130,20 +179,20 @@ def train_dwm(
         bar = tqdm(total=run.steps, initial=step, desc="world model", unit="it")
     start = time.time()
     while step < run.steps:
-        batch = _to_device(train_windows.sample(config.batch_size, rng), device)
+        batch = _to_device(train_src.batch(rng.integers(0, len(train_src), config.batch_size)), device)
         loss = model.loss(**batch, generator=generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
-        if step % config.ema_every == 0:
+        if ema is not None and step % config.ema_every == 0:
             _ema_update(ema, model, config.ema_decay)
         if bar is not None:
             bar.update(1)
         if step % run.eval_every == 0 or step == run.steps:
             metrics = {
                 "train_loss": float(loss.detach()),
-                "held_out_loss": held_out_loss(ema, held_windows, run.seed),
+                "held_out_loss": held_out_loss(ema or model, held_src, run.seed),
                 "wall_s": time.time() - start,
             }
             with open(out_dir / "metrics.jsonl", "a") as handle:
@@ -156,36 +205,41 @@ def train_dwm(
             _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info)
     if bar is not None:
         bar.close()
-    return ema.eval()
+    return (ema or model).eval()
+
+
+def train_dwm(dataset: OfflineDataset, config: DWMConfig, run: TrainingRun, out_dir: str | Path, **kwargs):
+    """:func:`train_world_model` for a DWM (kept for readability at call sites)."""
+    return train_world_model(dataset, config, run, out_dir, **kwargs)
 
 
 @torch.no_grad()
 def _ema_update(ema: DiffusionWorldModel, model: DiffusionWorldModel, decay: float) -> None:
-    for target, source in zip(ema.net.parameters(), model.net.parameters()):
+    for target, source in zip(ema.parameters(), model.parameters()):
         target.lerp_(source, 1.0 - decay)
-    for target, source in zip(ema.net.buffers(), model.net.buffers()):
+    for target, source in zip(ema.buffers(), model.buffers()):
         target.copy_(source)
 
 
 @torch.no_grad()
-def held_out_loss(model: DiffusionWorldModel, windows: DWMWindows, seed: int, size: int = 1024) -> float:
-    """ε-loss of ``model`` on a fixed sample of held-out windows (same noise every call)."""
+def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
+    """Loss of ``model`` on a fixed sample of held-out data (same samples and noise every call)."""
     rng = np.random.default_rng(seed + 1)
-    idx = rng.choice(len(windows), size=min(size, len(windows)), replace=False)
-    batch = _to_device(windows.batch(idx), model.device)
+    idx = rng.choice(len(source), size=min(size, len(source)), replace=False)
+    batch = _to_device(source.batch(idx), model.device)
     generator = torch.Generator(device=model.device).manual_seed(seed + 1)
     return float(model.loss(**batch, generator=generator))
 
 
 def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> None:
     state = {
-        "net": model.net.state_dict(),
-        "ema": ema.net.state_dict(),
+        "model": model.state_dict(),
+        "ema": ema.state_dict() if ema is not None else {},
         "optimizer": optimizer.state_dict(),
         "generator": generator.get_state(),
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "step": step,
     }
     atomic_write(out_dir / "train_state.pt", lambda tmp: torch.save(state, tmp))
-    save_world_model(ema, out_dir / "model.safetensors", train_steps=step, **info)
+    save_world_model(ema if ema is not None else model, out_dir / "model.safetensors", train_steps=step, **info)
     atomic_write_text(out_dir / "last_step.txt", f"{step}\n")

@@ -41,3 +41,19 @@ def test_mismatch_and_corruption_errors(model, tmp_path):
         read_header(garbage)
     with pytest.raises(FileNotFoundError):
         load_world_model(tmp_path / "missing.safetensors")
+
+
+def test_one_step_round_trip(tmp_path):
+    from dwm_gym.world_model.one_step import OneStepModel
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sn, rn = MinMaxNormalizer().fit(rng.normal(size=(100, 11))), MinMaxNormalizer().fit(rng.normal(size=100))
+    model = OneStepModel(11, 3, sn, rn, hidden=16, layers=2, env_id="Hopper-v5")
+    path = save_world_model(model, tmp_path / "onestep.safetensors", train_steps=3)
+    loaded = load_world_model(path, env="Hopper-v5")
+    assert isinstance(loaded, OneStepModel) and loaded.checkpoint_info["kind"] == "onestep"
+    obs, act = torch.zeros(2, 11), torch.zeros(2, 3)
+    a = model.imagine(obs, act, future_actions=torch.zeros(2, 7, 3), generator=torch.Generator().manual_seed(0))
+    b = loaded.imagine(obs, act, future_actions=torch.zeros(2, 7, 3), generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(a.states, b.states)
