@@ -99,9 +99,17 @@ class OneStepModel(nn.Module):
         return self.mean_net(x), F.softplus(self.std_net(x)) + 1e-4
 
     def loss(
-        self, obs: torch.Tensor, action: torch.Tensor, next_obs: torch.Tensor, reward: torch.Tensor
+        self,
+        obs: torch.Tensor,
+        action: torch.Tensor,
+        next_obs: torch.Tensor,
+        reward: torch.Tensor,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Gaussian negative log-likelihood of (Δŝ, r) in normalized units (raw-unit inputs)."""
+        """Gaussian negative log-likelihood of (Δŝ, r) in normalized units (raw-unit inputs).
+
+        ``generator`` is accepted for a common signature with the DWM; no noise is drawn.
+        """
         obs_n, next_n = self.state_normalizer.normalize(obs), self.state_normalizer.normalize(next_obs)
         target = torch.cat([next_n - obs_n, self.reward_normalizer.normalize(reward).reshape(-1, 1)], dim=-1)
         mean, std = self._dist(obs_n, action)
