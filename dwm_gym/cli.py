@@ -103,6 +103,20 @@ def _world_model_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _world_model_eval(args: argparse.Namespace) -> int:
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.evaluation.error_report import error_report, format_table, write_report
+
+    checkpoints = {"dwm" if args.baseline else "model": args.checkpoint}
+    if args.baseline:
+        checkpoints["baseline"] = args.baseline
+    dataset = OfflineDataset.from_minari(args.dataset)
+    report = error_report(checkpoints, dataset, args.windows, args.seed, args.device)
+    print(format_table(report))
+    write_report(report, args.json, args.plot)
+    return 0
+
+
 def _tensorboard_writer(log_dir: str):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -167,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     wm_train.add_argument("--device", default="auto")
     wm_train.add_argument("--resume", action="store_true")
     wm_train.set_defaults(func=_world_model_train)
+    wm_eval = world_model.add_parser("eval", help="per-step state/reward error against held-out real trajectories")
+    wm_eval.add_argument("--checkpoint", required=True)
+    wm_eval.add_argument("--baseline", default=None, help="a second checkpoint (e.g. the one-step model)")
+    wm_eval.add_argument("--dataset", required=True)
+    wm_eval.add_argument("--windows", type=int, default=500)
+    wm_eval.add_argument("--seed", type=int, default=0)
+    wm_eval.add_argument("--device", default="auto")
+    wm_eval.add_argument("--json", default=None)
+    wm_eval.add_argument("--plot", default=None)
+    wm_eval.set_defaults(func=_world_model_eval)
     return parser
 
 

@@ -72,3 +72,55 @@ def test_world_model_train_one_step(tmp_path):
     )
     model = load_world_model(out / "model.safetensors", env="Hopper-v5")
     assert isinstance(model, OneStepModel) and model.checkpoint_info["train_steps"] == 5
+
+
+def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
+    assert main(["dataset", "make", "hopper-random", "--steps", "3000", "--num-envs", "4"]) == 0
+    for kind in ("dwm", "onestep"):
+        assert (
+            main(
+                [
+                    "world-model",
+                    "train",
+                    "--dataset",
+                    "dwm_gym/hopper/random-v0",
+                    "--kind",
+                    kind,
+                    "--steps",
+                    "2",
+                    "--out",
+                    str(tmp_path / kind),
+                    "--eval-every",
+                    "2",
+                ]
+            )
+            == 0
+        )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "world-model",
+                "eval",
+                "--checkpoint",
+                str(tmp_path / "dwm/model.safetensors"),
+                "--baseline",
+                str(tmp_path / "onestep/model.safetensors"),
+                "--dataset",
+                "dwm_gym/hopper/random-v0",
+                "--windows",
+                "20",
+                "--json",
+                str(tmp_path / "err.json"),
+                "--plot",
+                str(tmp_path / "err.png"),
+            ]
+        )
+        == 0
+    )
+    table = capsys.readouterr().out
+    assert table.splitlines()[1].split()[0] == "1" and "mean" in table
+    report = json.loads((tmp_path / "err.json").read_text())
+    assert len(report["dwm"]["state_mse"]) == 8 and report["dwm"]["state_mse"][0] == 0.0
+    assert report["baseline"]["kind"] == "onestep" and report["baseline"]["windows"] > 0
+    assert (tmp_path / "err.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

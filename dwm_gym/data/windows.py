@@ -139,6 +139,11 @@ class DWMWindows:
             terminals=self._terminals[rows],
         )
 
+    def action_sequences(self, indices: np.ndarray) -> np.ndarray:
+        """The dataset actions a_t .. a_{t+T-1} of windows ``indices`` (``(B, T, action_dim)``, 0 on padding)."""
+        rows = self.starts[np.asarray(indices)][:, None] + np.arange(self.horizon)
+        return self._actions[rows]
+
     def sample(self, batch_size: int, rng: np.random.Generator) -> WindowBatch:
         """A uniformly random batch of windows."""
         return self.batch(rng.integers(0, len(self), size=batch_size))

@@ -169,7 +169,12 @@ def train_world_model(
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         step = int(state["step"])
         logger.info("resumed %s at step %d", out_dir, step)
-    info = {"dataset_id": dataset.dataset_id, "dataset_transitions": dataset.num_transitions}
+    info = {
+        "dataset_id": dataset.dataset_id,
+        "dataset_transitions": dataset.num_transitions,
+        "held_out_fraction": run.held_out_fraction,
+        "split_seed": run.seed,
+    }
     if is_dwm:
         info["rtg_scale"] = train_src.windows.rtg_scale
     bar = None

@@ -1,0 +1,79 @@
+"""``world-model eval``: error-by-horizon tables, JSON and a PNG plot for one or two models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.evaluation.model_error import model_error_by_horizon
+from dwm_gym.world_model.checkpoint import load_world_model
+
+
+def held_out_part(dataset: OfflineDataset, checkpoint_info: dict) -> OfflineDataset:
+    """The episodes the checkpoint did not train on, when it was trained on ``dataset``; else all of it."""
+    if checkpoint_info.get("dataset_id") != dataset.dataset_id or "held_out_fraction" not in checkpoint_info:
+        return dataset
+    rng = np.random.default_rng(checkpoint_info["split_seed"])
+    return dataset.split(checkpoint_info["held_out_fraction"], rng)[1]
+
+
+def error_report(
+    checkpoints: dict[str, str], dataset: OfflineDataset, num_windows: int = 500, seed: int = 0, device: str = "auto"
+) -> dict:
+    """Error by horizon for each named checkpoint on its held-out part of ``dataset``."""
+    report = {}
+    for name, path in checkpoints.items():
+        model = load_world_model(path, env=dataset.env_id, device=device)
+        held = held_out_part(dataset, model.checkpoint_info)
+        result = model_error_by_horizon(model, held, num_windows, model.checkpoint_info["config"]["horizon"], seed=seed)
+        report[name] = {
+            "checkpoint": str(path),
+            "kind": model.checkpoint_info["kind"],
+            "eval_data": held.dataset_id,
+            **result,
+        }
+    return report
+
+
+def format_table(report: dict) -> str:
+    """Per-step state / reward MSE, one column pair per model."""
+    names = list(report)
+    steps = len(report[names[0]]["state_mse"])
+    header = "step " + " ".join(f"{n + ' state':>16s} {n + ' reward':>16s}" for n in names)
+    lines = [header]
+    for h in range(steps):
+        cells = " ".join(f"{report[n]['state_mse'][h]:16.4f} {report[n]['reward_mse'][h]:16.3e}" for n in names)
+        lines.append(f"{h + 1:4d} {cells}")
+    means = " ".join(f"{report[n]['mean_state_mse']:16.4f} {report[n]['mean_reward_mse']:16.3e}" for n in names)
+    lines.append(f"mean {means}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict, json_path: str | Path | None, plot_path: str | Path | None) -> None:
+    """JSON and a two-panel PNG (state error, reward error vs horizon step)."""
+    if json_path:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(report, indent=2))
+    if plot_path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for name, result in report.items():
+            steps = np.arange(1, len(result["state_mse"]) + 1)
+            axes[0].plot(steps, result["state_mse"], marker="o", label=name)
+            axes[1].plot(steps, result["reward_mse"], marker="o", label=name)
+        axes[0].set(title="state MSE (z-scored dims)", xlabel="step", ylabel="MSE")
+        axes[1].set(title="reward MSE", xlabel="step", ylabel="MSE")
+        for ax in axes:
+            ax.grid(alpha=0.3)
+            ax.legend()
+        fig.tight_layout()
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(plot_path, dpi=100)
+        plt.close(fig)

@@ -1,0 +1,78 @@
+"""World-model error against real trajectories, per step of the horizon (PAPER.md 4.7 protocol).
+
+From held-out windows (s_t, a_t, ..., s_{t+T-1}) that lie inside an episode (no padding):
+
+* the DWM is conditioned on s_t, the true a_t and the window's own RTG;
+* the one-step model is rolled out from s_t with the true actions a_t .. a_{t+T-2}.
+
+Errors are mean squared errors per step; states are compared after z-scoring every dimension
+with the data's mean and std (so dimensions of different scales weigh alike), rewards in raw
+units. Step 1 is s_t itself (error 0 by construction), as in the paper's table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.data.windows import DWMWindows
+from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepModel
+
+
+def model_error_by_horizon(
+    model: DiffusionWorldModel | OneStepModel,
+    dataset: OfflineDataset,
+    num_windows: int = 500,
+    horizon: int = 8,
+    rtg: float | None = None,
+    seed: int = 0,
+    batch_size: int = 256,
+) -> dict:
+    """Per-step state and reward MSE of ``model`` on windows of ``dataset``.
+
+    Args:
+        model: A DWM or a one-step model.
+        dataset: Held-out data.
+        num_windows: Windows drawn (without replacement) among those fully inside an episode.
+        horizon: T.
+        rtg: DWM RTG target; ``None`` uses each window's own RTG.
+        seed: Seed of the window choice and of the model's sampling.
+        batch_size: Windows per model call.
+
+    Returns:
+        ``{"state_mse": [T], "reward_mse": [T], "mean_state_mse", "mean_reward_mse", "windows"}``.
+    """
+    windows = DWMWindows(dataset, horizon, rtg_scale=dataset.task.rtg_scale if dataset.task else 1.0)
+    full = np.flatnonzero(windows.batch(np.arange(len(windows))).masks.min(axis=1) > 0)
+    if len(full) == 0:
+        raise ValueError(f"no window of length {horizon} lies fully inside an episode of {dataset.dataset_id}")
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(full, size=min(num_windows, len(full)), replace=False)
+    states_all = dataset.transitions["observations"]
+    mean, std = states_all.mean(0), states_all.std(0) + 1e-6
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    state_err, reward_err = [], []
+    for start in range(0, len(idx), batch_size):
+        chunk = idx[start : start + batch_size]
+        batch = windows.batch(chunk)
+        if isinstance(model, OneStepModel):
+            actions = windows.action_sequences(chunk)
+            seg = model.imagine(batch.states, batch.actions, future_actions=actions[:, 1:], generator=generator)
+        else:
+            target = batch.rtg if rtg is None else np.full(len(chunk), rtg, np.float32)
+            seg = model.imagine(batch.states, batch.actions, target, generator=generator)
+        pred = seg.states.cpu().numpy()
+        err = (((pred - mean) / std - (batch.future_states - mean) / std) ** 2).mean(-1)
+        state_err.append(np.concatenate([np.zeros((len(chunk), 1)), err], axis=1))
+        reward_err.append((seg.rewards.cpu().numpy() - batch.rewards) ** 2)
+    state_mse = np.concatenate(state_err).mean(0)
+    reward_mse = np.concatenate(reward_err).mean(0)
+    return {
+        "state_mse": state_mse.tolist(),
+        "reward_mse": reward_mse.tolist(),
+        "mean_state_mse": float(state_mse.mean()),
+        "mean_reward_mse": float(reward_mse.mean()),
+        "windows": int(len(idx)),
+    }
