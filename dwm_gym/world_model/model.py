@@ -88,6 +88,10 @@ class DiffusionWorldModel(nn.Module):
         x0[..., -1] = self.reward_normalizer.normalize(rewards)
         return x0
 
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """The training loss (so ``DistributedDataParallel`` can wrap the model); see :meth:`loss`."""
+        return self.loss(*args, **kwargs)
+
     def loss(self, states, actions, future_states, rewards, rtg, generator: torch.Generator | None = None):
         """ε-prediction MSE with RTG dropout (p = ``condition_dropout``); inpainted slots excluded.
 

@@ -98,6 +98,10 @@ class OneStepModel(nn.Module):
         x = torch.cat([obs_n, action], dim=-1)
         return self.mean_net(x), F.softplus(self.std_net(x)) + 1e-4
 
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """The training loss (so ``DistributedDataParallel`` can wrap the model); see :meth:`loss`."""
+        return self.loss(*args, **kwargs)
+
     def loss(
         self,
         obs: torch.Tensor,

@@ -28,6 +28,7 @@ from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.checkpoint import save_world_model
 from dwm_gym.world_model.config import DWMConfig
+from dwm_gym.world_model.distributed import setup_distributed, wrap_model
 from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepConfig, OneStepModel
 
@@ -141,8 +142,8 @@ def train_world_model(
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(run.device)
-    rng = np.random.default_rng(run.seed)
+    ctx, device = setup_distributed(resolve_device(run.device))
+    rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
     train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
     is_dwm = isinstance(config, DWMConfig)
     if is_dwm:
@@ -155,7 +156,7 @@ def train_world_model(
         model = build_model(train_data, config).to(device)
     ema = copy.deepcopy(model).requires_grad_(False) if is_dwm else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    generator = torch.Generator(device=device).manual_seed(run.seed)
+    generator = torch.Generator(device=device).manual_seed(run.seed * 1000 + ctx.rank)
     step = 0
     state_path = out_dir / "train_state.pt"
     if resume and state_path.exists():
@@ -164,10 +165,14 @@ def train_world_model(
         if ema is not None:
             ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
-        rng = np.random.default_rng()
-        rng.bit_generator.state = json.loads(state["numpy_rng"])
         step = int(state["step"])
+        if ctx.world_size == 1:  # exact continuation; ranks of a parallel run reseed by step instead
+            generator.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
+            rng = np.random.default_rng()
+            rng.bit_generator.state = json.loads(state["numpy_rng"])
+        else:
+            rng = np.random.default_rng([run.seed, ctx.rank, step])
+            generator.manual_seed(run.seed * 1000 + ctx.rank + 7919 * step)
         logger.info("resumed %s at step %d", out_dir, step)
     info = {
         "dataset_id": dataset.dataset_id,
@@ -177,15 +182,16 @@ def train_world_model(
     }
     if is_dwm:
         info["rtg_scale"] = train_src.windows.rtg_scale
+    train_model = wrap_model(model, ctx, device)
     bar = None
-    if progress:
+    if progress and ctx.is_main:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=run.steps, initial=step, desc="world model", unit="it")
     start = time.time()
     while step < run.steps:
         batch = _to_device(train_src.batch(rng.integers(0, len(train_src), config.batch_size)), device)
-        loss = model.loss(**batch, generator=generator)
+        loss = train_model(**batch, generator=generator)  # forward is the loss (DDP syncs the gradients)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -194,7 +200,7 @@ def train_world_model(
             _ema_update(ema, model, config.ema_decay)
         if bar is not None:
             bar.update(1)
-        if step % run.eval_every == 0 or step == run.steps:
+        if ctx.is_main and (step % run.eval_every == 0 or step == run.steps):
             metrics = {
                 "train_loss": float(loss.detach()),
                 "held_out_loss": held_out_loss(ema or model, held_src, run.seed),
@@ -207,7 +213,9 @@ def train_world_model(
             if bar is not None:
                 bar.set_postfix(held_out=f"{metrics['held_out_loss']:.4f}")
         if step % run.checkpoint_every == 0 or step == run.steps:
-            _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info)
+            if ctx.is_main:
+                _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info)
+            ctx.barrier()
     if bar is not None:
         bar.close()
     return (ema or model).eval()
