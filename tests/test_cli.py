@@ -22,102 +22,38 @@ def test_cli_errors_are_messages_not_tracebacks(capsys):
     assert "unknown dataset name" in capsys.readouterr().err
 
 
+def wm_train(out, *extra: str) -> int:
+    """``dwm-gym world-model train`` on the tiny random dataset."""
+    return main(["world-model", "train", "--dataset", "dwm_gym/hopper/random-v0", "--out", str(out), *extra])
+
+
 def test_world_model_train_and_resume(tmp_path):
-    assert main(["dataset", "make", "hopper-random", "--steps", "400", "--num-envs", "2"]) == 0
+    assert main("dataset make hopper-random --steps 400 --num-envs 2".split()) == 0
     out = tmp_path / "wm"
-    args = [
-        "world-model",
-        "train",
-        "--dataset",
-        "dwm_gym/hopper/random-v0",
-        "--steps",
-        "4",
-        "--out",
-        str(out),
-        "--checkpoint-every",
-        "2",
-        "--eval-every",
-        "2",
-    ]
-    assert main(args) == 0
+    assert wm_train(out, *"--steps 4 --checkpoint-every 2 --eval-every 2".split()) == 0
     assert (out / "model.safetensors").is_file() and (out / "last_step.txt").read_text().strip() == "4"
-    args[args.index("4")] = "6"
-    assert main([*args, "--resume"]) == 0
+    assert wm_train(out, *"--steps 6 --checkpoint-every 2 --eval-every 2 --resume".split()) == 0
     assert (out / "last_step.txt").read_text().strip() == "6"
 
 
 def test_world_model_train_one_step(tmp_path):
     from dwm_gym.world_model import OneStepModel, load_world_model
 
-    assert main(["dataset", "make", "hopper-random", "--steps", "300", "--num-envs", "2"]) == 0
-    out = tmp_path / "onestep"
-    assert (
-        main(
-            [
-                "world-model",
-                "train",
-                "--dataset",
-                "dwm_gym/hopper/random-v0",
-                "--kind",
-                "onestep",
-                "--steps",
-                "5",
-                "--out",
-                str(out),
-                "--eval-every",
-                "5",
-            ]
-        )
-        == 0
-    )
-    model = load_world_model(out / "model.safetensors", env="Hopper-v5")
+    assert main("dataset make hopper-random --steps 300 --num-envs 2".split()) == 0
+    assert wm_train(tmp_path / "onestep", *"--kind onestep --steps 5 --eval-every 5".split()) == 0
+    model = load_world_model(tmp_path / "onestep" / "model.safetensors", env="Hopper-v5")
     assert isinstance(model, OneStepModel) and model.checkpoint_info["train_steps"] == 5
 
 
 def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
-    assert main(["dataset", "make", "hopper-random", "--steps", "3000", "--num-envs", "4"]) == 0
+    assert main("dataset make hopper-random --steps 3000 --num-envs 4".split()) == 0
     for kind in ("dwm", "onestep"):
-        assert (
-            main(
-                [
-                    "world-model",
-                    "train",
-                    "--dataset",
-                    "dwm_gym/hopper/random-v0",
-                    "--kind",
-                    kind,
-                    "--steps",
-                    "2",
-                    "--out",
-                    str(tmp_path / kind),
-                    "--eval-every",
-                    "2",
-                ]
-            )
-            == 0
-        )
+        assert wm_train(tmp_path / kind, "--kind", kind, *"--steps 2 --eval-every 2".split()) == 0
     capsys.readouterr()
-    assert (
-        main(
-            [
-                "world-model",
-                "eval",
-                "--checkpoint",
-                str(tmp_path / "dwm/model.safetensors"),
-                "--baseline",
-                str(tmp_path / "onestep/model.safetensors"),
-                "--dataset",
-                "dwm_gym/hopper/random-v0",
-                "--windows",
-                "20",
-                "--json",
-                str(tmp_path / "err.json"),
-                "--plot",
-                str(tmp_path / "err.png"),
-            ]
-        )
-        == 0
-    )
+    args = f"world-model eval --checkpoint {tmp_path}/dwm/model.safetensors --dataset dwm_gym/hopper/random-v0"
+    args += f" --baseline {tmp_path}/onestep/model.safetensors --windows 20"
+    args += f" --json {tmp_path}/err.json --plot {tmp_path}/err.png"
+    assert main(args.split()) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[1].split()[0] == "1" and "mean" in table
     report = json.loads((tmp_path / "err.json").read_text())

@@ -12,30 +12,9 @@ from dwm_gym.world_model import load_world_model
 def test_torchrun_two_processes_gloo(tmp_path):
     make_dataset("hopper-random", steps=600, num_envs=2, progress=False)
     out = tmp_path / "ddp"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node",
-        "2",
-        "-m",
-        "dwm_gym.cli",
-        "world-model",
-        "train",
-        "--dataset",
-        "dwm_gym/hopper/random-v0",
-        "--steps",
-        "4",
-        "--out",
-        str(out),
-        "--eval-every",
-        "2",
-        "--checkpoint-every",
-        "2",
-        "--device",
-        "cpu",
-    ]
+    cmd = [sys.executable, *"-m torch.distributed.run --standalone --nproc_per_node 2 -m dwm_gym.cli".split()]
+    cmd += "world-model train --dataset dwm_gym/hopper/random-v0 --steps 4".split()
+    cmd += ["--out", str(out), *"--eval-every 2 --checkpoint-every 2 --device cpu".split()]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
