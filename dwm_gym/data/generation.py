@@ -81,8 +81,7 @@ def make_dataset(
     }
     for offset, part in enumerate(parts):
         part_episodes, part_info = _generate_part(spec, part, steps, seed + 1000 * offset, num_envs, progress)
-        cut = [len(episodes) + i for i in part_info.pop("cut_indices")]
-        provenance["budget_cut_episodes"] += cut
+        provenance["budget_cut_episodes"] += [len(episodes) + i for i in _cut_episodes(spec, part_episodes)]
         episodes += part_episodes
         provenance["parts"].append(part_info)
     dataset = OfflineDataset(episodes, env_id=spec.env_id, dataset_id=target_id, metadata=provenance)
@@ -146,10 +145,9 @@ def _generate_part(
 ) -> tuple[list[Episode], dict]:
     if part == "medium-replay":
         episodes, info = load_replay_stream(find_behavior_file(f"{spec.name}_medium_replay.npz"))
-        cut = []
         if steps is not None and steps < sum(len(e) for e in episodes):
-            episodes, cut = _truncate_stream(episodes, steps)
-        return episodes, {"part": part, "source": "SAC replay stream", **info, "cut_indices": cut}
+            episodes = _truncate_stream(episodes, steps)
+        return episodes, {"part": part, "source": "SAC replay stream", **info}
     rng = np.random.default_rng(seed)
     if part == "random":
         import gymnasium as gym
@@ -176,15 +174,18 @@ def _generate_part(
     finally:
         if bar is not None:
             bar.close()
-    # the episodes still running at the budget are the last ones collected and end truncated early
+    return episodes, {"part": part, "steps": budget, "seed": seed, **policy_info}
+
+
+def _cut_episodes(spec: TaskSpec, episodes: list[Episode]) -> list[int]:
+    """Indices of episodes cut by a step budget (truncated before the env's time limit)."""
     import gymnasium as gym
 
     max_steps = gym.spec(spec.env_id).max_episode_steps
-    cut = [i for i, e in enumerate(episodes) if e.truncations[-1] and len(e) < max_steps]
-    return episodes, {"part": part, "steps": budget, "seed": seed, **policy_info, "cut_indices": cut}
+    return [i for i, e in enumerate(episodes) if e.truncations[-1] and len(e) < max_steps]
 
 
-def _truncate_stream(episodes: list[Episode], steps: int) -> tuple[list[Episode], list[int]]:
+def _truncate_stream(episodes: list[Episode], steps: int) -> list[Episode]:
     out, total = [], 0
     for episode in episodes:
         if total + len(episode) <= steps:
@@ -204,9 +205,9 @@ def _truncate_stream(episodes: list[Episode], steps: int) -> tuple[list[Episode]
                     trunc,
                 )
             )
-            return out, [len(out) - 1]
+            return out
         break
-    return out, []
+    return out
 
 
 def _progress_bar(total: int, desc: str):

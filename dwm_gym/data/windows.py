@@ -147,13 +147,3 @@ class DWMWindows:
     def sample(self, batch_size: int, rng: np.random.Generator) -> WindowBatch:
         """A uniformly random batch of windows."""
         return self.batch(rng.integers(0, len(self), size=batch_size))
-
-    @property
-    def all_states(self) -> np.ndarray:
-        """Every state row (for fitting the state normalizer)."""
-        return self._states
-
-    @property
-    def real_rewards(self) -> np.ndarray:
-        """Every real (unpadded) reward (for fitting the reward normalizer)."""
-        return self._rewards[self._masks > 0]

@@ -75,8 +75,11 @@ def test_medium_replay_and_medium_expert(hopper_policies):
     replay = make_dataset("hopper-medium-replay", progress=False)
     assert replay.num_transitions == 120
     np.testing.assert_allclose(replay.episodes[0].observations, hopper_policies[0].observations, rtol=1e-6)
+    # the stream ends where SAC was stopped: its last episode is a cut, not a time limit
+    assert replay.metadata["budget_cut_episodes"] == [replay.num_episodes - 1]
     short = make_dataset("hopper-medium-replay", steps=50, progress=False, overwrite=True)
     assert short.num_transitions == 50 and short.episodes[-1].truncations[-1]
+    assert short.metadata["budget_cut_episodes"] == [short.num_episodes - 1]
     both = make_dataset("hopper-medium-expert", steps=100, progress=False)
     assert both.num_transitions == 200
     assert [p["part"] for p in both.metadata["parts"]] == ["medium", "expert"]
