@@ -23,9 +23,8 @@ print(
 )
 returns = data.episode_returns(finished_only=True)
 for refs in ("v5", "d4rl"):
-    print(
-        f"mean return {returns.mean():.1f} -> normalized ({refs} refs) {normalized_score(data.env_id, returns.mean(), refs):.3f}"
-    )
+    score = normalized_score(data.env_id, returns.mean(), refs)
+    print(f"mean return {returns.mean():.1f} -> normalized ({refs} refs) {score:.3f}")
 
 windows = DWMWindows(data, horizon=8)
 batch = windows.sample(4, rng=np.random.default_rng(0))
