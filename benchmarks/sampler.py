@@ -26,8 +26,8 @@ import numpy as np
 import torch
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
-from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset
 from dwm_gym.utils.device import resolve_device
+from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset
 
 
 @torch.no_grad()

@@ -70,6 +70,7 @@ class DiffusionWorldModel(nn.Module):
         self.register_buffer("alphas_cumprod", torch.tensor(alphas_cumprod, dtype=torch.float32), persistent=False)
         steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
         self._posterior = PosteriorTable.build(alphas_cumprod, steps)
+        self._posterior_by_device: dict[torch.device, PosteriorTable] = {}
 
     @property
     def device(self) -> torch.device:
@@ -157,7 +158,9 @@ class DiffusionWorldModel(nn.Module):
         batch = obs_t.shape[0]
         rtg_t = torch.as_tensor(rtg, dtype=torch.float32, device=device).reshape(-1, 1).expand(batch, 1)
         condition = torch.cat([self.state_normalizer.normalize(obs_t), act_t], dim=-1)
-        table = self._posterior.to(device)
+        if device not in self._posterior_by_device:  # moved once per device, not once per call
+            self._posterior_by_device[device] = self._posterior.to(device)
+        table = self._posterior_by_device[device]
         shape = (batch, self.config.horizon, self.row_dim)
         x = self.config.start_noise_scale * torch.randn(shape, device=device, generator=generator)
         x = self._impose(x, condition)

@@ -221,11 +221,6 @@ def train_world_model(
     return (ema or model).eval()
 
 
-def train_dwm(dataset: OfflineDataset, config: DWMConfig, run: TrainingRun, out_dir: str | Path, **kwargs):
-    """:func:`train_world_model` for a DWM (kept for readability at call sites)."""
-    return train_world_model(dataset, config, run, out_dir, **kwargs)
-
-
 @torch.no_grad()
 def _ema_update(ema: DiffusionWorldModel, model: DiffusionWorldModel, decay: float) -> None:
     for target, source in zip(ema.parameters(), model.parameters()):

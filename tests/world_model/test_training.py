@@ -5,7 +5,7 @@ from dwm_gym.data import OfflineDataset
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.world_model import preset
 from dwm_gym.world_model.checkpoint import load_world_model
-from dwm_gym.world_model.training import TrainingRun, train_dwm
+from dwm_gym.world_model.training import TrainingRun, train_world_model
 
 
 def small_hopper_dataset() -> OfflineDataset:
@@ -17,28 +17,14 @@ def small_hopper_dataset() -> OfflineDataset:
 def test_resume_continues_exactly_where_it_stopped(tmp_path):
     data = small_hopper_dataset()
     config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2)
-    straight = train_dwm(
-        data,
-        config,
-        TrainingRun(steps=12, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
-        tmp_path / "a",
-        progress=False,
-    )
-    train_dwm(
-        data,
-        config,
-        TrainingRun(steps=6, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
-        tmp_path / "b",
-        progress=False,
-    )
-    resumed = train_dwm(
-        data,
-        config,
-        TrainingRun(steps=12, checkpoint_every=6, eval_every=6, held_out_fraction=0.2),
-        tmp_path / "b",
-        resume=True,
-        progress=False,
-    )
+
+    def train(steps: int, folder: str, resume: bool = False):
+        run = TrainingRun(steps=steps, checkpoint_every=6, eval_every=6, held_out_fraction=0.2)
+        return train_world_model(data, config, run, tmp_path / folder, resume=resume, progress=False)
+
+    straight = train(12, "a")
+    train(6, "b")
+    resumed = train(12, "b", resume=True)
     for p, q in zip(straight.net.parameters(), resumed.net.parameters()):
         torch.testing.assert_close(p, q)
     loaded = load_world_model(tmp_path / "b" / "model.safetensors", env="Hopper-v5")
