@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
@@ -30,12 +31,20 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be used: unreadable, from another format, or for another env."""
 
 
-def save_world_model(model: DiffusionWorldModel | OneStepModel, path: str | os.PathLike, **info) -> Path:
+def save_world_model(
+    model: DiffusionWorldModel | OneStepModel,
+    path: str | os.PathLike,
+    reference_data: dict[str, np.ndarray] | None = None,
+    **info,
+) -> Path:
     """Writes ``model`` (a DWM or a one-step model) to ``path`` atomically.
 
     Args:
         model: The model (for a DWM, its EMA copy usually).
         path: Target ``.safetensors`` file.
+        reference_data: Arrays from the training data that travel with the model, so envs work
+            without the dataset on disk: ``episode_starts`` (start states) and ``states`` (a
+            sample of dataset states). Defaults to the model's own ``reference_data``, if any.
         **info: Extra JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...
 
     Returns:
@@ -50,6 +59,10 @@ def save_world_model(model: DiffusionWorldModel | OneStepModel, path: str | os.P
         normalizers[name] = "cdf" if isinstance(normalizer, CDFNormalizer) else "minmax"
         for k, v in normalizer.state_dict().items():
             tensors[f"{name}.{k}"] = torch.as_tensor(v)
+    if reference_data is None:
+        reference_data = getattr(model, "reference_data", None) or {}
+    for k, v in reference_data.items():
+        tensors[f"data.{k}"] = torch.as_tensor(np.asarray(v, dtype=np.float32)).contiguous()
     if isinstance(model, OneStepModel):
         kind, config = "onestep", {"horizon": model.horizon, "hidden": model.hidden, "layers": model.layers}
     else:
@@ -140,6 +153,7 @@ def load_world_model(
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
     model.checkpoint_info = header
+    model.reference_data = {k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")}
     return model.to(resolve_device(device)).eval()
 
 

@@ -181,7 +181,11 @@ def train_world_model(
         "split_seed": run.seed,
     }
     if is_dwm:
-        info["rtg_scale"] = train_src.windows.rtg_scale
+        rtg = train_src.windows.batch(np.arange(len(train_src.windows))).rtg
+        info.update(rtg_scale=train_src.windows.rtg_scale, rtg_max=float(rtg.max()), rtg_p90=float(np.quantile(rtg, 0.9)))
+    model.reference_data = ema_reference = reference_states(train_data, np.random.default_rng(run.seed))
+    if ema is not None:
+        ema.reference_data = ema_reference
     train_model = wrap_model(model, ctx, device)
     bar = None
     if progress and ctx.is_main:
@@ -237,6 +241,16 @@ def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
     batch = _to_device(source.batch(idx), model.device)
     generator = torch.Generator(device=model.device).manual_seed(seed + 1)
     return float(model.loss(**batch, generator=generator))
+
+
+def reference_states(dataset: OfflineDataset, rng: np.random.Generator, size: int = 4096) -> dict[str, np.ndarray]:
+    """Episode start states (up to ``size``) and a sample of ``size`` dataset states, saved with the model."""
+    starts = np.stack([e.observations[0] for e in dataset.episodes])
+    states = dataset.transitions["observations"]
+    return {
+        "episode_starts": starts[rng.permutation(len(starts))[:size]],
+        "states": states[rng.choice(len(states), size=min(size, len(states)), replace=False)],
+    }
 
 
 def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> None:
