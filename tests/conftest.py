@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# MuJoCo renders off-screen without a display (must be set before mujoco creates a context)
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 import numpy as np
 import pytest
 

@@ -42,7 +42,8 @@ def train_command(task: str, quality: str, kind: str = "dwm") -> str:
     target = user_checkpoint_dir() / checkpoint_filename(task, quality, kind)
     return (
         f"dwm-gym dataset make {task}-{quality} && "
-        f"dwm-gym world-model train --dataset {dataset_id(task, quality)} --kind {kind} --preset small --out {run_dir} && "
+        f"dwm-gym world-model train --dataset {dataset_id(task, quality)} --kind {kind} --preset small "
+        f"--out {run_dir} && "
         f"mkdir -p {target.parent} && cp {run_dir}/model.safetensors {target}"
     )
 

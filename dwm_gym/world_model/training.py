@@ -182,7 +182,8 @@ def train_world_model(
     }
     if is_dwm:
         rtg = train_src.windows.batch(np.arange(len(train_src.windows))).rtg
-        info.update(rtg_scale=train_src.windows.rtg_scale, rtg_max=float(rtg.max()), rtg_p90=float(np.quantile(rtg, 0.9)))
+        info.update(rtg_scale=train_src.windows.rtg_scale, rtg_max=float(rtg.max()))
+        info["rtg_p90"] = float(np.quantile(rtg, 0.9))
     model.reference_data = ema_reference = reference_states(train_data, np.random.default_rng(run.seed))
     if ema is not None:
         ema.reference_data = ema_reference

@@ -32,3 +32,10 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert loaded.checkpoint_info["dataset_id"] == "test/hopper-random"
     lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"step": 12' in lines[-1]
+    # the checkpoint carries start states and the data's RTG range, so envs work without the dataset
+    starts = loaded.reference_data["episode_starts"]
+    assert starts.shape[1] == 11 and np.all(np.abs(starts[:, 0] - 1.25) <= 5e-3)
+    states, dataset_states = loaded.reference_data["states"], data.transitions["observations"].astype(np.float32)
+    assert 0 < len(states) <= len(dataset_states)
+    assert all((np.abs(dataset_states - s).max(axis=1) < 1e-6).any() for s in states[:20])
+    assert 0 < loaded.checkpoint_info["rtg_p90"] <= loaded.checkpoint_info["rtg_max"]

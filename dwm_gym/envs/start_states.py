@@ -1,0 +1,77 @@
+"""Where imagined episodes start: dataset episode starts, any dataset state, or the real env's reset.
+
+The dataset states travel inside the checkpoint (``reference_data``), so the envs work without the
+dataset on disk; for older checkpoints without them the dataset is loaded from Minari.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+START_MODES = ("episode_starts", "dataset", "env")
+
+
+class StartStates:
+    """Draws start states for a world model's env.
+
+    Args:
+        model: A loaded world model (``reference_data``, ``checkpoint_info`` and ``env_id`` are read).
+        mode: ``"episode_starts"`` (default), ``"dataset"`` (any dataset state) or ``"env"``
+            (the real env's own reset distribution).
+
+    Raises:
+        ValueError: On an unknown mode.
+    """
+
+    def __init__(self, model, mode: str = "episode_starts") -> None:
+        self.check_mode(mode)
+        self.model, self.mode = model, mode
+        self._pools: dict[str, np.ndarray] = {}
+        self._real_env = None
+
+    @staticmethod
+    def check_mode(mode: str) -> None:
+        if mode not in START_MODES:
+            raise ValueError(f"start state mode must be one of {START_MODES}, got {mode!r}")
+
+    def pool(self, mode: str) -> np.ndarray:
+        """The candidate states for a dataset ``mode`` (loaded once)."""
+        if mode not in self._pools:
+            stored = (getattr(self.model, "reference_data", None) or {}).get(
+                "episode_starts" if mode == "episode_starts" else "states"
+            )
+            self._pools[mode] = stored if stored is not None and len(stored) else self._from_dataset(mode)
+        return self._pools[mode]
+
+    def _from_dataset(self, mode: str) -> np.ndarray:
+        from dwm_gym.data.offline_dataset import OfflineDataset
+
+        dataset_id = (getattr(self.model, "checkpoint_info", None) or {}).get("dataset_id")
+        if not dataset_id:
+            raise ValueError(
+                "this checkpoint carries no start states and names no dataset: use start_states='env' or pass "
+                "options={'state': ...} to reset()"
+            )
+        dataset = OfflineDataset.from_minari(dataset_id)
+        if mode == "episode_starts":
+            return np.stack([e.observations[0] for e in dataset.episodes])
+        return dataset.transitions["observations"]
+
+    def sample(self, rng: np.random.Generator, count: int, mode: str | None = None) -> np.ndarray:
+        """``count`` start states ``(count, obs_dim)`` drawn with ``rng``."""
+        mode = mode or self.mode
+        self.check_mode(mode)
+        if mode == "env":
+            if self._real_env is None:
+                import gymnasium as gym
+
+                self._real_env = gym.make(self.model.env_id)
+            seeds = rng.integers(0, 2**31 - 1, size=count)
+            return np.stack([self._real_env.reset(seed=int(s))[0] for s in seeds])
+        pool = self.pool(mode)
+        return pool[rng.integers(0, len(pool), size=count)]
+
+    def close(self) -> None:
+        if self._real_env is not None:
+            self._real_env.close()
+            self._real_env = None

@@ -1,0 +1,143 @@
+"""``DiffusionImaginedVectorEnv``: N imagined envs advanced by one batched sampler call per step."""
+
+from __future__ import annotations
+
+import os
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from dwm_gym.envs.actions import ClipWarning, check_actions
+from dwm_gym.envs.imagination import Imagination
+from dwm_gym.envs.imagined_env import load_env_model
+from dwm_gym.envs.start_states import StartStates
+
+
+class DiffusionImaginedVectorEnv(VectorEnv):
+    """A Gymnasium ``VectorEnv`` of ``num_envs`` imagined envs (autoreset mode NEXT_STEP).
+
+    Made by ``gym.make_vec("DWM-hopper-medium-v0", num_envs=N, vectorization_mode="vector_entry_point")``.
+    The imagined states stay on the sampler's device between steps; every ``step`` is one
+    batched world-model call for all sub-envs. Sub-env semantics match
+    :class:`~dwm_gym.envs.imagined_env.DiffusionImaginedEnv`; an episode that ended at one step
+    is reset at the next one (reward 0, the action ignored), as Gymnasium's NEXT_STEP mode says.
+
+    Args:
+        num_envs: N.
+        max_episode_steps: Truncation limit per sub-env (``None``: never truncated).
+        **kwargs: ``checkpoint``, ``task``, ``quality``, ``kind``, ``model``, ``segment_length``,
+            ``rtg``, ``gamma``, ``sampler``, ``start_states``, ``device`` as for the single env.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        checkpoint: str | os.PathLike | None = None,
+        task: str | None = None,
+        quality: str | None = None,
+        kind: str = "dwm",
+        model=None,
+        segment_length: int = 1,
+        rtg: float | None = None,
+        gamma: float = 0.99,
+        sampler: dict | None = None,
+        start_states: str = "episode_starts",
+        device: str = "auto",
+        render_mode: str | None = None,
+    ) -> None:
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if render_mode is not None:
+            raise ValueError("the vector env does not render; render a single DiffusionImaginedEnv instead")
+        model = load_env_model(checkpoint, task, quality, kind, model, device)
+        self.imagination = Imagination(model, segment_length, rtg, gamma, sampler)
+        self.starts = StartStates(model, start_states)
+        real = gym.make(model.env_id)
+        self.single_observation_space, self.single_action_space = real.observation_space, real.action_space
+        real.close()
+        self.num_envs, self.max_episode_steps, self.render_mode = num_envs, max_episode_steps, None
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._generator: torch.Generator | None = None
+        self._obs: torch.Tensor | None = None
+        self._steps = np.zeros(num_envs, dtype=np.int64)
+        self._needs_reset = np.zeros(num_envs, dtype=bool)
+        self._warn_clip = ClipWarning()
+
+    @property
+    def device(self) -> torch.device:
+        return self.imagination.device
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
+        """Resets all sub-envs, or those of ``options["reset_mask"]``.
+
+        ``options["start_states"]`` overrides the start mode for this call.
+        """
+        if isinstance(seed, (list, tuple)):
+            seed = seed[0]
+        super().reset(seed=seed)
+        if seed is not None or self._generator is None:
+            self._generator = torch.Generator(device=self.device).manual_seed(int(self.np_random.integers(2**62)))
+        options = options or {}
+        mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, dtype=bool)), dtype=bool)
+        if mask.shape != (self.num_envs,):
+            raise ValueError(f"options['reset_mask'] must have shape ({self.num_envs},), got {mask.shape}")
+        if self._obs is None and not mask.all():
+            raise ValueError("the first reset must reset every sub-env (no reset_mask)")
+        self.reset_envs(mask, options.get("start_states"))
+        return self.observations(), {}
+
+    def reset_envs(self, mask: np.ndarray, start_mode: str | None = None) -> None:
+        """Draws new start states for the sub-envs in ``mask`` (on device, step counters zeroed)."""
+        if not mask.any():
+            return
+        starts = torch.as_tensor(
+            self.starts.sample(self.np_random, int(mask.sum()), start_mode), dtype=torch.float32, device=self.device
+        )
+        if self._obs is None:
+            self._obs = starts
+        else:
+            self._obs[torch.as_tensor(mask, device=self.device)] = starts
+        self._steps[mask] = 0
+        self._needs_reset[mask] = False
+
+    def advance(self, actions) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Imagines one step for every sub-env, without any autoreset.
+
+        Returns:
+            ``(rewards, terminated, truncated, info)`` as numpy; the new states are kept on device.
+        """
+        if self._obs is None:
+            raise RuntimeError("call reset() before step()")
+        actions, clipped = check_actions(actions, self.single_action_space, self.num_envs)
+        if clipped:
+            self._warn_clip(self.single_action_space)
+        out = self.imagination.step(self._obs, torch.as_tensor(actions, device=self.device), self._generator)
+        self._obs = out.next_obs
+        self._steps += 1
+        terminated = out.terminated.cpu().numpy()
+        truncated = ~terminated & (self._steps >= (self.max_episode_steps or np.iinfo(np.int64).max))
+        info = {"discount": np.full(self.num_envs, self.imagination.gamma**self.imagination.segment_length)}
+        return out.reward.double().cpu().numpy(), terminated, truncated, info
+
+    def step(self, actions):
+        resetting = self._needs_reset.copy()
+        rewards, terminated, truncated, info = self.advance(actions)
+        if resetting.any():
+            self.reset_envs(resetting)
+            rewards[resetting], terminated[resetting], truncated[resetting] = 0.0, False, False
+        self._needs_reset = terminated | truncated
+        return self.observations(), rewards, terminated, truncated, info
+
+    def observations(self) -> np.ndarray:
+        """The current imagined states as a numpy batch of the observation space's dtype."""
+        return self._obs.double().cpu().numpy().astype(self.single_observation_space.dtype)
+
+    def close_extras(self, **kwargs) -> None:
+        self.starts.close()
