@@ -77,7 +77,8 @@ class DiffusionImaginedVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         """Resets all sub-envs, or those of ``options["reset_mask"]``.
 
-        ``options["start_states"]`` overrides the start mode for this call.
+        ``options["start_states"]`` overrides the start mode for this call; ``options["states"]``
+        (one row per reset sub-env) gives the start states explicitly.
         """
         if isinstance(seed, (list, tuple)):
             seed = seed[0]
@@ -90,16 +91,22 @@ class DiffusionImaginedVectorEnv(VectorEnv):
             raise ValueError(f"options['reset_mask'] must have shape ({self.num_envs},), got {mask.shape}")
         if self._obs is None and not mask.all():
             raise ValueError("the first reset must reset every sub-env (no reset_mask)")
-        self.reset_envs(mask, options.get("start_states"))
+        self.reset_envs(mask, options.get("start_states"), options.get("states"))
         return self.observations(), {}
 
-    def reset_envs(self, mask: np.ndarray, start_mode: str | None = None) -> None:
-        """Draws new start states for the sub-envs in ``mask`` (on device, step counters zeroed)."""
+    def reset_envs(self, mask: np.ndarray, start_mode: str | None = None, states=None) -> None:
+        """New start states for the sub-envs in ``mask`` (drawn, or ``states``), step counters zeroed."""
         if not mask.any():
             return
-        starts = torch.as_tensor(
-            self.starts.sample(self.np_random, int(mask.sum()), start_mode), dtype=torch.float32, device=self.device
-        )
+        count = int(mask.sum())
+        if states is None:
+            states = self.starts.sample(self.np_random, count, start_mode)
+        states = np.asarray(states, dtype=np.float64)
+        if states.shape != (count, *self.single_observation_space.shape) or not np.all(np.isfinite(states)):
+            raise ValueError(
+                f"options['states'] must be finite with shape ({count}, {self.single_observation_space.shape[0]})"
+            )
+        starts = torch.as_tensor(states, dtype=torch.float32, device=self.device)
         if self._obs is None:
             self._obs = starts
         else:

@@ -75,3 +75,12 @@ def test_sb3_adapter_resets_in_the_same_step_and_trains_stock_td3(scripted_dwm, 
     model = TD3("MlpPolicy", real, learning_starts=64, train_freq=8, gradient_steps=2, seed=0)
     model.learn(200)
     assert model.num_timesteps >= 200 and model.replay_buffer.size() > 0
+
+
+def test_explicit_start_states(scripted_dwm, healthy):
+    venv = DiffusionImaginedVectorEnv(2, model=scripted_dwm)
+    starts = np.stack([healthy, healthy + 0.01])
+    obs, _ = venv.reset(seed=0, options={"states": starts})
+    assert np.allclose(obs, starts, atol=1e-6)
+    with pytest.raises(ValueError, match=r"shape \(2, 11\)"):
+        venv.reset(options={"states": starts[:1]})
