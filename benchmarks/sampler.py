@@ -6,6 +6,8 @@ Usage:
 
 * fast: ``DiffusionWorldModel.imagine`` — the whole batch in one pass per denoising step, the
   conditional and unconditional (CFG) predictions in one forward pass of 2B rows, no autograd.
+* fast-bf16 / fast-bf16-compiled (CUDA, or ``--gpu-variants-on-cpu``): the same under bf16
+  autocast, then with the denoiser compiled (``torch.compile``, CUDA graphs on CUDA).
 * naive: the same mathematics written plainly — fp32, one segment at a time in a Python loop,
   separate conditional and unconditional forward passes.
 Both produce N = ``sampling_steps`` respaced steps of T = ``horizon`` rows. Fresh sampling each
@@ -16,6 +18,7 @@ unless ``--checkpoint`` is given.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -54,6 +57,13 @@ def naive_imagine(model: DiffusionWorldModel, obs: torch.Tensor, action: torch.T
     return out
 
 
+def sync(result, device: torch.device):
+    """Waits for queued CUDA work so timings are honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return result
+
+
 def timed(fn, min_seconds: float = 1.0) -> float:
     """Seconds per call (after one warm-up call), repeating until ``min_seconds`` have passed."""
     fn()
@@ -73,6 +83,7 @@ def main() -> None:
     parser.add_argument("--batches", default="1,16,256,1024,4096")
     parser.add_argument("--naive-batch", type=int, default=32)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--gpu-variants-on-cpu", action="store_true", help="also time bf16 and compiled on CPU")
     parser.add_argument("--json", default="benchmarks/results/sampler.json")
     args = parser.parse_args()
     device = resolve_device(args.device)
@@ -85,15 +96,24 @@ def main() -> None:
         model = DiffusionWorldModel(preset(args.preset), 11, 3, sn, rn, env_id="Hopper-v5").to(device).eval()
     rows = []
     g = torch.Generator(device=device).manual_seed(0)
-    for batch in [int(b) for b in args.batches.split(",")]:
-        obs = torch.randn(batch, model.obs_dim, device=device, generator=g)
-        act = torch.rand(batch, model.action_dim, device=device, generator=g) * 2 - 1
-        seconds = timed(lambda o=obs, a=act: model.imagine(o, a, 0.7))
-        rows.append({"sampler": "fast", "batch": batch, "segments_per_s": batch / seconds})
+    variants = [("fast", "fp32", False)]
+    if device.type == "cuda" or args.gpu_variants_on_cpu:
+        variants += [("fast-bf16", "bf16", False), ("fast-bf16-compiled", "bf16", True)]
+    for name, precision, compiled in variants:
+        model.config = dataclasses.replace(model.config, precision=precision)
+        if compiled:
+            model.compile_sampler()
+        for batch in [int(b) for b in args.batches.split(",")]:
+            obs = torch.randn(batch, model.obs_dim, device=device, generator=g)
+            act = torch.rand(batch, model.action_dim, device=device, generator=g) * 2 - 1
+            seconds = timed(lambda o=obs, a=act: sync(model.imagine(o, a, 0.7), device))
+            rows.append({"sampler": name, "batch": batch, "segments_per_s": batch / seconds})
+    model.config = dataclasses.replace(model.config, precision="fp32")
+    object.__setattr__(model, "_compiled_net", None)
     nb = args.naive_batch
     obs = torch.randn(nb, model.obs_dim, device=device, generator=g)
     act = torch.rand(nb, model.action_dim, device=device, generator=g) * 2 - 1
-    seconds = timed(lambda: naive_imagine(model, obs, act, 0.7))
+    seconds = timed(lambda: sync(naive_imagine(model, obs, act, 0.7), device))
     rows.append({"sampler": "naive", "batch": nb, "segments_per_s": nb / seconds})
     machine = {
         "device": str(device),
@@ -107,10 +127,10 @@ def main() -> None:
         f"preset {args.preset}, {machine['params']} params, {device}, "
         f"{machine['cpu_count']} CPUs, torch {torch.__version__}"
     )
-    print(f"{'sampler':8s} {'batch':>6s} {'segments/s':>12s}")
+    print(f"{'sampler':20s} {'batch':>6s} {'segments/s':>12s}")
     for row in rows:
-        print(f"{row['sampler']:8s} {row['batch']:6d} {row['segments_per_s']:12.0f}")
-    best = max(r["segments_per_s"] for r in rows if r["sampler"] == "fast")
+        print(f"{row['sampler']:20s} {row['batch']:6d} {row['segments_per_s']:12.0f}")
+    best = max(r["segments_per_s"] for r in rows if r["sampler"].startswith("fast"))
     naive = rows[-1]["segments_per_s"]
     print(f"best fast / naive: {best / naive:.1f}x")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

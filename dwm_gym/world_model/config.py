@@ -21,6 +21,8 @@ class DWMConfig:
         start_noise_scale: x_K ~ scale · N(0, I) (0.5).
         temperature: Scale of the posterior noise (0.5).
         clip_denoised: Clip x̂0 to [-1, 1] (DD: True).
+        precision: Sampler arithmetic: ``"auto"`` (bf16 autocast on CUDA, fp32 elsewhere),
+            ``"bf16"`` (autocast on any device) or ``"fp32"``. Training always runs in fp32.
         gamma: Discount of the return-to-go (0.99).
         learning_rate: Adam learning rate (1e-4).
         batch_size: Training batch (64).
@@ -40,6 +42,7 @@ class DWMConfig:
     start_noise_scale: float = 0.5
     temperature: float = 0.5
     clip_denoised: bool = True
+    precision: str = "auto"
     gamma: float = 0.99
     learning_rate: float = 1e-4
     batch_size: int = 64

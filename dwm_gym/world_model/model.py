@@ -71,6 +71,7 @@ class DiffusionWorldModel(nn.Module):
         steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
         self._posterior = PosteriorTable.build(alphas_cumprod, steps)
         self._posterior_by_device: dict[torch.device, PosteriorTable] = {}
+        self._compiled_net = None
 
     @property
     def device(self) -> torch.device:
@@ -120,9 +121,33 @@ class DiffusionWorldModel(nn.Module):
     def _guided_eps(self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         batch = x.shape[0]
         keep = torch.cat([torch.ones(batch, 1, device=x.device), torch.zeros(batch, 1, device=x.device)])
-        eps = self.net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
+        net = self.net if self._compiled_net is None else self._compiled_net
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self._use_bf16(x.device)):
+            eps = net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
+        eps = eps.float()
         cond, uncond = eps[:batch], eps[batch:]
         return uncond + self.config.guidance_weight * (cond - uncond)
+
+    def _use_bf16(self, device: torch.device) -> bool:
+        precision = self.config.precision
+        if precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+        return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+
+    def compile_sampler(self, mode: str | None = None) -> DiffusionWorldModel:
+        """Compiles the denoiser for sampling with ``torch.compile`` (first calls are slow).
+
+        Args:
+            mode: ``torch.compile`` mode; default ``"reduce-overhead"`` (CUDA graphs) on CUDA,
+                ``"default"`` elsewhere. Batch sizes are treated as static: each new size recompiles.
+
+        Returns:
+            ``self``, for chaining.
+        """
+        mode = mode or ("reduce-overhead" if self.device.type == "cuda" else "default")
+        # a plain attribute, not a submodule: the compiled wrapper must not enter the state dict
+        object.__setattr__(self, "_compiled_net", torch.compile(self.net, mode=mode, dynamic=False))
+        return self
 
     @torch.no_grad()
     def imagine(self, obs, action, rtg, generator: torch.Generator | None = None) -> Segment:
