@@ -1,0 +1,201 @@
+"""``MVEReplayBuffer``: the shared part of the model-value-expansion replay buffers (SB3 plug-in).
+
+A subclass imagines H steps from each sampled dataset pair (s_t, a_t); this base turns them into an
+SB3 batch through the ``ReplayBufferSamples.discounts`` seam, so any SB3 off-policy algorithm that
+computes ``target = rewards + (1 - dones) * discounts * next_value`` trains with the MVE target:
+
+* ``rewards``           = Σ_{h<H} γ^h r̂_{t+h} (rewards after an imagined termination masked out),
+* ``next_observations`` = ŝ_{t+H},
+* ``dones``             = imagined termination (ŝ_{t+H} or an earlier state is terminal),
+* ``discounts``         = γ^H.
+
+Index sampling is SB3's own (``np.random``, seeded by the algorithm's ``seed``); imagination uses the
+buffer's torch generator. ``horizon=0`` returns SB3's plain batch unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.vec_env import VecNormalize
+
+from dwm_gym.value_expansion.targets import discounted_reward_sum
+from dwm_gym.world_model import DiffusionWorldModel, OneStepModel, load_world_model
+
+logger = logging.getLogger(__name__)
+
+
+class MVEReplayBufferSamples(NamedTuple):
+    """SB3's ``ReplayBufferSamples`` fields (same order), plus the imagined segment when requested.
+
+    Attributes:
+        segment_states: ``(B, H, obs)`` ŝ_{t+1} .. ŝ_{t+H} (normalized like ``next_observations``).
+        segment_rewards: ``(B, H)`` r̂_t .. r̂_{t+H-1} (not masked).
+        segment_terminated: ``(B, H)`` cumulative termination flags as floats.
+    """
+
+    observations: th.Tensor
+    actions: th.Tensor
+    next_observations: th.Tensor
+    dones: th.Tensor
+    rewards: th.Tensor
+    discounts: th.Tensor | None = None
+    segment_states: th.Tensor | None = None
+    segment_rewards: th.Tensor | None = None
+    segment_terminated: th.Tensor | None = None
+
+
+class MVEReplayBuffer(ReplayBuffer):
+    """Base class: loads the world model, samples SB3 batches with an H-step imagined target.
+
+    Args:
+        buffer_size: Capacity (transitions), as for SB3's ``ReplayBuffer``.
+        observation_space: A 1-D ``Box``.
+        action_space: A ``Box``.
+        device: Torch device of the returned batches.
+        n_envs: Parallel envs (1 for offline data).
+        optimize_memory_usage: Not supported (must be False).
+        handle_timeout_termination: As in SB3.
+        world_model: Checkpoint path (preferred: SB3 pickles buffer kwargs on save) or a loaded model.
+        horizon: H, imagined steps in the target (0: SB3's plain batch).
+        gamma: Discount of the target; must equal the algorithm's γ.
+        world_model_device: Where the world model runs (default: the buffer's device; ``"auto"`` allowed).
+        return_segments: Also return the H imagined states/rewards/flags (needed for λ-returns).
+        seed: Seed of the imagination generator (default: drawn from ``np.random``, so SB3's ``seed=``
+            makes runs reproducible).
+    """
+
+    model_class: type[th.nn.Module] = th.nn.Module
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        *,
+        world_model: str | os.PathLike | DiffusionWorldModel | OneStepModel,
+        horizon: int = 5,
+        gamma: float = 0.99,
+        world_model_device: str | th.device | None = None,
+        return_segments: bool = False,
+        seed: int | None = None,
+    ) -> None:
+        if optimize_memory_usage:
+            raise ValueError(f"{type(self).__name__} needs optimize_memory_usage=False (it reads next states per row)")
+        if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 1:
+            raise ValueError(f"expected a 1-D Box observation space, got {observation_space}")
+        if not isinstance(action_space, spaces.Box):
+            raise ValueError(f"expected a Box action space, got {action_space}")
+        super().__init__(
+            buffer_size, observation_space, action_space, device, n_envs, False, handle_timeout_termination
+        )
+        self.world_model_path = None if isinstance(world_model, th.nn.Module) else os.fspath(world_model)
+        model_device = self.device if world_model_device is None else world_model_device
+        if isinstance(world_model, th.nn.Module):
+            self.model = world_model
+        else:
+            self.model = load_world_model(world_model, device=model_device)
+        self._check_model()
+        if not isinstance(horizon, (int, np.integer)) or horizon < 0:
+            raise ValueError(f"horizon must be an integer >= 0, got {horizon!r}")
+        if horizon > self.max_horizon:
+            raise ValueError(f"horizon must be <= {self.max_horizon} for this world model, got {horizon}")
+        self.horizon, self.gamma, self.return_segments = int(horizon), float(gamma), bool(return_segments)
+        self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
+        self._generator: th.Generator | None = None
+        low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
+        self._action_low, self._action_span = low, high - low
+
+    # ------------------------------------------------------------------ model
+    @property
+    def max_horizon(self) -> int:
+        """The largest H this world model supports."""
+        return int(self.model.config.horizon) - 1 if hasattr(self.model, "config") else int(self.model.horizon) - 1
+
+    def _check_model(self) -> None:
+        if not isinstance(self.model, self.model_class):
+            raise ValueError(
+                f"{type(self).__name__} needs a {self.model_class.__name__} checkpoint, got a "
+                f"{type(self.model).__name__}{f' ({self.world_model_path})' if self.world_model_path else ''}: "
+                "use DiffusionMVEReplayBuffer for DWM checkpoints and OneStepMVEReplayBuffer for one-step ones"
+            )
+        obs_dim, act_dim = self.obs_shape[0], self.action_dim
+        if (self.model.obs_dim, self.model.action_dim) != (obs_dim, act_dim):
+            raise ValueError(
+                f"world model has obs/action sizes {self.model.obs_dim}/{self.model.action_dim}, the spaces have "
+                f"{obs_dim}/{act_dim}"
+            )
+
+    @property
+    def generator(self) -> th.Generator:
+        """The torch generator of imagination (on the world model's device)."""
+        if self._generator is None:
+            self._generator = th.Generator(device=self.model.device).manual_seed(self.seed)
+        return self._generator
+
+    def to_env_actions(self, actions: np.ndarray | th.Tensor) -> th.Tensor:
+        """Buffer actions (SB3 stores them scaled to [-1, 1]) → env units, on the model's device."""
+        act = th.as_tensor(actions, dtype=th.float32, device=self.model.device)
+        low = th.as_tensor(self._action_low, device=act.device)
+        span = th.as_tensor(self._action_span, device=act.device)
+        return low + 0.5 * (act + 1.0) * span
+
+    # ------------------------------------------------------------------ subclass hook
+    def imagine_rows(self, rows: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> tuple[th.Tensor, ...]:
+        """Imagined ``states (B, H, obs)``, ``rewards (B, H)``, ``terminated (B, H)`` in raw units.
+
+        Args:
+            rows: Flat buffer rows ``index * n_envs + env`` of the pairs (for caches).
+            obs: ``(B, obs)`` raw s_t.
+            actions: ``(B, act)`` buffer actions a_t (scaled to [-1, 1]).
+        """
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ SB3 hooks
+    def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
+        if self.horizon == 0:
+            return super()._get_samples(batch_inds, env=env)
+        env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
+        obs, actions = self.observations[batch_inds, env_indices, :], self.actions[batch_inds, env_indices, :]
+        states, rewards, terminated = self.imagine_rows(batch_inds * self.n_envs + env_indices, obs, actions)
+        return self.assemble(obs, actions, states, rewards, terminated, env)
+
+    def assemble(self, obs, actions, states, rewards, terminated, env: VecNormalize | None = None):
+        """The SB3 batch (see the module docstring) from raw-unit imagined tensors."""
+        states, rewards = states.to(self.device), rewards.to(self.device, th.float32)
+        terminated = terminated.to(self.device)
+        if env is not None:  # VecNormalize: imagined states/rewards normalized like real ones
+            states = th.as_tensor(self._normalize_obs(states.cpu().numpy(), env), device=self.device)
+            rewards = th.as_tensor(self._normalize_reward(rewards.cpu().numpy(), env), device=self.device)
+        obs_t = self.to_torch(self._normalize_obs(obs, env))
+        states = states.to(obs_t.dtype)
+        batch = len(obs_t)
+        reward_sum = discounted_reward_sum(rewards, terminated, self.gamma).reshape(batch, 1)
+        dones = terminated[:, -1].to(th.float32).reshape(batch, 1)
+        discounts = th.full((batch, 1), self.gamma**self.horizon, device=self.device)
+        extra = (states, rewards, terminated.to(th.float32)) if self.return_segments else (None, None, None)
+        return MVEReplayBufferSamples(
+            obs_t, self.to_torch(actions), states[:, -1], dones, reward_sum, discounts, *extra
+        )
+
+    def __getstate__(self) -> dict:
+        """Pickles without the world model object and generator (reloaded from ``world_model_path``)."""
+        state = self.__dict__.copy()
+        if self.world_model_path is None:
+            raise ValueError("only buffers built from a checkpoint path can be pickled (pass world_model='path')")
+        state["model"], state["_generator"] = None, None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.model = load_world_model(self.world_model_path, device=self.device)

@@ -1,0 +1,86 @@
+"""``ImaginationCache``: M imagined segments per dataset transition, computed once (and refreshed).
+
+Diffusion-MVE segments depend only on (s_t, a_t, g), never on the policy being trained, so they can
+be sampled ahead of time in large batches instead of once per minibatch. The cache stores, for every
+buffer row, M samples of the first H imagined rewards and termination flags and either all H states
+(when λ-returns need them) or only ŝ_{t+H}. A minibatch then draws one of the M samples per row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch as th
+
+
+class ImaginationCache:
+    """Per-row storage of imagined segments, allocated on first use.
+
+    Args:
+        rows: Number of buffer rows (``buffer_size * n_envs``).
+        samples: M, imagined segments kept per row.
+        horizon: H.
+        obs_dim: State size.
+        all_states: Keep all H states (for λ-returns) instead of only ŝ_{t+H}.
+        device: Where the tensors live (the buffer's device, so gathering needs no copy).
+    """
+
+    def __init__(
+        self, rows: int, samples: int, horizon: int, obs_dim: int, all_states: bool, device: th.device
+    ) -> None:
+        if samples < 1:
+            raise ValueError(f"cache_samples must be >= 1, got {samples}")
+        self.rows, self.samples, self.horizon, self.obs_dim = rows, samples, horizon, obs_dim
+        self.all_states, self.device = all_states, device
+        self.states: th.Tensor | None = None
+        self.rewards: th.Tensor | None = None
+        self.terminated: th.Tensor | None = None
+        self.filled = np.zeros(rows, dtype=bool)
+        self.segments_imagined = 0
+
+    def _allocate(self) -> None:
+        kept = self.horizon if self.all_states else 1
+        self.states = th.zeros(self.rows, self.samples, kept, self.obs_dim, device=self.device)
+        self.rewards = th.zeros(self.rows, self.samples, self.horizon, device=self.device)
+        self.terminated = th.zeros(self.rows, self.samples, self.horizon, dtype=th.bool, device=self.device)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the cache takes (or will take) in bytes."""
+        kept = self.horizon if self.all_states else 1
+        return self.rows * self.samples * (4 * kept * self.obs_dim + 5 * self.horizon)
+
+    def missing(self, rows: np.ndarray) -> np.ndarray:
+        """The distinct rows among ``rows`` that are not cached yet."""
+        rows = np.unique(rows)
+        return rows[~self.filled[rows]]
+
+    def invalidate(self, rows: np.ndarray | slice | None = None) -> None:
+        """Marks ``rows`` (all when None) as needing imagination again."""
+        self.filled[slice(None) if rows is None else rows] = False
+
+    def store(self, rows: np.ndarray, states: th.Tensor, rewards: th.Tensor, terminated: th.Tensor) -> None:
+        """Stores imagined segments of ``rows``: ``states (n*M, H, obs)``, ``rewards``/``terminated (n*M, H)``,
+        the M samples of a row consecutive."""
+        if self.states is None:
+            self._allocate()
+        n, m = len(rows), self.samples
+        if states.shape[0] != n * m:
+            raise ValueError(f"expected {n * m} segments ({n} rows x {m} samples), got {states.shape[0]}")
+        if not self.all_states:
+            states = states[:, -1:]
+        idx = th.as_tensor(rows, device=self.device)
+        self.states[idx] = states.to(self.device, th.float32).reshape(n, m, *states.shape[1:])
+        self.rewards[idx] = rewards.to(self.device, th.float32).reshape(n, m, self.horizon)
+        self.terminated[idx] = terminated.to(self.device).reshape(n, m, self.horizon)
+        self.filled[rows] = True
+        self.segments_imagined += n * m
+
+    def gather(self, rows: np.ndarray, which: np.ndarray) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """Sample ``which[i]`` of row ``rows[i]``: ``states (B, kept, obs)``, ``rewards``, ``terminated (B, H)``.
+
+        ``kept`` is H with ``all_states``, else 1 (ŝ_{t+H} only).
+        """
+        if not self.filled[rows].all():
+            raise RuntimeError("gather() on rows that are not cached; imagine them first")
+        r, w = th.as_tensor(rows, device=self.device), th.as_tensor(which, device=self.device)
+        return self.states[r, w], self.rewards[r, w], self.terminated[r, w]

@@ -1,0 +1,89 @@
+"""Small Hopper-shaped data and tiny world models (saved as checkpoints) for buffer tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from dwm_gym.data import OfflineDataset
+from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.world_model import DiffusionWorldModel, Segment, preset, save_world_model
+from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.termination import segment_terminated
+
+OBS, ACT = 11, 3
+HEALTHY = np.array([1.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def hopper_like_dataset(episodes: int = 6, length: int = 40, seed: int = 0) -> OfflineDataset:
+    """Random-walk episodes around an upright Hopper state; even episodes terminate, odd ones are truncated."""
+    rng = np.random.default_rng(seed)
+    parts = {k: [] for k in ("observations", "actions", "rewards", "next_observations", "terminations", "truncations")}
+    for e in range(episodes):
+        states = HEALTHY + np.cumsum(rng.normal(0, 0.01, (length + 1, OBS)), axis=0)
+        parts["observations"].append(states[:-1])
+        parts["next_observations"].append(states[1:])
+        parts["actions"].append(rng.uniform(-1, 1, (length, ACT)))
+        parts["rewards"].append(rng.uniform(0, 3, length))
+        end = np.zeros(length, bool)
+        end[-1] = True
+        parts["terminations"].append(end if e % 2 == 0 else np.zeros(length, bool))
+        parts["truncations"].append(np.zeros(length, bool) if e % 2 == 0 else end)
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    return OfflineDataset.from_arrays(**arrays, env_id="Hopper-v5", dataset_id="test/hopper-like")
+
+
+def tiny_dwm(deterministic: bool = False, seed: int = 0) -> DiffusionWorldModel:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    states = rng.normal(0, 0.05, size=(500, OBS)) + HEALTHY
+    noise = dict(temperature=0.0, start_noise_scale=0.0) if deterministic else {}
+    config = preset("small", dim=8, dim_mults=(1, 2), **noise)
+    sn, rn = CDFNormalizer(num_knots=101).fit(states), MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
+    return DiffusionWorldModel(config, OBS, ACT, sn, rn, env_id="Hopper-v5").eval()
+
+
+class ScriptedDWM(DiffusionWorldModel):
+    """``imagine``: ŝ_{t+h} = s_t with torso height z + dz·h, r̂_{t+h} = h + 1 (deterministic)."""
+
+    dz = 0.0
+
+    def imagine(self, obs, action, rtg, generator=None) -> Segment:
+        obs = torch.as_tensor(obs, dtype=torch.float32)
+        steps = torch.arange(1, self.config.horizon, dtype=torch.float32)
+        states = obs[:, None, :].repeat(1, self.config.horizon - 1, 1)
+        states[..., 0] += self.dz * steps
+        rewards = (torch.arange(self.config.horizon, dtype=torch.float32) + 1).repeat(len(obs), 1)
+        return Segment(states, rewards, segment_terminated(self.env_id, states))
+
+
+@pytest.fixture
+def dataset() -> OfflineDataset:
+    return hopper_like_dataset()
+
+
+@pytest.fixture
+def scripted_dwm() -> ScriptedDWM:
+    base = tiny_dwm()
+    return ScriptedDWM(base.config, OBS, ACT, base.state_normalizer, base.reward_normalizer, env_id="Hopper-v5")
+
+
+@pytest.fixture
+def dwm_path(tmp_path) -> str:
+    return str(save_world_model(tiny_dwm(), tmp_path / "dwm.safetensors", rtg_max=0.9))
+
+
+@pytest.fixture
+def deterministic_dwm_path(tmp_path) -> str:
+    return str(save_world_model(tiny_dwm(deterministic=True), tmp_path / "dwm_det.safetensors", rtg_max=0.9))
+
+
+@pytest.fixture
+def onestep_path(tmp_path) -> str:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    sn = MinMaxNormalizer().fit(rng.normal(0, 0.05, size=(500, OBS)) + HEALTHY)
+    rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
+    model = OneStepModel(OBS, ACT, sn, rn, horizon=8, hidden=16, layers=2, env_id="Hopper-v5")
+    return str(save_world_model(model, tmp_path / "onestep.safetensors"))
