@@ -111,7 +111,14 @@ def _world_model_eval(args: argparse.Namespace) -> int:
     if args.baseline:
         checkpoints["baseline"] = args.baseline
     dataset = OfflineDataset.from_minari(args.dataset)
-    report = error_report(checkpoints, dataset, args.windows, args.seed, args.device)
+    policy = None
+    if args.noise_floor:
+        from dwm_gym.data.behavior.shipped import load_behavior_policy
+
+        policy = load_behavior_policy(dataset.task.name, args.noise_floor) if dataset.task else None
+        if policy is None:
+            raise SystemExit(f"no {args.noise_floor} behaviour policy for {dataset.env_id}: drop --noise-floor")
+    report = error_report(checkpoints, dataset, args.windows, args.seed, args.device, policy)
     print(format_table(report))
     write_report(report, args.json, args.plot)
     return 0
@@ -190,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     wm_eval.add_argument("--device", default="auto")
     wm_eval.add_argument("--json", default=None)
     wm_eval.add_argument("--plot", default=None)
+    wm_eval.add_argument(
+        "--noise-floor",
+        choices=["medium", "expert"],
+        default=None,
+        help="add the error floor of the data's behaviour policy (medium/expert): two real futures of one (s_t, a_t)",
+    )
     wm_eval.set_defaults(func=_world_model_eval)
     return parser
 

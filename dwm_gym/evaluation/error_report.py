@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import model_error_by_horizon
+from dwm_gym.evaluation.noise_floor import behaviour_noise_floor
 from dwm_gym.world_model.checkpoint import load_world_model
 
 
@@ -21,9 +23,19 @@ def held_out_part(dataset: OfflineDataset, checkpoint_info: dict) -> OfflineData
 
 
 def error_report(
-    checkpoints: dict[str, str], dataset: OfflineDataset, num_windows: int = 500, seed: int = 0, device: str = "auto"
+    checkpoints: dict[str, str],
+    dataset: OfflineDataset,
+    num_windows: int = 500,
+    seed: int = 0,
+    device: str = "auto",
+    noise_floor_policy: BehaviorPolicy | None = None,
 ) -> dict:
-    """Error by horizon for each named checkpoint on its held-out part of ``dataset``."""
+    """Error by horizon for each named checkpoint on its held-out part of ``dataset``.
+
+    With ``noise_floor_policy`` (the data's behaviour policy), a ``behaviour noise floor`` entry
+    is added: the error of a perfect sampler of the future given (s_t, a_t), on the same windows
+    as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
+    """
     report = {}
     for name, path in checkpoints.items():
         model = load_world_model(path, env=dataset.env_id, device=device)
@@ -35,6 +47,12 @@ def error_report(
             "eval_data": held.dataset_id,
             **result,
         }
+    if noise_floor_policy is not None:
+        first = report[next(iter(report))]
+        held = held_out_part(dataset, load_world_model(first["checkpoint"]).checkpoint_info)
+        floor = behaviour_noise_floor(held, noise_floor_policy, num_windows, len(first["state_mse"]), seed)
+        entry = {"checkpoint": None, "kind": "real env", "eval_data": held.dataset_id}
+        report["behaviour noise floor"] = {**entry, **floor}
     return report
 
 

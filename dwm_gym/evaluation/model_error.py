@@ -21,6 +21,26 @@ from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepModel
 
 
+def evaluation_windows(dataset: OfflineDataset, horizon: int, num_windows: int, seed: int):
+    """The windows every error measure uses: ``num_windows`` drawn among those fully inside an episode.
+
+    Returns:
+        ``(windows, indices)``.
+    """
+    windows = DWMWindows(dataset, horizon, rtg_scale=dataset.task.rtg_scale if dataset.task else 1.0)
+    full = np.flatnonzero(windows.batch(np.arange(len(windows))).masks.min(axis=1) > 0)
+    if len(full) == 0:
+        raise ValueError(f"no window of length {horizon} lies fully inside an episode of {dataset.dataset_id}")
+    rng = np.random.default_rng(seed)
+    return windows, rng.choice(full, size=min(num_windows, len(full)), replace=False)
+
+
+def state_scale(dataset: OfflineDataset) -> tuple[np.ndarray, np.ndarray]:
+    """Per-dimension mean and std of the dataset's states (the z-scoring of the state errors)."""
+    states = dataset.transitions["observations"]
+    return states.mean(0), states.std(0) + 1e-6
+
+
 def model_error_by_horizon(
     model: DiffusionWorldModel | OneStepModel,
     dataset: OfflineDataset,
@@ -44,14 +64,8 @@ def model_error_by_horizon(
     Returns:
         ``{"state_mse": [T], "reward_mse": [T], "mean_state_mse", "mean_reward_mse", "windows"}``.
     """
-    windows = DWMWindows(dataset, horizon, rtg_scale=dataset.task.rtg_scale if dataset.task else 1.0)
-    full = np.flatnonzero(windows.batch(np.arange(len(windows))).masks.min(axis=1) > 0)
-    if len(full) == 0:
-        raise ValueError(f"no window of length {horizon} lies fully inside an episode of {dataset.dataset_id}")
-    rng = np.random.default_rng(seed)
-    idx = rng.choice(full, size=min(num_windows, len(full)), replace=False)
-    states_all = dataset.transitions["observations"]
-    mean, std = states_all.mean(0), states_all.std(0) + 1e-6
+    windows, idx = evaluation_windows(dataset, horizon, num_windows, seed)
+    mean, std = state_scale(dataset)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     state_err, reward_err = [], []
     for start in range(0, len(idx), batch_size):

@@ -1,0 +1,67 @@
+"""The error floor set by the behaviour policy's own randomness (what no model of s_t, a_t can beat).
+
+The DWM predicts s_{t+1..t+T-1} from (s_t, a_t, RTG) only: the actions after a_t are the
+behaviour policy's, which samples them. Two real rollouts from the same (s_t, a_t) that draw the
+policy's noise independently differ by exactly what a perfect sampler of p(future | s_t, a_t)
+would differ from the data: their per-step MSE is that sampler's expected error. The one-step
+model, rolled out with the true actions (PAPER.md 4.7 protocol), does not face this noise.
+
+Needs the behaviour policy and a MuJoCo env whose observation is ``qpos[1:]`` then ``qvel``
+(the x position, absent from the observation, does not change the dynamics).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from dwm_gym.data.behavior.actor import BehaviorPolicy
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
+
+
+def _branch(env, obs: np.ndarray, action: np.ndarray, policy: BehaviorPolicy, steps: int, rng) -> tuple:
+    base = env.unwrapped
+    nq = base.model.nq
+    base.set_state(np.concatenate([[0.0], obs[: nq - 1]]), obs[nq - 1 :])
+    states, rewards = [], []
+    for _ in range(steps):
+        obs, reward, terminated, _, _ = env.step(action)
+        states.append(obs)
+        rewards.append(reward)
+        action = policy.act(obs, rng)
+    return np.array(states[:-1]), np.array(rewards)
+
+
+def behaviour_noise_floor(
+    dataset: OfflineDataset, policy: BehaviorPolicy, num_windows: int = 300, horizon: int = 8, seed: int = 0
+) -> dict:
+    """Per-step state/reward MSE between two real futures of the same (s_t, a_t).
+
+    Uses the same windows as :func:`~dwm_gym.evaluation.model_error.model_error_by_horizon`
+    with the same ``seed`` and dataset, and the same z-scoring, so the curves compare directly.
+
+    Returns:
+        The dict layout of ``model_error_by_horizon`` (step 1 is s_t: 0).
+    """
+    windows, idx = evaluation_windows(dataset, horizon, num_windows, seed)
+    mean, std = state_scale(dataset)
+    batch = windows.batch(idx)
+    env = gym.make(dataset.env_id)
+    env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    state_err, reward_err = [], []
+    for obs, action in zip(batch.states.astype(np.float64), batch.actions.astype(np.float64)):
+        first = _branch(env, obs, action, policy, horizon, np.random.default_rng(rng.integers(2**62)))
+        second = _branch(env, obs, action, policy, horizon, np.random.default_rng(rng.integers(2**62)))
+        state_err.append(np.concatenate([[0.0], (((first[0] - second[0]) / std) ** 2).mean(-1)]))
+        reward_err.append((first[1] - second[1]) ** 2)
+    env.close()
+    state_mse, reward_mse = np.mean(state_err, axis=0), np.mean(reward_err, axis=0)
+    return {
+        "state_mse": state_mse.tolist(),
+        "reward_mse": reward_mse.tolist(),
+        "mean_state_mse": float(state_mse.mean()),
+        "mean_reward_mse": float(reward_mse.mean()),
+        "windows": int(len(idx)),
+    }
