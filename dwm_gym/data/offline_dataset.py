@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class OfflineDataset:
         next_observations: np.ndarray,
         terminations: np.ndarray,
         truncations: np.ndarray,
-        **kwargs,
+        **kwargs: Any,
     ) -> OfflineDataset:
         """Builds episodes from flat, time-ordered transition arrays (D4RL's layout).
 

@@ -14,6 +14,8 @@ from dwm_gym.envs.start_states import StartStates
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepModel
 
 
 def load_env_model(checkpoint, task: str | None, quality: str | None, kind: str, model, device):
@@ -67,7 +69,7 @@ class DiffusionImaginedEnv(gym.Env):
         task: str | None = None,
         quality: str | None = None,
         kind: str = "dwm",
-        model=None,
+        model: DiffusionWorldModel | OneStepModel | None = None,
         segment_length: int = 1,
         rtg: float | None = None,
         gamma: float = 0.99,

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepModel
+
 START_MODES = ("episode_starts", "dataset", "env")
 
 
@@ -23,7 +26,7 @@ class StartStates:
         ValueError: On an unknown mode.
     """
 
-    def __init__(self, model, mode: str = "episode_starts") -> None:
+    def __init__(self, model: DiffusionWorldModel | OneStepModel, mode: str = "episode_starts") -> None:
         self.check_mode(mode)
         self.model, self.mode = model, mode
         self._pools: dict[str, np.ndarray] = {}

@@ -14,6 +14,8 @@ from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.imagination import Imagination
 from dwm_gym.envs.imagined_env import load_env_model
 from dwm_gym.envs.start_states import StartStates
+from dwm_gym.world_model.model import DiffusionWorldModel
+from dwm_gym.world_model.one_step import OneStepModel
 
 
 class DiffusionImaginedVectorEnv(VectorEnv):
@@ -28,8 +30,18 @@ class DiffusionImaginedVectorEnv(VectorEnv):
     Args:
         num_envs: N.
         max_episode_steps: Truncation limit per sub-env (``None``: never truncated).
-        **kwargs: ``checkpoint``, ``task``, ``quality``, ``kind``, ``model``, ``segment_length``,
-            ``rtg``, ``gamma``, ``sampler``, ``start_states``, ``device`` as for the single env.
+        checkpoint: A ``.safetensors`` world model; default: resolved from ``task``/``quality``.
+        task: ``hopper``, ``walker2d`` or ``halfcheetah`` (checkpoint look-up).
+        quality: Dataset quality (checkpoint look-up).
+        kind: ``dwm`` or ``onestep`` (checkpoint look-up).
+        model: An already loaded world model (overrides the checkpoint).
+        segment_length: H, as for the single env.
+        rtg: Scaled RTG target; default: the training data's maximum.
+        gamma: Discount inside a segment.
+        sampler: DWM sampler overrides.
+        start_states: ``episode_starts``, ``dataset`` or ``env``.
+        device: Torch device of the sampler (``auto``: CUDA when available).
+        render_mode: Must be ``None`` (render a single env instead).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -42,7 +54,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         task: str | None = None,
         quality: str | None = None,
         kind: str = "dwm",
-        model=None,
+        model: DiffusionWorldModel | OneStepModel | None = None,
         segment_length: int = 1,
         rtg: float | None = None,
         gamma: float = 0.99,

@@ -21,11 +21,13 @@ from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepModel
 
 
-def evaluation_windows(dataset: OfflineDataset, horizon: int, num_windows: int, seed: int):
+def evaluation_windows(
+    dataset: OfflineDataset, horizon: int, num_windows: int, seed: int
+) -> tuple[DWMWindows, np.ndarray]:
     """The windows every error measure uses: ``num_windows`` drawn among those fully inside an episode.
 
     Returns:
-        ``(windows, indices)``.
+        The windows and the chosen indices.
     """
     windows = DWMWindows(dataset, horizon, rtg_scale=dataset.task.rtg_scale if dataset.task else 1.0)
     full = np.flatnonzero(windows.batch(np.arange(len(windows))).masks.min(axis=1) > 0)

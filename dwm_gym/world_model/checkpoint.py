@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepModel
 
+if TYPE_CHECKING:
+    import gymnasium as gym
+
 FORMAT_VERSION = 1
 
 
@@ -35,7 +39,7 @@ def save_world_model(
     model: DiffusionWorldModel | OneStepModel,
     path: str | os.PathLike,
     reference_data: dict[str, np.ndarray] | None = None,
-    **info,
+    **info: Any,
 ) -> Path:
     """Writes ``model`` (a DWM or a one-step model) to ``path`` atomically.
 
@@ -109,7 +113,7 @@ def read_header(path: str | os.PathLike) -> dict:
 
 
 def load_world_model(
-    path: str | os.PathLike, env=None, device: str | torch.device = "cpu"
+    path: str | os.PathLike, env: gym.Env | str | None = None, device: str | torch.device = "cpu"
 ) -> DiffusionWorldModel | OneStepModel:
     """Loads a checkpoint (DWM or one-step), validated against ``env`` when given.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
@@ -150,7 +151,9 @@ class DiffusionWorldModel(nn.Module):
         return self
 
     @torch.no_grad()
-    def imagine(self, obs, action, rtg, generator: torch.Generator | None = None) -> Segment:
+    def imagine(
+        self, obs: ArrayLike, action: ArrayLike, rtg: float | ArrayLike, generator: torch.Generator | None = None
+    ) -> Segment:
         """Samples one future per row of ``obs`` in a single (respaced, guided) diffusion pass.
 
         Args:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from numpy.typing import ArrayLike
 from torch import nn
 from torch.nn import functional as F
 
@@ -131,11 +132,11 @@ class OneStepModel(nn.Module):
     @torch.no_grad()
     def imagine(
         self,
-        obs,
-        action,
-        rtg=None,
+        obs: ArrayLike,
+        action: ArrayLike,
+        rtg: float | ArrayLike | None = None,
         generator: torch.Generator | None = None,
-        future_actions=None,
+        future_actions: ArrayLike | None = None,
         policy: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> Segment:
         """Rolls out T steps from (s_t, a_t), the same :class:`Segment` as the DWM returns.
