@@ -1,0 +1,126 @@
+"""Periodic evaluation of an offline agent on the real env, logged as return and normalized score."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from dwm_gym.data.specs import reference_scores, task_spec
+
+logger = logging.getLogger(__name__)
+
+
+def normalized_return(env_id: str, episode_return: float | np.ndarray, refs: str = "d4rl") -> float | np.ndarray:
+    """``(return - random) / (expert - random)`` with :func:`dwm_gym.data.specs.reference_scores`."""
+    low, high = reference_scores(env_id, refs)
+    return (np.asarray(episode_return, dtype=np.float64) - low) / (high - low)
+
+
+def evaluate_agent(model, env_id: str, episodes: int = 10, seed: int = 0, refs: str = "d4rl") -> dict[str, float]:
+    """Deterministic episodes of ``model`` on the real ``env_id``.
+
+    Returns:
+        ``mean_return``, ``std_return``, ``normalized_score`` (mean, 0-1 scale; NaN for unknown tasks),
+        ``episodes`` and the ``returns`` themselves.
+    """
+    env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
+    env.seed(seed)
+    try:
+        returns, _ = evaluate_policy(
+            model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
+        )
+    finally:
+        env.close()
+    returns = np.asarray(returns, dtype=np.float64)
+    try:
+        task_spec(env_id)
+        score = float(np.mean(normalized_return(env_id, returns, refs)))
+    except KeyError:
+        score = float("nan")
+    return {
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "normalized_score": score,
+        "episodes": float(episodes),
+        "returns": returns.tolist(),
+    }
+
+
+class EvalOnRealEnvCallback(BaseCallback):
+    """Every ``eval_freq`` updates: ``n_eval_episodes`` deterministic episodes on the real env.
+
+    Logs ``eval/mean_return``, ``eval/std_return`` and ``eval/normalized_score`` (SB3 logger, so
+    TensorBoard too), appends a JSON line per evaluation to ``log_path`` and keeps ``history``.
+
+    Args:
+        env_id: The real env, e.g. ``"Hopper-v5"``.
+        eval_freq: Updates between evaluations.
+        n_eval_episodes: Episodes per evaluation.
+        seed: Seed of the first evaluation's episodes (the same every time, so evaluations compare).
+        refs: Reference returns of the normalized score: ``"d4rl"`` or ``"v5"``.
+        log_path: JSON-lines file (optional).
+        best_model_path: Save the model here whenever the mean return improves (optional).
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        eval_freq: int = 10_000,
+        n_eval_episodes: int = 10,
+        seed: int = 0,
+        refs: str = "d4rl",
+        log_path: str | os.PathLike | None = None,
+        best_model_path: str | os.PathLike | None = None,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if eval_freq < 1:
+            raise ValueError(f"eval_freq must be >= 1, got {eval_freq}")
+        self.env_id, self.eval_freq, self.n_eval_episodes, self.seed, self.refs = (
+            env_id,
+            eval_freq,
+            n_eval_episodes,
+            seed,
+            refs,
+        )
+        self.log_path = Path(log_path) if log_path else None
+        self.best_model_path = Path(best_model_path) if best_model_path else None
+        self.history: list[dict[str, float]] = []
+        self.best_mean_return = -np.inf
+
+    def evaluate(self) -> dict[str, float]:
+        """Runs one evaluation now, logs and records it."""
+        result = evaluate_agent(self.model, self.env_id, self.n_eval_episodes, self.seed, self.refs)
+        result["timesteps"] = float(self.num_timesteps)
+        for key in ("mean_return", "std_return", "normalized_score"):
+            self.logger.record(f"eval/{key}", result[key])
+        self.logger.dump(self.num_timesteps)
+        self.history.append(result)
+        logger.info(
+            "update %d: return %.1f, normalized %.3f",
+            self.num_timesteps,
+            result["mean_return"],
+            result["normalized_score"],
+        )
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a") as handle:
+                handle.write(json.dumps(result) + "\n")
+        if self.best_model_path is not None and result["mean_return"] > self.best_mean_return:
+            self.model.save(self.best_model_path)
+        self.best_mean_return = max(self.best_mean_return, result["mean_return"])
+        return result
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps % self.eval_freq == 0:
+            self.evaluate()
+        return True

@@ -1,0 +1,130 @@
+"""``dwm-gym agent train|eval``: argument parsers and handlers (wired into ``dwm_gym.cli``).
+
+    dwm-gym agent train --algo td3bc --dataset hopper-medium --world-model dwm --horizon 5 --rtg 0.8 \\
+        --steps 100000 --out runs/dwm_td3bc
+    dwm-gym agent eval --model runs/dwm_td3bc/model.zip --episodes 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dwm_gym.agents.callbacks import evaluate_agent
+from dwm_gym.agents.runs import ALGORITHMS, AgentRunConfig, train_agent
+
+
+def agent_train(args: argparse.Namespace) -> int:
+    """Handler of ``agent train``: trains (or resumes) a run into ``--out``."""
+    config = AgentRunConfig(
+        algo=args.algo,
+        dataset=args.dataset,
+        world_model=args.world_model,
+        horizon=args.horizon,
+        rtg=args.rtg,
+        cache=not args.fresh,
+        cache_samples=args.cache_samples,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        td_lambda=args.td_lambda,
+        seed=args.seed,
+        device=args.device,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        refs=args.refs,
+        checkpoint_every=args.checkpoint_every,
+    )
+    summary = train_agent(config, args.out, resume=args.resume, progress_bar=not args.no_progress)
+    final = summary["final_evaluation"]
+    print(
+        f"{config.algo} after {summary['updates']} updates: return {final['mean_return']:.1f} ± "
+        f"{final['std_return']:.1f}, normalized score {final['normalized_score']:.3f} ({config.refs} references)"
+    )
+    print(f"agent: {Path(args.out) / 'model.zip'}")
+    return 0
+
+
+def load_agent(model_path: str | Path, algo: str | None = None, device: str = "auto"):
+    """Loads a saved agent for evaluation, without rebuilding its (model-based) replay buffer.
+
+    Args:
+        model_path: ``model.zip`` (or ``checkpoints/latest.zip``) of a run.
+        algo: ``td3bc``, ``iql`` or ``td3``; default: read from the run's ``agent.json``.
+        device: Torch device.
+
+    Returns:
+        (agent, run summary dict or ``{}``).
+    """
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"no saved agent at {model_path}")
+    summary = {}
+    for folder in (model_path.parent, model_path.parent.parent):
+        if (folder / "agent.json").is_file():
+            summary = json.loads((folder / "agent.json").read_text())
+            break
+    algo = algo or summary.get("config", {}).get("algo")
+    if algo not in ALGORITHMS:
+        raise ValueError(f"cannot tell the algorithm of {model_path}: pass --algo ({', '.join(ALGORITHMS)})")
+    plain_buffer = {"replay_buffer_class": None, "replay_buffer_kwargs": {}, "buffer_size": 1}
+    return ALGORITHMS[algo].load(model_path, device=device, custom_objects=plain_buffer), summary
+
+
+def agent_eval(args: argparse.Namespace) -> int:
+    """Handler of ``agent eval``: deterministic episodes on the real env, return and normalized score."""
+    agent, summary = load_agent(args.model, args.algo, args.device)
+    env_id = args.env or summary.get("env_id")
+    if env_id is None:
+        raise ValueError("cannot tell the env of this agent: pass --env (e.g. Hopper-v5)")
+    result = evaluate_agent(agent, env_id, args.episodes, args.seed, args.refs)
+    print(
+        f"{env_id}, {args.episodes} episodes: return {result['mean_return']:.1f} ± {result['std_return']:.1f}, "
+        f"normalized score {result['normalized_score']:.3f} ({args.refs} references)"
+    )
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"model": str(args.model), "env_id": env_id, **result}, indent=2))
+    return 0
+
+
+def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Adds ``agent train|eval`` to the ``dwm-gym`` sub-commands; returns the ``agent`` parser."""
+    agent = subparsers.add_parser("agent", help="offline RL agents (TD3BC, IQL, TD3), optionally with Diffusion-MVE")
+    actions = agent.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help="train an agent offline on a dataset (resumable)")
+    train.add_argument("--algo", choices=list(ALGORITHMS), default="td3bc")
+    train.add_argument("--dataset", required=True, help="Minari id or short name, e.g. hopper-medium")
+    train.add_argument(
+        "--world-model",
+        default=None,
+        help="checkpoint path, or 'dwm' / 'onestep' for the dataset's own checkpoint; omit for model-free",
+    )
+    train.add_argument("--horizon", type=int, default=5, help="H of the MVE target")
+    train.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: the checkpoint's rtg_max)")
+    train.add_argument("--fresh", action="store_true", help="fresh DWM samples per minibatch instead of the cache")
+    train.add_argument("--cache-samples", type=int, default=1, help="imagined segments kept per transition")
+    train.add_argument("--steps", type=int, default=100_000, help="gradient updates")
+    train.add_argument("--batch-size", type=int, default=128)
+    train.add_argument("--td-lambda", type=float, default=0.95, help="IQL λ-return over imagined segments")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto")
+    train.add_argument("--eval-every", type=int, default=10_000, help="updates between evaluations on the real env")
+    train.add_argument("--eval-episodes", type=int, default=10)
+    train.add_argument("--refs", choices=["d4rl", "v5"], default="d4rl", help="normalized-score references")
+    train.add_argument("--checkpoint-every", type=int, default=10_000)
+    train.add_argument("--out", required=True, help="run folder, e.g. runs/dwm_td3bc")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(func=agent_train)
+    evaluate = actions.add_parser("eval", help="evaluate a saved agent on the real env")
+    evaluate.add_argument("--model", required=True, help="model.zip of a run")
+    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--algo", choices=list(ALGORITHMS), default=None, help="default: from the run's agent.json")
+    evaluate.add_argument("--env", default=None, help="default: from the run's agent.json")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--refs", choices=["d4rl", "v5"], default="d4rl")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--json", default=None, help="write the result here")
+    evaluate.set_defaults(func=agent_eval)
+    return agent

@@ -1,0 +1,195 @@
+"""``IQL``: Implicit Q-Learning (Kostrikov et al. 2022) as an offline SB3 algorithm (PAPER.md 2.4).
+
+Per update, on a dataset minibatch (s, a):
+
+* V: expectile regression (τ = 0.7) of V(s) towards min_i Q̄_i(s, a);
+* Q: both critics regress to r + (1 - d) · discount · V(s') — with an MVE buffer this is DWM-IQL's
+  target Σ γ^h r̂ + γ^H V(ŝ_{t+H}); when the buffer also returns the imagined segment (it is asked
+  to when ``td_lambda < 1``), the λ-return over V(ŝ_{t+1..t+H}) replaces it (λ = 0.95 by default);
+* π: advantage-weighted regression, weights exp(β (min_i Q̄_i(s, a) - V(s))) clipped at 100;
+* Polyak update of the critic target.
+
+Rewards are scaled by 1000 / (max episode return - min episode return) of the data (IQL's
+locomotion normalization); imagined rewards get the same scale.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
+from stable_baselines3.common.type_aliases import GymEnv
+from stable_baselines3.common.utils import polyak_update
+from torch.nn import functional as F
+
+from dwm_gym.agents.iql_policy import IQLPolicy
+from dwm_gym.agents.offline import OfflineAlgorithm
+from dwm_gym.agents.td3bc import offline_policy_kwargs
+from dwm_gym.value_expansion import lambda_return
+
+
+def buffer_episode_returns(buffer: ReplayBuffer) -> np.ndarray:
+    """Undiscounted returns of the episodes stored in ``buffer`` (split at terminations and timeouts)."""
+    size = buffer.size()
+    rewards = buffer.rewards[:size].reshape(-1)
+    ends = np.flatnonzero((buffer.dones[:size] + buffer.timeouts[:size]).reshape(-1) > 0)
+    bounds = np.concatenate([[0], ends + 1, [size]])
+    return np.array([rewards[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:]) if b > a])
+
+
+def expectile_loss(diff: th.Tensor, expectile: float) -> th.Tensor:
+    """Mean of |τ - 1(diff < 0)| diff²: minimized by the τ-expectile of the targets (diff = target - V)."""
+    weight = th.abs(expectile - (diff < 0).float())
+    return (weight * diff.pow(2)).mean()
+
+
+class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
+    """IQL / DWM-IQL; accepts any ``replay_buffer_class``. Paper defaults (PAPER.md 2.4, 2.6).
+
+    Args:
+        policy: ``"MlpPolicy"`` or :class:`IQLPolicy`.
+        env: The real env (or its id): spaces only, never stepped during ``learn``.
+        learning_rate: Adam learning rate of all networks (3e-4).
+        buffer_size: Capacity; :meth:`load_dataset` resizes it to the dataset.
+        batch_size: Minibatch (paper: 128).
+        tau: Polyak coefficient of the critic target (0.005).
+        gamma: Discount (0.99).
+        expectile: τ of the V expectile loss (0.7).
+        beta: Inverse temperature β of the advantage weights (3.0).
+        max_weight: Clip of the advantage weights (100).
+        td_lambda: λ of the λ-return over imagined segments (0.95); 1.0 gives vanilla Diffusion-MVE.
+            Used only with buffers that can return segments (the MVE buffers).
+        normalize_observations: Normalize states by the dataset's mean/std.
+        normalize_rewards: Scale rewards by 1000 / (max - min episode return).
+        replay_buffer_class, replay_buffer_kwargs, policy_kwargs, tensorboard_log, verbose, seed, device:
+            As for SB3 algorithms.
+    """
+
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": IQLPolicy}
+    policy: IQLPolicy
+
+    def __init__(
+        self,
+        policy: str | type[IQLPolicy] = "MlpPolicy",
+        env: GymEnv | str | None = None,
+        learning_rate: float = 3e-4,
+        buffer_size: int = 1_000_000,
+        batch_size: int = 128,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        expectile: float = 0.7,
+        beta: float = 3.0,
+        max_weight: float = 100.0,
+        td_lambda: float = 0.95,
+        normalize_observations: bool = True,
+        normalize_rewards: bool = True,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        if not 0.0 < expectile < 1.0:
+            raise ValueError(f"expectile must be in (0, 1), got {expectile}")
+        if not 0.0 <= td_lambda <= 1.0:
+            raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}")
+        self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
+        self.normalize_observations, self.normalize_rewards = normalize_observations, normalize_rewards
+        self.reward_scale: float | None = None
+        super().__init__(
+            policy,
+            env,
+            learning_rate,
+            buffer_size,
+            learning_starts=0,
+            batch_size=batch_size,
+            tau=tau,
+            gamma=gamma,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_kwargs=offline_policy_kwargs(policy_kwargs, normalize_observations),
+            tensorboard_log=tensorboard_log,
+            verbose=verbose,
+            device=device,
+            seed=seed,
+            sde_support=False,
+            supported_action_spaces=(spaces.Box,),
+            support_multi_env=False,
+        )
+        if _init_setup_model:
+            self._setup_model()
+
+    def configure_replay_buffer(self, buffer) -> None:
+        if self.td_lambda < 1.0 and hasattr(buffer, "return_segments"):
+            buffer.return_segments = True
+
+    def on_offline_start(self) -> None:
+        """Fixes the reward scale from the loaded data's episode returns (once)."""
+        if self.reward_scale is None:
+            returns = buffer_episode_returns(self.replay_buffer)
+            spread = float(returns.max() - returns.min()) if len(returns) else 0.0
+            self.reward_scale = 1000.0 / spread if self.normalize_rewards and spread > 0 else 1.0
+
+    def train(self, gradient_steps: int, batch_size: int = 128) -> None:
+        self.policy.set_training_mode(True)
+        optimizers = [self.policy.actor.optimizer, self.policy.critic.optimizer, self.policy.value.optimizer]
+        self._update_learning_rate(optimizers)
+        actor, critic, critic_target, value = (
+            self.policy.actor,
+            self.policy.critic,
+            self.policy.critic_target,
+            self.policy.value,
+        )
+        scale = self.reward_scale or 1.0
+        logs: dict[str, list[float]] = {"value_loss": [], "critic_loss": [], "actor_loss": [], "advantage": []}
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            discounts = data.discounts if data.discounts is not None else self.gamma
+            with th.no_grad():
+                target_q = th.min(th.cat(critic_target(data.observations, data.actions), dim=1), dim=1, keepdim=True)[0]
+            v = value(data.observations)
+            advantage = target_q - v
+            value_loss = expectile_loss(advantage, self.expectile)
+            value.optimizer.zero_grad()
+            value_loss.backward()
+            value.optimizer.step()
+
+            with th.no_grad():
+                segments = getattr(data, "segment_states", None)
+                if segments is not None and self.td_lambda < 1.0:
+                    b, h, _ = segments.shape
+                    values = value(segments.reshape(b * h, *segments.shape[2:])).reshape(b, h)
+                    rewards = data.segment_rewards * scale
+                    y = lambda_return(rewards, values, data.segment_terminated, self.gamma, self.td_lambda)
+                    y = y.reshape(b, 1)
+                else:
+                    y = data.rewards * scale + (1 - data.dones) * discounts * value(data.next_observations)
+            critic_loss = sum(F.mse_loss(q, y) for q in critic(data.observations, data.actions))
+            critic.optimizer.zero_grad()
+            critic_loss.backward()
+            critic.optimizer.step()
+
+            exp_advantage = th.exp(self.beta * advantage.detach()).clamp(max=self.max_weight).reshape(-1)
+            actor_loss = -(exp_advantage * actor.log_prob(data.observations, data.actions)).mean()
+            actor.optimizer.zero_grad()
+            actor_loss.backward()
+            actor.optimizer.step()
+            polyak_update(critic.parameters(), critic_target.parameters(), self.tau)
+            for key, val in zip(logs, (value_loss, critic_loss, actor_loss, advantage.mean())):
+                logs[key].append(float(val.detach()))
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        for key, values in logs.items():
+            self.logger.record(f"train/{key}", np.mean(values))
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        return ["policy", "policy.actor.optimizer", "policy.critic.optimizer", "policy.value.optimizer"], []

@@ -1,0 +1,173 @@
+"""Offline training for SB3 off-policy algorithms: gradient steps on a fixed buffer, no env steps.
+
+One "timestep" is one gradient update, so ``learn(total_timesteps)``, the progress bar, callbacks
+(``on_step`` after every update), checkpoints and TensorBoard logs count updates. The env passed to
+the algorithm only provides the spaces (and an evaluation target); it is never stepped or reset.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import deque
+from typing import TypeVar
+
+from stable_baselines3.common import utils
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.type_aliases import MaybeCallback
+
+from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
+from dwm_gym.data import OfflineDataset
+from dwm_gym.value_expansion import load_offline_data, policy_function
+
+logger = logging.getLogger(__name__)
+SelfOffline = TypeVar("SelfOffline", bound=OffPolicyAlgorithm)
+
+
+def prepare_offline(algo: OffPolicyAlgorithm) -> None:
+    """Checks the buffer, fits observation statistics once, binds the policy to one-step MVE buffers,
+    then calls the algorithm's ``on_offline_start()`` hook if it has one.
+
+    Raises:
+        ValueError: On an empty buffer or a buffer discount that differs from the algorithm's.
+    """
+    buffer = algo.replay_buffer
+    if buffer is None or buffer.size() == 0:
+        raise ValueError("the replay buffer is empty: load an offline dataset first (model.load_dataset(...))")
+    buffer_gamma = getattr(buffer, "gamma", None)
+    if buffer_gamma is not None and abs(buffer_gamma - algo.gamma) > 1e-12:
+        raise ValueError(f"the replay buffer discounts with gamma={buffer_gamma} but the algorithm uses {algo.gamma}")
+    if needs_observation_stats(algo.policy):
+        mean, std = observation_stats(buffer.observations[: buffer.size()].reshape(-1, *buffer.obs_shape))
+        set_observation_stats(algo.policy, mean, std)
+    if hasattr(buffer, "bind_policy"):
+        buffer.bind_policy(policy_function(algo))
+    hook = getattr(algo, "on_offline_start", None)
+    if hook is not None:
+        hook()
+
+
+def setup_offline_learn(
+    algo: OffPolicyAlgorithm,
+    total_timesteps: int,
+    callback: MaybeCallback = None,
+    reset_num_timesteps: bool = True,
+    tb_log_name: str = "run",
+    progress_bar: bool = False,
+) -> tuple[int, BaseCallback]:
+    """SB3's ``_setup_learn`` without resetting the env (counters, logger, callbacks, progress bar)."""
+    algo.start_time = time.time_ns()
+    if algo.ep_info_buffer is None or reset_num_timesteps:
+        algo.ep_info_buffer = deque(maxlen=algo._stats_window_size)
+        algo.ep_success_buffer = deque(maxlen=algo._stats_window_size)
+    if reset_num_timesteps:
+        algo.num_timesteps, algo._episode_num = 0, 0
+    else:
+        total_timesteps += algo.num_timesteps
+    algo._total_timesteps, algo._num_timesteps_at_start = total_timesteps, algo.num_timesteps
+    if not algo._custom_logger:
+        algo._logger = utils.configure_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
+    return total_timesteps, algo._init_callback(callback, progress_bar)
+
+
+def dump_offline_logs(algo: OffPolicyAlgorithm) -> None:
+    """Writes the logger's values with updates/s (``time/fps``) at step ``num_timesteps``."""
+    elapsed = max((time.time_ns() - algo.start_time) / 1e9, sys.float_info.epsilon)
+    algo.logger.record("time/fps", int((algo.num_timesteps - algo._num_timesteps_at_start) / elapsed))
+    algo.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
+    algo.logger.record("time/total_timesteps", algo.num_timesteps, exclude="tensorboard")
+    algo.logger.dump(step=algo.num_timesteps)
+
+
+def offline_learn(
+    algo: SelfOffline,
+    total_timesteps: int,
+    callback: MaybeCallback = None,
+    log_interval: int = 1000,
+    tb_log_name: str = "run",
+    reset_num_timesteps: bool = True,
+    progress_bar: bool = False,
+) -> SelfOffline:
+    """Trains any SB3 off-policy algorithm (stock ``TD3`` included) on its buffer, without env steps.
+
+    Args:
+        algo: The algorithm, its replay buffer filled with offline data.
+        total_timesteps: Gradient updates to run.
+        callback: SB3 callback(s); ``on_step`` runs after every update.
+        log_interval: Dump the logs every this many updates (0: never).
+        tb_log_name: TensorBoard run name.
+        reset_num_timesteps: Restart the update counter (False continues a loaded model).
+        progress_bar: Show SB3's progress bar.
+    """
+    prepare_offline(algo)
+    total_timesteps, callback = setup_offline_learn(
+        algo, total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
+    )
+    callback.on_training_start(locals(), globals())
+    while algo.num_timesteps < total_timesteps:
+        algo._update_current_progress_remaining(algo.num_timesteps, total_timesteps)
+        algo.train(gradient_steps=1, batch_size=algo.batch_size)
+        algo.num_timesteps += 1
+        if not callback.on_step():
+            break
+        if log_interval > 0 and algo.num_timesteps % log_interval == 0:
+            dump_offline_logs(algo)
+    callback.on_training_end()
+    return algo
+
+
+class OfflineAlgorithm:
+    """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset`` and an offline ``learn``."""
+
+    def configure_replay_buffer(self, buffer) -> None:
+        """Hook: adjust a freshly created replay buffer (e.g. ask for imagined segments)."""
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self.configure_replay_buffer(self.replay_buffer)
+
+    def load_dataset(self: SelfOffline, dataset: OfflineDataset | str) -> SelfOffline:
+        """Fills the replay buffer with ``dataset`` (an :class:`OfflineDataset` or a Minari id).
+
+        The buffer is re-created with exactly the dataset's size (same class and kwargs) when needed.
+        """
+        if isinstance(dataset, str):
+            dataset = OfflineDataset.from_minari(dataset)
+        if self.replay_buffer is None or self.replay_buffer.buffer_size != dataset.num_transitions:
+            self.buffer_size = dataset.num_transitions
+            self.replay_buffer = self.replay_buffer_class(
+                self.buffer_size,
+                self.observation_space,
+                self.action_space,
+                device=self.device,
+                n_envs=self.n_envs,
+                optimize_memory_usage=self.optimize_memory_usage,
+                **self.replay_buffer_kwargs,
+            )
+            self.configure_replay_buffer(self.replay_buffer)
+        load_offline_data(self.replay_buffer, dataset)
+        return self
+
+    @classmethod
+    def load(cls, path, env=None, device="auto", **kwargs):
+        """SB3's ``load``; ``env`` may also be a Gymnasium id (``"Hopper-v5"``)."""
+        if isinstance(env, str):
+            import gymnasium as gym
+
+            env = gym.make(env)
+        return super().load(path, env=env, device=device, **kwargs)
+
+    def learn(
+        self: SelfOffline,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 1000,
+        tb_log_name: str | None = None,
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfOffline:
+        """Runs ``total_timesteps`` gradient updates on the loaded data (see :func:`offline_learn`)."""
+        name = tb_log_name or type(self).__name__
+        return offline_learn(self, total_timesteps, callback, log_interval, name, reset_num_timesteps, progress_bar)

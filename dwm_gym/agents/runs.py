@@ -1,0 +1,221 @@
+"""One offline-RL run: build the agent (model-free, OneStep-MVE or DWM-MVE), train, evaluate, resume.
+
+A run folder holds ``agent.json`` (the configuration and final result), ``model.zip`` (final agent),
+``checkpoints/latest.zip`` (for ``resume``), ``evaluations.jsonl``, ``progress.csv`` and TensorBoard
+events. Resuming reloads the latest checkpoint and rebuilds the buffer from the dataset (imagination
+caches are recomputed), then runs the remaining updates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3 import TD3
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import configure
+
+from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
+from dwm_gym.agents.iql import IQL
+from dwm_gym.agents.offline import offline_learn
+from dwm_gym.agents.td3bc import TD3BC
+from dwm_gym.data import OfflineDataset
+from dwm_gym.data.specs import dataset_id as make_dataset_id
+from dwm_gym.data.specs import parse_dataset_name
+from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
+from dwm_gym.world_model.bundled import resolve_checkpoint
+from dwm_gym.world_model.checkpoint import read_header
+
+logger = logging.getLogger(__name__)
+ALGORITHMS = {"td3bc": TD3BC, "iql": IQL, "td3": TD3}
+
+
+@dataclass
+class AgentRunConfig:
+    """Settings of one run.
+
+    Attributes:
+        algo: ``td3bc``, ``iql`` or ``td3`` (stock SB3 TD3, trained offline without a BC term).
+        dataset: Minari id (``dwm_gym/hopper/medium-v0``) or short name (``hopper-medium``).
+        world_model: None (model-free), a checkpoint path, or ``dwm`` / ``onestep`` for the checkpoint
+            of the dataset's task and quality (``$DWM_GYM_HOME`` first, then the bundled one).
+        horizon: H of the MVE target.
+        rtg: RTG target of the DWM (default: the checkpoint's ``rtg_max``).
+        cache: DWM imagination cache (else fresh sampling per minibatch).
+        cache_samples: M, segments per transition in the cache.
+        steps: Gradient updates.
+        batch_size: Minibatch (paper: 128).
+        td_lambda: IQL's λ-return over imagined segments.
+        seed: Seed of the agent (and its buffer).
+        device: ``auto``, ``cpu``, ``cuda``.
+        eval_every: Updates between evaluations on the real env (0: only at the end).
+        eval_episodes: Episodes per evaluation.
+        refs: Normalized-score references, ``d4rl`` or ``v5``.
+        checkpoint_every: Updates between saves of ``checkpoints/latest.zip``.
+    """
+
+    algo: str = "td3bc"
+    dataset: str = "dwm_gym/hopper/medium-v0"
+    world_model: str | None = None
+    horizon: int = 5
+    rtg: float | None = None
+    cache: bool = True
+    cache_samples: int = 1
+    steps: int = 100_000
+    batch_size: int = 128
+    td_lambda: float = 0.95
+    seed: int = 0
+    device: str = "auto"
+    eval_every: int = 10_000
+    eval_episodes: int = 10
+    refs: str = "d4rl"
+    checkpoint_every: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        if "/" not in self.dataset:
+            spec, quality = parse_dataset_name(self.dataset)
+            self.dataset = make_dataset_id(spec.name, quality)
+
+
+def resolve_world_model(world_model: str | None, dataset_id: str) -> tuple[str | None, str | None]:
+    """(absolute checkpoint path, kind ``dwm``/``onestep``) for a run's ``world_model`` setting."""
+    if world_model is None or world_model.lower() in ("", "none"):
+        return None, None
+    if world_model in ("dwm", "onestep"):
+        spec, quality = parse_dataset_name(dataset_id)
+        path = resolve_checkpoint(spec.name, quality, world_model)
+    else:
+        path = Path(world_model).expanduser()
+    return str(Path(path).resolve()), read_header(path)["kind"]
+
+
+def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]]:
+    """Replay buffer class and kwargs of the run (None, {} for model-free)."""
+    path, kind = resolve_world_model(config.world_model, config.dataset)
+    if path is None:
+        return None, {}
+    kwargs: dict[str, Any] = {"world_model": path, "horizon": config.horizon, "seed": config.seed}
+    if kind == "dwm":
+        kwargs.update(rtg=config.rtg, cache=config.cache, cache_samples=config.cache_samples)
+        return DiffusionMVEReplayBuffer, kwargs
+    return OneStepMVEReplayBuffer, kwargs
+
+
+def build_agent(config: AgentRunConfig, env_id: str, dataset_size: int, tensorboard_log: str | None = None):
+    """A new agent of ``config.algo`` with the run's buffer (not filled yet)."""
+    buffer_class, buffer_kwargs = buffer_settings(config)
+    common = dict(
+        buffer_size=dataset_size,
+        batch_size=config.batch_size,
+        replay_buffer_class=buffer_class,
+        replay_buffer_kwargs=buffer_kwargs or None,
+        tensorboard_log=tensorboard_log,
+        seed=config.seed,
+        device=config.device,
+    )
+    if config.algo == "td3":
+        net = {"net_arch": [256, 256]}
+        return TD3("MlpPolicy", env_id, learning_rate=3e-4, learning_starts=0, policy_kwargs=net, **common)
+    if config.algo == "iql":
+        return IQL("MlpPolicy", env_id, td_lambda=config.td_lambda, **common)
+    return TD3BC("MlpPolicy", env_id, **common)
+
+
+class SaveLatestCallback(BaseCallback):
+    """Saves the agent to ``path`` (atomically) every ``every`` updates."""
+
+    def __init__(self, path: str | os.PathLike, every: int) -> None:
+        super().__init__()
+        self.path, self.every = Path(path), max(1, every)
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps % self.every == 0:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.stem}.tmp.zip")
+            self.model.save(tmp)
+            os.replace(tmp, self.path)
+        return True
+
+
+def train_agent(
+    config: AgentRunConfig,
+    out: str | os.PathLike,
+    resume: bool = False,
+    progress_bar: bool = True,
+    dataset: OfflineDataset | None = None,
+) -> dict[str, Any]:
+    """Trains (or resumes) one run into folder ``out``; returns the summary written to ``agent.json``.
+
+    Args:
+        config: The run's settings.
+        out: Run folder.
+        resume: Continue from ``out/checkpoints/latest.zip`` (error if absent).
+        progress_bar: SB3's progress bar over updates.
+        dataset: The loaded dataset (else read from Minari by ``config.dataset``).
+    """
+    out = Path(out)
+    dataset = dataset if dataset is not None else OfflineDataset.from_minari(config.dataset)
+    env_id = dataset.env_id
+    if env_id is None:
+        raise ValueError(f"dataset {config.dataset} has no env id; the agent needs the real env's spaces")
+    latest = out / "checkpoints" / "latest.zip"
+    if resume and not latest.is_file():
+        raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
+    if not resume and (out / "agent.json").exists():
+        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {
+        "config": dataclasses.asdict(config),
+        "env_id": env_id,
+        "dataset_id": dataset.dataset_id,
+        "world_model_path": resolve_world_model(config.world_model, config.dataset)[0],
+    }
+    atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
+    cls = ALGORITHMS[config.algo]
+    if resume:
+        agent = cls.load(latest, env=gym.make(env_id), device=config.device)  # TD3 wants an env object
+    else:
+        agent = build_agent(config, env_id, dataset.num_transitions)
+    agent.set_logger(configure(str(out), ["csv", "tensorboard"] if _has_tensorboard() else ["csv"]))
+    if isinstance(agent, (TD3BC, IQL)):
+        agent.load_dataset(dataset)
+    else:
+        load_offline_data(agent.replay_buffer, dataset)
+    remaining = config.steps - agent.num_timesteps if resume else config.steps
+    evaluation = EvalOnRealEnvCallback(
+        env_id,
+        eval_freq=config.eval_every or max(1, config.steps),
+        n_eval_episodes=config.eval_episodes,
+        seed=config.seed,
+        refs=config.refs,
+        log_path=out / "evaluations.jsonl",
+    )
+    callbacks = CallbackList([SaveLatestCallback(latest, config.checkpoint_every), evaluation])
+    if remaining > 0:
+        offline_learn(agent, remaining, callbacks, 1000, config.algo, not resume, progress_bar)
+    agent.save(out / "model.zip")
+    history = evaluation.history
+    final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
+    if final is None:
+        evaluation.init_callback(agent)
+        final = evaluation.evaluate()
+    summary.update(updates=agent.num_timesteps, final_evaluation=final)
+    atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _has_tensorboard() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True

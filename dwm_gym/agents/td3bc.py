@@ -1,0 +1,151 @@
+"""``TD3BC``: TD3+BC (Fujimoto & Gu 2021) as an offline SB3 algorithm (PAPER.md 2.3).
+
+Stock SB3 ``TD3`` with the actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|, and states
+normalized by the dataset's mean and std inside the networks. The critic target keeps SB3's
+``discounts`` seam, so the model-based buffers of :mod:`dwm_gym.value_expansion` turn it into
+DWM-TD3BC / OneStep-TD3BC:
+
+    agent = TD3BC("MlpPolicy", "Hopper-v5", replay_buffer_class=DiffusionMVEReplayBuffer,
+                  replay_buffer_kwargs=dict(world_model="hopper_medium_dwm.safetensors", horizon=5, rtg=0.8))
+    agent.load_dataset("dwm_gym/hopper/medium-v0").learn(100_000, progress_bar=True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3 import TD3
+from stable_baselines3.common.buffers import ReplayBuffer
+from stable_baselines3.common.type_aliases import GymEnv
+from stable_baselines3.common.utils import polyak_update
+from torch.nn import functional as F
+
+from dwm_gym.agents.normalization import NormalizedFlattenExtractor
+from dwm_gym.agents.offline import OfflineAlgorithm
+
+
+def offline_policy_kwargs(policy_kwargs: dict[str, Any] | None, normalize_observations: bool) -> dict[str, Any]:
+    """Defaults of the paper's networks (two hidden layers of 256, ReLU) and the normalizing extractor."""
+    kwargs = dict(policy_kwargs or {})
+    kwargs.setdefault("net_arch", [256, 256])
+    if normalize_observations:
+        kwargs.setdefault("features_extractor_class", NormalizedFlattenExtractor)
+    return kwargs
+
+
+class TD3BC(OfflineAlgorithm, TD3):
+    """TD3+BC; accepts any ``replay_buffer_class``. Paper defaults (PAPER.md 2.3, 2.6).
+
+    Args:
+        policy: ``"MlpPolicy"`` or a TD3 policy class.
+        env: The real env (or its id): gives the spaces and is never stepped during ``learn``.
+        learning_rate: Adam learning rate of actor and critic (3e-4).
+        buffer_size: Capacity; :meth:`load_dataset` resizes it to the dataset.
+        batch_size: Minibatch (paper: 128).
+        tau: Polyak coefficient (0.005).
+        gamma: Discount (0.99).
+        policy_delay: Critic updates per actor/target update (2).
+        target_policy_noise: σ of the target policy smoothing noise (0.2).
+        target_noise_clip: Clip C of that noise (0.5).
+        alpha: α of λ = α / mean|Q| (2.5).
+        normalize_observations: Normalize states by the dataset's mean/std (fitted on the first ``learn``).
+        replay_buffer_class: Any SB3 replay buffer class (e.g. ``DiffusionMVEReplayBuffer``).
+        replay_buffer_kwargs: Its keyword arguments (checkpoint paths, not model objects).
+        policy_kwargs: Policy arguments (default ``net_arch=[256, 256]``).
+        tensorboard_log: TensorBoard folder.
+        verbose: SB3 verbosity.
+        seed: Seed of SB3's generators (and, by default, of the buffer's imagination generator).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
+    """
+
+    def __init__(
+        self,
+        policy: str | type = "MlpPolicy",
+        env: GymEnv | str | None = None,
+        learning_rate: float = 3e-4,
+        buffer_size: int = 1_000_000,
+        batch_size: int = 128,
+        tau: float = 0.005,
+        gamma: float = 0.99,
+        policy_delay: int = 2,
+        target_policy_noise: float = 0.2,
+        target_noise_clip: float = 0.5,
+        alpha: float = 2.5,
+        normalize_observations: bool = True,
+        replay_buffer_class: type[ReplayBuffer] | None = None,
+        replay_buffer_kwargs: dict[str, Any] | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        tensorboard_log: str | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ) -> None:
+        self.alpha, self.normalize_observations = alpha, normalize_observations
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            buffer_size=buffer_size,
+            learning_starts=0,
+            batch_size=batch_size,
+            tau=tau,
+            gamma=gamma,
+            replay_buffer_class=replay_buffer_class,
+            replay_buffer_kwargs=replay_buffer_kwargs,
+            policy_delay=policy_delay,
+            target_policy_noise=target_policy_noise,
+            target_noise_clip=target_noise_clip,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=offline_policy_kwargs(policy_kwargs, normalize_observations),
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=_init_setup_model,
+        )
+
+    def train(self, gradient_steps: int, batch_size: int = 128) -> None:
+        self.policy.set_training_mode(True)
+        self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
+        actor_losses, critic_losses, bc_losses = [], [], []
+        for _ in range(gradient_steps):
+            self._n_updates += 1
+            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            discounts = data.discounts if data.discounts is not None else self.gamma
+            with th.no_grad():
+                noise = data.actions.clone().data.normal_(0, self.target_policy_noise)
+                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+                next_actions = (self.actor_target(data.next_observations) + noise).clamp(-1, 1)
+                next_q = th.cat(self.critic_target(data.next_observations, next_actions), dim=1)
+                next_q, _ = th.min(next_q, dim=1, keepdim=True)
+                target_q = data.rewards + (1 - data.dones) * discounts * next_q
+            current_q = self.critic(data.observations, data.actions)
+            critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
+            critic_losses.append(critic_loss.item())
+            self.critic.optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic.optimizer.step()
+
+            if self._n_updates % self.policy_delay == 0:
+                pi = self.actor(data.observations)
+                q = self.critic.q1_forward(data.observations, pi)
+                lmbda = self.alpha / q.abs().mean().detach()
+                bc_loss = F.mse_loss(pi, data.actions)
+                actor_loss = -lmbda * q.mean() + bc_loss
+                actor_losses.append(actor_loss.item())
+                bc_losses.append(bc_loss.item())
+                self.actor.optimizer.zero_grad()
+                actor_loss.backward()
+                self.actor.optimizer.step()
+                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+                polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
+                polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
+                polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/critic_loss", np.mean(critic_losses))
+        if actor_losses:
+            self.logger.record("train/actor_loss", np.mean(actor_losses))
+            self.logger.record("train/bc_loss", np.mean(bc_losses))
