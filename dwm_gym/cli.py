@@ -1,10 +1,11 @@
-"""``dwm-gym`` command line: ties the layers together (datasets and behaviour policies for now)."""
+"""``dwm-gym`` command line: datasets, behaviour policies, world models, agents and the demo."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -204,12 +205,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the error floor of the data's behaviour policy (medium/expert): two real futures of one (s_t, a_t)",
     )
     wm_eval.set_defaults(func=_world_model_eval)
+
+    from dwm_gym.agents.cli_commands import add_agent_parser
+
+    add_agent_parser(commands)
+
+    demo = commands.add_parser(
+        "demo", help="the whole project in ~10 minutes on a CPU: data, imagined env, video, agent"
+    )
+    demo.add_argument("--out", default="runs/demo")
+    demo.add_argument("--dataset-steps", type=int, default=None, help="transitions of the demo dataset (50,000)")
+    demo.add_argument("--video-steps", type=int, default=None, help="steps of the real-vs-imagined video (100)")
+    demo.add_argument("--env-steps", type=int, default=None, help="random steps in the imagined env (200)")
+    demo.add_argument("--agent-updates", type=int, default=None, help="DWM-TD3BC gradient updates (20,000)")
+    demo.add_argument("--eval-episodes", type=int, default=None, help="real Hopper-v5 episodes (10)")
+    demo.add_argument("--device", default="auto")
+    demo.set_defaults(func=_demo)
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from dwm_gym.demo import default_config, run_demo
+
+    config = default_config(
+        out=args.out,
+        dataset_steps=args.dataset_steps,
+        video_steps=args.video_steps,
+        env_steps=args.env_steps,
+        agent_updates=args.agent_updates,
+        eval_episodes=args.eval_episodes,
+        device=args.device,
+    )
+    run_demo(config)
+    print(f"videos, plots and summary.md in {config.out}/")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dwm-gym``."""
     args = build_parser().parse_args(argv)
+    if not os.environ.get("DISPLAY") and "MUJOCO_GL" not in os.environ:
+        os.environ["MUJOCO_GL"] = "egl"  # off-screen MuJoCo rendering on machines without a display
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )

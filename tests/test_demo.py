@@ -1,0 +1,29 @@
+"""``dwm-gym demo`` with tiny budgets writes a valid video, GIF, plots, agent and summary."""
+
+import json
+
+import imageio.v2 as imageio
+import numpy as np
+
+from dwm_gym.cli import main
+
+
+def test_demo_tiny_budget_writes_everything(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--dataset-steps", "3000", "--video-steps", "10", "--env-steps", "20"]
+    assert main([*argv, "--agent-updates", "300", "--eval-episodes", "1", "--device", "cpu"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    stages = summary["stages"]
+    assert list(stages) == ["dataset", "imagined env", "video", "DWM-TD3BC"]
+    assert stages["dataset"]["transitions"] == 3000 and stages["DWM-TD3BC"]["updates"] == 300
+    assert np.isfinite(stages["DWM-TD3BC"]["normalized_v5"])
+    frames = stages["video"]["frames"]
+    assert 2 <= frames <= 11
+    assert imageio.get_reader(out / "real_vs_imagined.mp4").count_frames() == frames
+    assert len(imageio.mimread(out / "real_vs_imagined.gif")) == frames
+    assert imageio.imread(out / "error_vs_horizon.png").ndim == 3
+    assert (out / "dwm_td3bc" / "model.zip").is_file()
+    table = (out / "summary.md").read_text()
+    assert table.startswith("| stage |") and "DWM-TD3BC" in table and "DWM-TD3BC" in capsys.readouterr().out
+    # the user's own datasets folder was not touched
+    assert not (tmp_path / "minari").exists() or not any((tmp_path / "minari").rglob("*.hdf5"))
