@@ -100,11 +100,11 @@ class MVEReplayBuffer(ReplayBuffer):
             buffer_size, observation_space, action_space, device, n_envs, False, handle_timeout_termination
         )
         self.world_model_path = None if isinstance(world_model, th.nn.Module) else os.fspath(world_model)
-        model_device = self.device if world_model_device is None else world_model_device
+        self.world_model_device = self.device if world_model_device is None else world_model_device
         if isinstance(world_model, th.nn.Module):
             self.model = world_model
         else:
-            self.model = load_world_model(world_model, device=model_device)
+            self.model = load_world_model(world_model, device=self.world_model_device)
         self._check_model()
         if not isinstance(horizon, (int, np.integer)) or horizon < 0:
             raise ValueError(f"horizon must be an integer >= 0, got {horizon!r}")
@@ -198,4 +198,4 @@ class MVEReplayBuffer(ReplayBuffer):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self.model = load_world_model(self.world_model_path, device=self.device)
+        self.model = load_world_model(self.world_model_path, device=self.world_model_device)

@@ -26,6 +26,12 @@ def medium_data() -> OfflineDataset:
     return hopper_medium(3000)
 
 
+@pytest.fixture
+def make_medium_data():
+    """``make_medium_data(steps)``: a larger (cached) medium dataset."""
+    return hopper_medium
+
+
 class NoInteraction(gym.Wrapper):
     """The real env for spaces only: stepping or resetting it fails the test."""
 

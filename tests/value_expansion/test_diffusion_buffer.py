@@ -106,3 +106,26 @@ def test_pickles_with_the_checkpoint_path_not_the_model(dataset, dwm_path):
     restored = pickle.loads(blob)
     assert restored.world_model_path == dwm_path and restored.rtg == 0.9
     assert sample(restored, 8).rewards.shape == (8, 1)
+
+
+class DoublingNormalizer:
+    """Stands in for SB3's ``VecNormalize``: observations ×2, rewards ×10."""
+
+    def normalize_obs(self, obs):
+        return obs * 2.0
+
+    def normalize_reward(self, reward):
+        return reward * 10.0
+
+
+def test_imagined_states_and_rewards_are_normalized_like_real_ones(dataset, scripted_dwm):
+    buffer = buffer_from_dataset(
+        dataset, DiffusionMVEReplayBuffer, device="cpu", world_model=scripted_dwm, horizon=2, cache=False
+    )
+    np.random.seed(0)
+    raw = buffer.sample(8)
+    np.random.seed(0)
+    normalized = buffer.sample(8, env=DoublingNormalizer())
+    torch.testing.assert_close(normalized.observations, 2 * raw.observations)
+    torch.testing.assert_close(normalized.next_observations, 2 * raw.next_observations)
+    torch.testing.assert_close(normalized.rewards, 10 * raw.rewards)
