@@ -7,4 +7,16 @@ from dwm_gym.envs.registration import register_envs
 
 __version__ = "0.1.0"
 
+
+def bundled_checkpoint(task: str, quality: str, kind: str = "dwm") -> str:
+    """Path of the world-model checkpoint ``gym.make("DWM-{task}-{quality}-v0")`` would use (user cache first).
+
+    Raises:
+        FileNotFoundError: With the command that trains one, when there is none.
+    """
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    return str(resolve_checkpoint(task, quality, kind))
+
+
 register_envs()
