@@ -66,8 +66,13 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             Used only with buffers that can return segments (the MVE buffers).
         normalize_observations: Normalize states by the dataset's mean/std.
         normalize_rewards: Scale rewards by 1000 / (max - min episode return).
-        replay_buffer_class, replay_buffer_kwargs, policy_kwargs, tensorboard_log, verbose, seed, device:
-            As for SB3 algorithms.
+        replay_buffer_class: Any SB3 replay buffer class (e.g. ``DiffusionMVEReplayBuffer``).
+        replay_buffer_kwargs: Its keyword arguments (checkpoint paths, not model objects).
+        policy_kwargs: :class:`IQLPolicy` arguments (default ``net_arch=[256, 256]``).
+        tensorboard_log: TensorBoard folder.
+        verbose: SB3 verbosity.
+        seed: Seed of SB3's generators (and, by default, of the buffer's imagination generator).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
 
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": IQLPolicy}

@@ -35,8 +35,13 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
     """Replay buffer that imagines H steps with a Diffusion World Model (see the module docstring).
 
     Args:
-        buffer_size, observation_space, action_space, device, n_envs, optimize_memory_usage,
-            handle_timeout_termination: As for SB3's ``ReplayBuffer`` (passed by the algorithm).
+        buffer_size: Capacity (transitions), passed by the algorithm as for SB3's ``ReplayBuffer``.
+        observation_space: A 1-D ``Box``.
+        action_space: A ``Box``.
+        device: Torch device of the returned batches.
+        n_envs: Parallel envs (1 for offline data).
+        optimize_memory_usage: Not supported (must be False).
+        handle_timeout_termination: As in SB3.
         world_model: DWM checkpoint path (or a loaded :class:`DiffusionWorldModel`).
         horizon: H in 0 .. T-1 (paper sweep: 1, 3, 5, 7). 0 returns SB3's plain batch.
         rtg: Scaled return-to-go target g; default: the checkpoint's data maximum ``rtg_max``.

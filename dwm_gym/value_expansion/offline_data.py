@@ -6,6 +6,8 @@ Only true terminations become ``dones``; time-limit truncations are stored as SB
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch as th
 from gymnasium import spaces
@@ -83,7 +85,7 @@ def buffer_from_dataset(
     dataset: OfflineDataset,
     buffer_class: type[ReplayBuffer] = ReplayBuffer,
     device: th.device | str = "auto",
-    **buffer_kwargs,
+    **buffer_kwargs: Any,
 ) -> ReplayBuffer:
     """A buffer of ``buffer_class`` sized to ``dataset`` and filled with it.
 
