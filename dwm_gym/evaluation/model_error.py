@@ -83,12 +83,16 @@ def model_error_by_horizon(
         err = (((pred - mean) / std - (batch.future_states - mean) / std) ** 2).mean(-1)
         state_err.append(np.concatenate([np.zeros((len(chunk), 1)), err], axis=1))
         reward_err.append((seg.rewards.cpu().numpy() - batch.rewards) ** 2)
-    state_mse = np.concatenate(state_err).mean(0)
-    reward_mse = np.concatenate(reward_err).mean(0)
+    return error_summary(np.concatenate(state_err), np.concatenate(reward_err))
+
+
+def error_summary(state_err: np.ndarray, reward_err: np.ndarray) -> dict:
+    """Per-step means of per-window errors ``(windows, T)``, and their means over the horizon."""
+    state_mse, reward_mse = state_err.mean(0), reward_err.mean(0)
     return {
         "state_mse": state_mse.tolist(),
         "reward_mse": reward_mse.tolist(),
         "mean_state_mse": float(state_mse.mean()),
         "mean_reward_mse": float(reward_mse.mean()),
-        "windows": int(len(idx)),
+        "windows": int(len(state_err)),
     }

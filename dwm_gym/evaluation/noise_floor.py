@@ -17,7 +17,7 @@ import numpy as np
 
 from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
-from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
+from dwm_gym.evaluation.model_error import error_summary, evaluation_windows, state_scale
 
 
 def _branch(env, obs: np.ndarray, action: np.ndarray, policy: BehaviorPolicy, steps: int, rng) -> tuple:
@@ -57,11 +57,4 @@ def behaviour_noise_floor(
         state_err.append(np.concatenate([[0.0], (((first[0] - second[0]) / std) ** 2).mean(-1)]))
         reward_err.append((first[1] - second[1]) ** 2)
     env.close()
-    state_mse, reward_mse = np.mean(state_err, axis=0), np.mean(reward_err, axis=0)
-    return {
-        "state_mse": state_mse.tolist(),
-        "reward_mse": reward_mse.tolist(),
-        "mean_state_mse": float(state_mse.mean()),
-        "mean_reward_mse": float(reward_mse.mean()),
-        "windows": int(len(idx)),
-    }
+    return error_summary(np.array(state_err), np.array(reward_err))

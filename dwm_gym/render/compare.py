@@ -54,21 +54,21 @@ def plot_comparison(
     for name, err in errors.items():
         ax.plot(np.arange(len(err)), err, label=name)
     ax.set(xlabel="step", ylabel="state MSE (z-scored dims)", title="imagined vs real state error", yscale="symlog")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    error_png = folder / "error_vs_horizon.png"
-    fig.savefig(error_png, dpi=100)
-    plt.close(fig)
+    error_png = _save(fig, ax, folder / "error_vs_horizon.png")
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.arange(1, len(real.rewards) + 1), real.rewards, "k", lw=2, label="real")
     for name, rollout in imagined.items():
         ax.plot(np.arange(1, len(rollout.rewards) + 1), rollout.rewards, label=name)
     ax.set(xlabel="step", ylabel="reward", title="imagined vs real reward")
+    return [error_png, _save(fig, ax, folder / "reward_imagined_vs_real.png")]
+
+
+def _save(fig, ax, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    reward_png = folder / "reward_imagined_vs_real.png"
-    fig.savefig(reward_png, dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    return [error_png, reward_png]
+    return path
