@@ -88,7 +88,8 @@ def run_demo(config: DemoConfig) -> dict:
 
     with demo_datasets(out / "datasets"):
         data = make_dataset("hopper-medium", steps=config.dataset_steps, seed=config.seed, overwrite=True)
-    returns = data.episode_returns(finished_only=True)
+    finished = data.episode_returns(finished_only=True)
+    returns = finished if len(finished) else data.episode_returns()  # tiny budgets may finish no episode
     stage(
         "dataset",
         transitions=data.num_transitions,
