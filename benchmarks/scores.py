@@ -58,7 +58,38 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
         eval_every=args.updates,
         eval_episodes=args.eval_episodes,
         checkpoint_every=max(1, args.updates // 4),
+        cache_file=shared_cache_file(args) if prefix == "DWM" else None,
     )
+
+
+def shared_cache_file(args: argparse.Namespace) -> str:
+    """One imagination cache for every DWM run (all seeds, TD3BC and IQL): same data, model, H and RTG."""
+    return str(Path(args.runs) / f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'max'}.safetensors")
+
+
+def prepare_shared_cache(args: argparse.Namespace) -> None:
+    """Fills the shared DWM cache once, in this process, before the runs start (they then load it)."""
+    import torch
+
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.data.specs import parse_dataset_name
+    from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, buffer_from_dataset
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    torch.set_num_threads(args.workers)
+    dataset = OfflineDataset.from_minari(args.dataset)
+    spec, quality = parse_dataset_name(args.dataset)
+    buffer = buffer_from_dataset(
+        dataset,
+        DiffusionMVEReplayBuffer,
+        device="cpu",
+        world_model=str(resolve_checkpoint(spec.name, quality, "dwm").resolve()),
+        horizon=args.horizon,
+        rtg=args.rtg,
+        cache_file=shared_cache_file(args),
+        seed=0,
+    )
+    print(f"imagination cache: {buffer.prepare_cache(progress=True)}", flush=True)
 
 
 def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
@@ -109,6 +140,9 @@ def main() -> None:
         run_config(method, seeds[0], args)  # fail early on unknown names
     jobs = [(m, s) for s in seeds for m in methods]
     start = time.perf_counter()
+    if any(m.startswith("DWM-") for m in methods):
+        Path(args.runs).mkdir(parents=True, exist_ok=True)
+        prepare_shared_cache(args)
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_one, m, s, args) for m, s in jobs]
         results = []

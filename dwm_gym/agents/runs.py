@@ -59,6 +59,8 @@ class AgentRunConfig:
         eval_episodes: Episodes per evaluation.
         refs: Normalized-score references, ``d4rl`` or ``v5``.
         checkpoint_every: Updates between saves of ``checkpoints/latest.zip``.
+        cache_file: A DWM imagination cache file shared between runs (loaded when it matches,
+            else filled and written) — see ``DiffusionMVEReplayBuffer.prepare_cache``.
     """
 
     algo: str = "td3bc"
@@ -77,6 +79,7 @@ class AgentRunConfig:
     eval_episodes: int = 10
     refs: str = "d4rl"
     checkpoint_every: int = 10_000
+    cache_file: str | None = None
 
     def __post_init__(self) -> None:
         if self.algo not in ALGORITHMS:
@@ -106,6 +109,8 @@ def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]
     kwargs: dict[str, Any] = {"world_model": path, "horizon": config.horizon, "seed": config.seed}
     if kind == "dwm":
         kwargs.update(rtg=config.rtg, cache=config.cache, cache_samples=config.cache_samples)
+        if config.cache and config.cache_file:
+            kwargs["cache_file"] = config.cache_file
         return DiffusionMVEReplayBuffer, kwargs
     return OneStepMVEReplayBuffer, kwargs
 
@@ -190,6 +195,8 @@ def train_agent(
         agent.load_dataset(dataset)
     else:
         load_offline_data(agent.replay_buffer, dataset)
+    if getattr(agent.replay_buffer, "cache_file", None):
+        agent.replay_buffer.prepare_cache(progress=progress_bar)
     remaining = config.steps - agent.num_timesteps if resume else config.steps
     evaluation = EvalOnRealEnvCallback(
         env_id,

@@ -8,8 +8,18 @@ buffer row, M samples of the first H imagined rewards and termination flags and 
 
 from __future__ import annotations
 
+import json
+import logging
+from pathlib import Path
+
 import numpy as np
 import torch as th
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from dwm_gym.utils.atomic import atomic_write
+
+logger = logging.getLogger(__name__)
 
 
 class ImaginationCache:
@@ -74,6 +84,43 @@ class ImaginationCache:
         self.terminated[idx] = terminated.to(self.device).reshape(n, m, self.horizon)
         self.filled[rows] = True
         self.segments_imagined += n * m
+
+    def save(self, path: str | Path, meta: dict) -> Path:
+        """Writes the cache (all rows must be filled) with ``meta`` to a safetensors file, atomically."""
+        if self.states is None or not self.filled.all():
+            raise ValueError("only a completely filled cache can be saved; call fill_cache() first")
+        tensors = {
+            "states": self.states.cpu().contiguous(),
+            "rewards": self.rewards.cpu().contiguous(),
+            "terminated": self.terminated.cpu().to(th.uint8).contiguous(),
+        }
+        info = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+        return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym_cache": json.dumps(info)}))
+
+    def load(self, path: str | Path, meta: dict) -> bool:
+        """Fills the cache from a file written by :meth:`save` for the same ``meta``.
+
+        Returns:
+            False (cache untouched) when the file is missing or was made for other data, model,
+            RTG, horizon, sample count or state layout.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return False
+        with safe_open(str(path), framework="pt") as handle:
+            info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
+            expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+            if info != expected:
+                logger.warning("imagination cache %s was made for other settings; it will be rebuilt", path)
+                return False
+            states, rewards = handle.get_tensor("states"), handle.get_tensor("rewards")
+            terminated = handle.get_tensor("terminated").bool()
+        if states.shape[0] != self.rows:
+            return False
+        self.states, self.rewards = states.to(self.device), rewards.to(self.device)
+        self.terminated = terminated.to(self.device)
+        self.filled[:] = True
+        return True
 
     def gather(self, rows: np.ndarray, which: np.ndarray) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         """Sample ``which[i]`` of row ``rows[i]``: ``states (B, kept, obs)``, ``rewards``, ``terminated (B, H)``.

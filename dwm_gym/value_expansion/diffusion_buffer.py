@@ -54,6 +54,9 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         world_model_device: Where the DWM runs (default: the buffer's device).
         return_segments: Also return all H imagined states/rewards/flags (λ-returns need them).
         seed: Seed of the imagination generator (default: drawn from ``np.random``).
+        cache_file: A safetensors file the filled cache is saved to and loaded from, so runs on the
+            same data, model, RTG, H and M share one cache (:meth:`prepare_cache`). Such a cache
+            keeps all H states, so it serves λ-returns too.
     """
 
     model_class = DiffusionWorldModel
@@ -79,6 +82,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         world_model_device: str | th.device | None = None,
         return_segments: bool = False,
         seed: int | None = None,
+        cache_file: str | os.PathLike | None = None,
     ) -> None:
         super().__init__(
             buffer_size,
@@ -102,6 +106,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self.use_cache, self.cache_samples = bool(cache), int(cache_samples)
         self.cache_refresh_every, self.cache_batch_size = cache_refresh_every, int(cache_batch_size)
         self._cache: ImaginationCache | None = None
+        self.cache_file = None if cache_file is None else str(cache_file)
         self._refresh_cursor, self._np_rng = 0, np.random.default_rng(self.seed)
         if self.use_cache and self.cache_samples < 1:
             raise ValueError(f"cache_samples must be >= 1, got {cache_samples}")
@@ -127,13 +132,14 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
     @property
     def cache(self) -> ImaginationCache:
         """The imagination cache (created on first use)."""
-        if self._cache is None or self._cache.all_states != self.return_segments:
+        all_states = self.return_segments or self.cache_file is not None
+        if self._cache is None or self._cache.all_states != all_states:
             self._cache = ImaginationCache(
                 self.buffer_size * self.n_envs,
                 self.cache_samples,
                 self.horizon,
                 self.obs_shape[0],
-                all_states=self.return_segments,
+                all_states=all_states,
                 device=self.device,
             )
         return self._cache
@@ -148,6 +154,33 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             part = rows[start : start + chunk]
             obs, actions = self._rows_data(part)
             self.cache.store(part, *self.imagine(obs, actions, self.cache_samples))
+
+    def cache_identity(self) -> dict:
+        """What a shared cache file must have been made for: data, world model, RTG, γ."""
+        rows = self.size() * self.n_envs
+        observations, actions = self.observations[: self.size()], self.actions[: self.size()]
+        return {
+            "rows": rows,
+            "data_checksum": float(np.float64(observations).sum() + 3.0 * np.float64(actions).sum()),
+            "world_model": str(self.world_model_path),
+            "world_model_bytes": os.path.getsize(self.world_model_path) if self.world_model_path else None,
+            "rtg": self.rtg,
+            "gamma": self.gamma,
+        }
+
+    def prepare_cache(self, progress: bool = False) -> dict[str, float]:
+        """Loads the cache from ``cache_file`` when it matches, else fills it (and saves it there).
+
+        Returns:
+            ``fill_cache`` metrics, or ``{"loaded": 1.0}`` when it came from the file.
+        """
+        if self.cache_file and self.cache.load(self.cache_file, self.cache_identity()):
+            logger.info("imagination cache loaded from %s", self.cache_file)
+            return {"loaded": 1.0}
+        metrics = self.fill_cache(progress=progress)
+        if self.cache_file:
+            self.cache.save(self.cache_file, self.cache_identity())
+        return metrics
 
     def fill_cache(self, progress: bool = False) -> dict[str, float]:
         """Imagines every stored row not cached yet, in batches (instead of lazily at sampling).

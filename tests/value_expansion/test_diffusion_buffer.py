@@ -129,3 +129,20 @@ def test_imagined_states_and_rewards_are_normalized_like_real_ones(dataset, scri
     torch.testing.assert_close(normalized.observations, 2 * raw.observations)
     torch.testing.assert_close(normalized.next_observations, 2 * raw.next_observations)
     torch.testing.assert_close(normalized.rewards, 10 * raw.rewards)
+
+
+def test_shared_cache_file_is_reused_by_matching_runs_and_rebuilt_otherwise(dataset, dwm_path, tmp_path):
+    cache_file = tmp_path / "cache.safetensors"
+    kwargs = dict(device="cpu", world_model=dwm_path, horizon=3, rtg=0.8, cache_file=cache_file)
+    first = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, seed=0, **kwargs)
+    assert first.prepare_cache()["segments"] == dataset.num_transitions and cache_file.is_file()
+    # another run (other seed, λ-returns) loads the same segments instead of imagining
+    second = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, seed=1, return_segments=True, **kwargs)
+    assert second.prepare_cache() == {"loaded": 1.0} and second.cache.segments_imagined == 0
+    a, b = sample(first, 16, seed=3), sample(second, 16, seed=3)
+    torch.testing.assert_close(a.rewards, b.rewards)
+    torch.testing.assert_close(a.next_observations, b.next_observations)
+    # other RTG: the file does not fit, the cache is rebuilt and the file replaced
+    other = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **{**kwargs, "rtg": 0.5})
+    assert other.prepare_cache()["segments"] == dataset.num_transitions
+    assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache().get("loaded") is None
