@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent_parser(commands)
 
     demo = commands.add_parser(
-        "demo", help="the whole project in ~10 minutes on a CPU: data, imagined env, video, agent"
+        "demo", help="the whole project in ~3 minutes on a CPU: data, imagined env, video, agent"
     )
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("--dataset-steps", type=int, default=None, help="transitions of the demo dataset (50,000)")
