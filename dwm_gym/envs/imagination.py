@@ -17,6 +17,7 @@ import torch
 
 from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.segment_returns import discounted_reward_sum
 from dwm_gym.world_model.termination import termination_rule
 
 # DWMConfig fields that only affect sampling, settable per env
@@ -88,7 +89,6 @@ class Imagination:
         info = getattr(model, "checkpoint_info", {}) or {}
         self.rtg = float(rtg if rtg is not None else info.get("rtg_max", 0.8))
         self._rule = termination_rule(model.env_id)
-        self.discounts = self.gamma ** torch.arange(self.segment_length, dtype=torch.float32, device=model.device)
 
     @property
     def device(self) -> torch.device:
@@ -104,8 +104,7 @@ class Imagination:
         seg = self.model.imagine(obs, action, self.rtg, generator)
         h = self.segment_length
         states, rewards, term = seg.states[:, :h], seg.rewards[:, :h], seg.terminated[:, :h]
-        alive = torch.cat([torch.ones_like(term[:, :1]), ~term[:, :-1]], dim=1).float()
-        reward = (rewards * alive * self.discounts).sum(dim=1)
+        reward = discounted_reward_sum(rewards, term, self.gamma)
         terminated = term[:, -1]
         last = torch.full_like(terminated, h - 1, dtype=torch.long)
         first_end = torch.where(terminated, term.int().argmax(dim=1), last)

@@ -17,37 +17,9 @@ from __future__ import annotations
 
 import torch
 
+from dwm_gym.world_model.segment_returns import alive_mask, check_segment_shapes, discounted_reward_sum
 
-def _check(rewards: torch.Tensor, terminated: torch.Tensor) -> None:
-    if rewards.dim() != 2 or rewards.shape[1] < 1:
-        raise ValueError(f"expected rewards of shape (B, H) with H >= 1, got {tuple(rewards.shape)}")
-    if terminated.shape != rewards.shape:
-        raise ValueError(
-            f"expected terminated of the rewards' shape {tuple(rewards.shape)}, got {tuple(terminated.shape)}"
-        )
-
-
-def alive_mask(terminated: torch.Tensor) -> torch.Tensor:
-    """``(B, H)`` float mask: 1 where r̂_{t+h} counts (ŝ_{t+h} not terminal), 0 after a termination."""
-    alive = torch.ones_like(terminated, dtype=torch.float32)
-    alive[:, 1:] = 1.0 - terminated[:, :-1].float()
-    return alive
-
-
-def discounted_reward_sum(rewards: torch.Tensor, terminated: torch.Tensor, gamma: float) -> torch.Tensor:
-    """Σ_{h<H} γ^h r̂_{t+h}, rewards after an imagined termination masked out.
-
-    Args:
-        rewards: ``(B, H)`` imagined rewards r̂_t .. r̂_{t+H-1}.
-        terminated: ``(B, H)`` cumulative termination flags (see the module docstring).
-        gamma: Discount.
-
-    Returns:
-        ``(B,)`` sums.
-    """
-    _check(rewards, terminated)
-    discounts = gamma ** torch.arange(rewards.shape[1], dtype=rewards.dtype, device=rewards.device)
-    return (rewards * alive_mask(terminated).to(rewards.dtype) * discounts).sum(dim=1)
+__all__ = ["alive_mask", "bootstrap_discount", "discounted_reward_sum", "lambda_return", "mve_target"]
 
 
 def bootstrap_discount(terminated: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -103,7 +75,7 @@ def lambda_return(
     Returns:
         ``(B,)`` Q^λ_t.
     """
-    _check(rewards, terminated)
+    check_segment_shapes(rewards, terminated)
     if values.shape != rewards.shape:
         raise ValueError(f"expected values of the rewards' shape {tuple(rewards.shape)}, got {tuple(values.shape)}")
     if not 0.0 <= lam <= 1.0:
