@@ -244,7 +244,7 @@ def _demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dwm-gym``."""
     args = build_parser().parse_args(argv)
-    if not os.environ.get("DISPLAY") and "MUJOCO_GL" not in os.environ:
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and "MUJOCO_GL" not in os.environ:
         os.environ["MUJOCO_GL"] = "egl"  # off-screen MuJoCo rendering on machines without a display
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"

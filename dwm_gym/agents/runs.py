@@ -177,6 +177,8 @@ def train_agent(
         raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
     if not resume and (out / "agent.json").exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+    if resume:
+        check_resume_config(out / "agent.json", config)
     out.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {
         "config": dataclasses.asdict(config),
@@ -190,6 +192,9 @@ def train_agent(
         agent = cls.load(latest, env=gym.make(env_id), device=config.device)  # TD3 wants an env object
     else:
         agent = build_agent(config, env_id, dataset.num_transitions)
+    if resume and (out / "progress.csv").is_file():  # SB3's CSV logger truncates: keep the earlier part
+        part = next(k for k in range(1, 10_000) if not (out / f"progress.{k}.csv").exists())
+        (out / "progress.csv").rename(out / f"progress.{part}.csv")
     agent.set_logger(configure(str(out), ["csv", "tensorboard"] if _has_tensorboard() else ["csv"]))
     if isinstance(agent, (TD3BC, IQL)):
         agent.load_dataset(dataset)
@@ -218,6 +223,22 @@ def train_agent(
     summary.update(updates=agent.num_timesteps, final_evaluation=final)
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
     return summary
+
+
+# settings that may change between a run and its resumption (they do not change what is learned)
+RESUMABLE_CHANGES = {"steps", "device", "eval_every", "eval_episodes", "checkpoint_every"}
+
+
+def check_resume_config(summary_path: Path, config: AgentRunConfig) -> None:
+    """Raises ValueError when ``config`` would resume the run at ``summary_path`` with other learning settings."""
+    if not summary_path.is_file():
+        return
+    before = json.loads(summary_path.read_text()).get("config", {})
+    now = dataclasses.asdict(config)
+    changed = {k: (before.get(k), v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before.get(k) != v}
+    if changed:
+        detail = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise ValueError(f"--resume with other settings than the run was started with ({detail}); use the same ones")
 
 
 def _has_tensorboard() -> bool:

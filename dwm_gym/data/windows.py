@@ -122,6 +122,11 @@ class DWMWindows:
         self._terminals = np.concatenate(terminals).astype(np.float32)
         self._rtg = np.concatenate(rtg).astype(np.float32)
 
+    @property
+    def start_rtg(self) -> np.ndarray:
+        """``(len(self),)`` the scaled RTG g_t of every window, without gathering the windows."""
+        return self._rtg[self.starts]
+
     def __len__(self) -> int:
         return len(self.starts)
 

@@ -10,6 +10,7 @@ One call of :meth:`Imagination.step` advances a batch of imagined states by one 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from dwm_gym.world_model.segment_returns import discounted_reward_sum
 from dwm_gym.world_model.termination import termination_rule
 
 # DWMConfig fields that only affect sampling, settable per env
-SAMPLER_FIELDS = ("guidance_weight", "start_noise_scale", "temperature", "sampling_steps", "clip_denoised")
+SAMPLER_FIELDS = ("guidance_weight", "start_noise_scale", "temperature", "clip_denoised", "precision")
 
 
 @dataclass
@@ -84,8 +85,10 @@ class Imagination:
             raise ValueError(f"unknown sampler settings {sorted(unknown)}; expected some of {SAMPLER_FIELDS}")
         if sampler and not self.is_dwm:
             raise ValueError("sampler settings apply to a DWM only")
-        if sampler:
+        if sampler:  # a shallow copy: the caller's model (shared weights) keeps its own settings
+            model = copy.copy(model)
             model.config = dataclasses.replace(model.config, **sampler)
+            self.model = model
         info = getattr(model, "checkpoint_info", {}) or {}
         self.rtg = float(rtg if rtg is not None else info.get("rtg_max", 0.8))
         self._rule = termination_rule(model.env_id)

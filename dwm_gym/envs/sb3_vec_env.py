@@ -42,9 +42,9 @@ class SB3ImaginedVecEnv(VecEnv):
     def step_wait(self):
         rewards, terminated, truncated, info = self.venv.advance(self._actions)
         done = terminated | truncated
-        final_obs = self.venv.observations()
         infos = [{"discount": float(info["discount"][i])} for i in range(self.num_envs)]
         if done.any():
+            final_obs = self.venv.observations()
             self.venv.reset_envs(done)
             for i in np.flatnonzero(done):
                 infos[i]["terminal_observation"] = final_obs[i]

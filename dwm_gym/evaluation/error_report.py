@@ -36,10 +36,11 @@ def error_report(
     is added: the error of a perfect sampler of the future given (s_t, a_t), on the same windows
     as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
     """
-    report = {}
+    report, first_held = {}, None
     for name, path in checkpoints.items():
         model = load_world_model(path, env=dataset.env_id, device=device)
         held = held_out_part(dataset, model.checkpoint_info)
+        first_held = first_held or held
         result = model_error_by_horizon(model, held, num_windows, model.checkpoint_info["config"]["horizon"], seed=seed)
         report[name] = {
             "checkpoint": str(path),
@@ -49,9 +50,8 @@ def error_report(
         }
     if noise_floor_policy is not None:
         first = report[next(iter(report))]
-        held = held_out_part(dataset, load_world_model(first["checkpoint"]).checkpoint_info)
-        floor = behaviour_noise_floor(held, noise_floor_policy, num_windows, len(first["state_mse"]), seed)
-        entry = {"checkpoint": None, "kind": "real env", "eval_data": held.dataset_id}
+        floor = behaviour_noise_floor(first_held, noise_floor_policy, num_windows, len(first["state_mse"]), seed)
+        entry = {"checkpoint": None, "kind": "real env", "eval_data": first_held.dataset_id}
         report["behaviour noise floor"] = {**entry, **floor}
     return report
 

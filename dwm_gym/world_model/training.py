@@ -181,7 +181,7 @@ def train_world_model(
         "split_seed": run.seed,
     }
     if is_dwm:
-        rtg = train_src.windows.batch(np.arange(len(train_src.windows))).rtg
+        rtg = train_src.windows.start_rtg
         info.update(rtg_scale=train_src.windows.rtg_scale, rtg_max=float(rtg.max()))
         info["rtg_p90"] = float(np.quantile(rtg, 0.9))
     model.reference_data = ema_reference = reference_states(train_data, np.random.default_rng(run.seed))

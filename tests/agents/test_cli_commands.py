@@ -27,7 +27,10 @@ def test_train_resume_and_eval(tmp_path, capsys):
     assert (out / "checkpoints" / "latest.zip").is_file() and (out / "progress.csv").is_file()
     with pytest.raises(FileExistsError, match="--resume"):
         run(f"agent train --algo td3bc --steps 40 {options} {common}")
+    with pytest.raises(ValueError, match="horizon: 3 -> 5"):  # resuming must not silently change the method
+        run(f"agent train --algo td3bc --steps 80 --resume {options} {common.replace('--horizon 3', '--horizon 5')}")
     assert run(f"agent train --algo td3bc --steps 80 --resume {options} {common}") == 0
+    assert (out / "progress.1.csv").is_file() and (out / "progress.csv").is_file()  # the first part is kept
     evaluations = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
     assert [e["timesteps"] for e in evaluations] == [40, 80]
     capsys.readouterr()
