@@ -137,6 +137,10 @@ class OfflineAlgorithm:
             dataset = OfflineDataset.from_minari(dataset)
         if self.replay_buffer is None or self.replay_buffer.buffer_size != dataset.num_transitions:
             self.buffer_size = dataset.num_transitions
+            kwargs, old = dict(self.replay_buffer_kwargs), self.replay_buffer
+            reuse_model = "world_model" in kwargs and getattr(old, "model", None) is not None
+            if reuse_model:  # the world model is already loaded: hand it over instead of reading it again
+                kwargs["world_model"] = old.model
             self.replay_buffer = self.replay_buffer_class(
                 self.buffer_size,
                 self.observation_space,
@@ -144,8 +148,10 @@ class OfflineAlgorithm:
                 device=self.device,
                 n_envs=self.n_envs,
                 optimize_memory_usage=self.optimize_memory_usage,
-                **self.replay_buffer_kwargs,
+                **kwargs,
             )
+            if reuse_model:
+                self.replay_buffer.world_model_path = old.world_model_path  # pickles with the path, as before
             self.configure_replay_buffer(self.replay_buffer)
         load_offline_data(self.replay_buffer, dataset)
         return self

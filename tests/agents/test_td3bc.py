@@ -65,3 +65,25 @@ def test_refuses_an_empty_buffer_or_a_discount_mismatch(medium_data):
     )
     with pytest.raises(ValueError, match="gamma=0.9"):
         agent.load_dataset(medium_data).learn(5)
+
+
+def test_load_dataset_hands_the_loaded_world_model_to_the_resized_buffer(medium_data, monkeypatch):
+    import pickle
+
+    import dwm_gym.value_expansion.base_buffer as base_buffer
+
+    loads = []
+    real_load = base_buffer.load_world_model
+    monkeypatch.setattr(base_buffer, "load_world_model", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    path = str(resolve_checkpoint("hopper", "medium", "dwm"))
+    agent = TD3BC(
+        "MlpPolicy",
+        "Hopper-v5",
+        replay_buffer_class=DiffusionMVEReplayBuffer,
+        device="cpu",
+        replay_buffer_kwargs=dict(world_model=path, horizon=3),
+    )
+    agent.load_dataset(medium_data)
+    assert len(loads) == 1 and agent.replay_buffer.buffer_size == medium_data.num_transitions
+    assert agent.replay_buffer.world_model_path == path
+    assert pickle.loads(pickle.dumps(agent.replay_buffer)).world_model_path == path
