@@ -202,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--noise-floor",
         choices=["medium", "expert"],
         default=None,
-        help="add the error floor of the data's behaviour policy (medium/expert): two real futures of one (s_t, a_t)",
+        help="with the data's behaviour policy (medium/expert), add its error floor (two real futures of one"
+        " (s_t, a_t)) and each one-step model rolled out with actions that policy samples after a_t",
     )
     wm_eval.set_defaults(func=_world_model_eval)
 

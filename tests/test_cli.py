@@ -52,11 +52,13 @@ def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
     capsys.readouterr()
     args = f"world-model eval --checkpoint {tmp_path}/dwm/model.safetensors --dataset dwm_gym/hopper/random-v0"
     args += f" --baseline {tmp_path}/onestep/model.safetensors --windows 20"
-    args += f" --json {tmp_path}/err.json --plot {tmp_path}/err.png"
+    args += f" --json {tmp_path}/err.json --plot {tmp_path}/err.png --noise-floor medium"
     assert main(args.split()) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[1].split()[0] == "1" and "mean" in table
     report = json.loads((tmp_path / "err.json").read_text())
     assert len(report["dwm"]["state_mse"]) == 8 and report["dwm"]["state_mse"][0] == 0.0
     assert report["baseline"]["kind"] == "onestep" and report["baseline"]["windows"] > 0
+    assert list(report) == ["dwm", "baseline", "baseline, policy actions", "behaviour noise floor"]
+    assert report["baseline, policy actions"]["state_mse"][1] == report["baseline"]["state_mse"][1]  # a_t is shared
     assert (tmp_path / "err.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

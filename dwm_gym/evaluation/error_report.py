@@ -12,6 +12,7 @@ from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import model_error_by_horizon
 from dwm_gym.evaluation.noise_floor import behaviour_noise_floor
 from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.one_step import OneStepModel
 
 
 def held_out_part(dataset: OfflineDataset, checkpoint_info: dict) -> OfflineDataset:
@@ -32,24 +33,29 @@ def error_report(
 ) -> dict:
     """Error by horizon for each named checkpoint on its held-out part of ``dataset``.
 
-    With ``noise_floor_policy`` (the data's behaviour policy), a ``behaviour noise floor`` entry
-    is added: the error of a perfect sampler of the future given (s_t, a_t), on the same windows
-    as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
+    With ``noise_floor_policy`` (the data's behaviour policy), two kinds of entries are added:
+
+    * ``"<name>, policy actions"`` for each one-step model: rolled out with a_t then actions the
+      policy samples, i.e. given (s_t, a_t) only, as the DWM is;
+    * ``behaviour noise floor``: the error of a perfect sampler of the future given (s_t, a_t),
+      on the same windows as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
     """
     report, first_held = {}, None
     for name, path in checkpoints.items():
         model = load_world_model(path, env=dataset.env_id, device=device)
         held = held_out_part(dataset, model.checkpoint_info)
         first_held = first_held or held
-        result = model_error_by_horizon(model, held, num_windows, model.checkpoint_info["config"]["horizon"], seed=seed)
-        report[name] = {
-            "checkpoint": str(path),
-            "kind": model.checkpoint_info["kind"],
-            "eval_data": held.dataset_id,
-            **result,
-        }
+        horizon = model.checkpoint_info["config"]["horizon"]
+        result = model_error_by_horizon(model, held, num_windows, horizon, seed=seed)
+        entry = {"checkpoint": str(path), "kind": model.checkpoint_info["kind"], "eval_data": held.dataset_id}
+        report[name] = {**entry, **result}
+        if noise_floor_policy is not None and isinstance(model, OneStepModel):
+            on_policy = model_error_by_horizon(
+                model, held, num_windows, horizon, seed=seed, behaviour_policy=noise_floor_policy
+            )
+            report[f"{name}, policy actions"] = {**entry, **on_policy}
     if noise_floor_policy is not None:
-        first = report[next(iter(report))]
+        first = report[next(iter(checkpoints))]
         floor = behaviour_noise_floor(first_held, noise_floor_policy, num_windows, len(first["state_mse"]), seed)
         entry = {"checkpoint": None, "kind": "real env", "eval_data": first_held.dataset_id}
         report["behaviour noise floor"] = {**entry, **floor}

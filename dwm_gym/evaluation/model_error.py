@@ -3,7 +3,9 @@
 From held-out windows (s_t, a_t, ..., s_{t+T-1}) that lie inside an episode (no padding):
 
 * the DWM is conditioned on s_t, the true a_t and the window's own RTG;
-* the one-step model is rolled out from s_t with the true actions a_t .. a_{t+T-2}.
+* the one-step model is rolled out from s_t with the true actions a_t .. a_{t+T-2}, or, given
+  the data's behaviour policy, with a_t then actions that policy samples in the imagined states
+  (the same information as the DWM's, and how model-based value expansion uses the model).
 
 Errors are mean squared errors per step; states are compared after z-scoring every dimension
 with the data's mean and std (so dimensions of different scales weigh alike), rewards in raw
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.model import DiffusionWorldModel
@@ -51,6 +54,7 @@ def model_error_by_horizon(
     rtg: float | None = None,
     seed: int = 0,
     batch_size: int = 256,
+    behaviour_policy: BehaviorPolicy | None = None,
 ) -> dict:
     """Per-step state and reward MSE of ``model`` on windows of ``dataset``.
 
@@ -62,6 +66,8 @@ def model_error_by_horizon(
         rtg: DWM RTG target; ``None`` uses each window's own RTG.
         seed: Seed of the window choice and of the model's sampling.
         batch_size: Windows per model call.
+        behaviour_policy: For a one-step model: roll out with actions this policy samples after
+            a_t instead of the window's true actions. Ignored for a DWM.
 
     Returns:
         ``{"state_mse": [T], "reward_mse": [T], "mean_state_mse", "mean_reward_mse", "windows"}``.
@@ -69,11 +75,14 @@ def model_error_by_horizon(
     windows, idx = evaluation_windows(dataset, horizon, num_windows, seed)
     mean, std = state_scale(dataset)
     generator = torch.Generator(device=model.device).manual_seed(seed)
+    policy = _sampled_actions(behaviour_policy, model.device, seed) if behaviour_policy else None
     state_err, reward_err = [], []
     for start in range(0, len(idx), batch_size):
         chunk = idx[start : start + batch_size]
         batch = windows.batch(chunk)
-        if isinstance(model, OneStepModel):
+        if isinstance(model, OneStepModel) and policy is not None:
+            seg = model.imagine(batch.states, batch.actions, policy=policy, generator=generator)
+        elif isinstance(model, OneStepModel):
             actions = windows.action_sequences(chunk)
             seg = model.imagine(batch.states, batch.actions, future_actions=actions[:, 1:], generator=generator)
         else:
@@ -84,6 +93,12 @@ def model_error_by_horizon(
         state_err.append(np.concatenate([np.zeros((len(chunk), 1)), err], axis=1))
         reward_err.append((seg.rewards.cpu().numpy() - batch.rewards) ** 2)
     return error_summary(np.concatenate(state_err), np.concatenate(reward_err))
+
+
+def _sampled_actions(policy: BehaviorPolicy, device: torch.device, seed: int):
+    """``states -> actions`` of ``policy``, sampled with its own noise (numpy generator from ``seed``)."""
+    rng = np.random.default_rng(seed)
+    return lambda states: torch.as_tensor(policy.act(states.cpu().numpy(), rng), device=device)
 
 
 def error_summary(state_err: np.ndarray, reward_err: np.ndarray) -> dict:

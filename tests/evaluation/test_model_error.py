@@ -4,6 +4,7 @@ import torch
 from dwm_gym.data import DWMWindows, OfflineDataset
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.evaluation import model_error_by_horizon
+from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
 from dwm_gym.world_model import Segment
 
 
@@ -36,3 +37,46 @@ def test_error_by_horizon_is_zero_for_the_truth_and_measures_offsets():
     assert off["state_mse"][0] == 0.0  # s_t is given
     np.testing.assert_allclose(off["state_mse"][1:], 1.0, rtol=1e-3)  # one std on every dimension
     np.testing.assert_allclose(off["reward_mse"], 1.0, rtol=1e-5)
+
+
+class ZeroPolicy:
+    """A behaviour policy that always samples the zero action (and records the calls)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def act(self, obs, rng=None):
+        self.calls += 1
+        assert rng is not None  # sampled with the evaluation's own generator
+        return np.zeros((len(obs), 3), np.float32)
+
+
+def test_one_step_model_rolled_out_with_behaviour_policy_actions():
+    from dwm_gym.data.normalizers import MinMaxNormalizer
+    from dwm_gym.world_model.one_step import OneStepModel
+
+    rng = np.random.default_rng(0)
+    episodes = collect_episodes("Hopper-v5", lambda o: rng.uniform(-1, 1, (len(o), 3)), num_steps=2000)
+    data = OfflineDataset(episodes, env_id="Hopper-v5")
+    states = data.transitions["observations"]
+    torch.manual_seed(0)
+    model = OneStepModel(
+        11, 3, MinMaxNormalizer().fit(states), MinMaxNormalizer().fit(data.transitions["rewards"]), hidden=32
+    )
+    model.env_id = None  # no termination rule: keep the comparison about actions only
+    policy = ZeroPolicy()
+    on_policy = model_error_by_horizon(model, data, num_windows=40, batch_size=40, behaviour_policy=policy)
+    assert policy.calls == 7  # one call per imagined state after a_t
+
+    # the same rollout by hand: a_t, then zero actions, the same generator seed
+    windows, idx = evaluation_windows(data, 8, 40, 0)
+    batch = windows.batch(idx)
+    seg = model.imagine(
+        batch.states, batch.actions, future_actions=np.zeros((40, 7, 3)), generator=torch.Generator().manual_seed(0)
+    )
+    mean, std = state_scale(data)
+    by_hand = (((seg.states.numpy() - batch.future_states) / std) ** 2).mean(-1).mean(0)
+    np.testing.assert_allclose(on_policy["state_mse"][1:], by_hand, rtol=1e-4)
+    true_actions = model_error_by_horizon(model, data, num_windows=40, batch_size=40)
+    assert true_actions["state_mse"][1] == on_policy["state_mse"][1]  # s_{t+1} depends on (s_t, a_t) only
+    assert true_actions["state_mse"][-1] != on_policy["state_mse"][-1]
