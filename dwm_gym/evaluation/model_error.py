@@ -70,7 +70,8 @@ def model_error_by_horizon(
             a_t instead of the window's true actions. Ignored for a DWM.
 
     Returns:
-        ``{"state_mse": [T], "reward_mse": [T], "mean_state_mse", "mean_reward_mse", "windows"}``.
+        ``{"state_mse": [T], "state_median": [T], "reward_mse": [T], "mean_state_mse", "mean_reward_mse",
+        "windows"}``.
     """
     windows, idx = evaluation_windows(dataset, horizon, num_windows, seed)
     mean, std = state_scale(dataset)
@@ -102,10 +103,15 @@ def _sampled_actions(policy: BehaviorPolicy, device: torch.device, seed: int):
 
 
 def error_summary(state_err: np.ndarray, reward_err: np.ndarray) -> dict:
-    """Per-step means of per-window errors ``(windows, T)``, and their means over the horizon."""
+    """Per-step means of per-window errors ``(windows, T)``, and their means over the horizon.
+
+    ``state_median`` (the per-step median over windows) shows how much of the mean a few windows
+    carry (e.g. contacts, where velocities jump).
+    """
     state_mse, reward_mse = state_err.mean(0), reward_err.mean(0)
     return {
         "state_mse": state_mse.tolist(),
+        "state_median": np.median(state_err, axis=0).tolist(),
         "reward_mse": reward_mse.tolist(),
         "mean_state_mse": float(state_mse.mean()),
         "mean_reward_mse": float(reward_mse.mean()),

@@ -36,6 +36,7 @@ def test_error_by_horizon_is_zero_for_the_truth_and_measures_offsets():
     off = model_error_by_horizon(LookupModel(data, 1.0), data, num_windows=50)
     assert off["state_mse"][0] == 0.0  # s_t is given
     np.testing.assert_allclose(off["state_mse"][1:], 1.0, rtol=1e-3)  # one std on every dimension
+    np.testing.assert_allclose(off["state_median"][1:], 1.0, rtol=1e-3)
     np.testing.assert_allclose(off["reward_mse"], 1.0, rtol=1e-5)
 
 
@@ -80,3 +81,13 @@ def test_one_step_model_rolled_out_with_behaviour_policy_actions():
     true_actions = model_error_by_horizon(model, data, num_windows=40, batch_size=40)
     assert true_actions["state_mse"][1] == on_policy["state_mse"][1]  # s_{t+1} depends on (s_t, a_t) only
     assert true_actions["state_mse"][-1] != on_policy["state_mse"][-1]
+
+
+def test_error_summary_median_is_not_moved_by_one_bad_window():
+    from dwm_gym.evaluation.model_error import error_summary
+
+    state_err = np.zeros((10, 3))
+    state_err[0, 1] = 10.0
+    summary = error_summary(state_err, np.zeros((10, 3)))
+    assert summary["state_mse"] == [0.0, 1.0, 0.0] and summary["state_median"] == [0.0, 0.0, 0.0]
+    assert summary["windows"] == 10
