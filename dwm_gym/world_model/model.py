@@ -96,7 +96,12 @@ class DiffusionWorldModel(nn.Module):
         return self.loss(*args, **kwargs)
 
     def loss(self, states, actions, future_states, rewards, rtg, generator: torch.Generator | None = None):
-        """ε-prediction MSE with RTG dropout (p = ``condition_dropout``); inpainted slots excluded.
+        """ε-prediction MSE with RTG dropout (p = ``condition_dropout``) over the generated slots only.
+
+        The slots that :meth:`_impose` overwrites (s_t and a_t in row 0, the zero action slots of
+        rows 1..T-1) carry no trace of the noise in x_k, so their ε is unpredictable: they are left
+        out of the loss, which would otherwise add an irreducible unit-variance term to it and
+        noise to every gradient.
 
         All inputs are raw-unit tensors on the model's device: ``states (B, obs)``, ``actions (B, act)``,
         ``future_states (B, T-1, obs)``, ``rewards (B, T)``, ``rtg (B,)``.
@@ -108,9 +113,15 @@ class DiffusionWorldModel(nn.Module):
         xk = self._impose(q_sample(x0, k, noise, self.alphas_cumprod), x0[:, 0, : self.obs_dim + self.action_dim])
         keep = (torch.rand(batch, 1, device=x0.device, generator=generator) >= self.config.condition_dropout).float()
         eps = self.net(xk, k, rtg.view(-1, 1).float(), actions.float(), keep)
-        weight = torch.ones_like(x0)
-        weight[:, 0, : self.obs_dim + self.action_dim] = 0.0
-        return ((eps - noise) ** 2 * weight).sum() / weight.sum()
+        weight = self.generated_slots(x0.shape[1], x0.device)
+        return ((eps - noise) ** 2 * weight).sum() / (weight.sum() * batch)
+
+    def generated_slots(self, horizon: int, device: torch.device) -> torch.Tensor:
+        """``(T, row_dim)`` mask, 1 where the sampler generates a value, 0 where :meth:`_impose` writes it."""
+        mask = torch.ones(horizon, self.row_dim, device=device)
+        mask[0, : self.obs_dim + self.action_dim] = 0.0
+        mask[1:, self.obs_dim : self.obs_dim + self.action_dim] = 0.0
+        return mask
 
     # ------------------------------------------------------------------ sampling
     def _impose(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:

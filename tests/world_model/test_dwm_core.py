@@ -82,6 +82,36 @@ def test_tiny_model_overfits_one_batch(tiny_model):
     assert after < 0.6 * before, (before, after)
 
 
+class _EchoNoise(torch.nn.Module):
+    """A denoiser that returns the exact training noise on generated slots and garbage on imposed ones."""
+
+    def __init__(self, noise: torch.Tensor, mask: torch.Tensor) -> None:
+        super().__init__()
+        self.noise, self.mask = noise, mask
+
+    def forward(self, x, k, rtg, actions, keep):
+        return self.noise * self.mask + 100.0 * (1 - self.mask)
+
+
+def test_loss_covers_exactly_the_generated_slots(tiny_model):
+    # the mask's zeros are the slots the sampler overwrites (row 0's s_t, a_t; later rows' action slots)
+    x = torch.full((2, 8, tiny_model.row_dim), 5.0)
+    imposed = tiny_model._impose(x, torch.zeros(2, OBS + ACT)) != x
+    mask = tiny_model.generated_slots(8, torch.device("cpu"))
+    assert torch.equal(mask.bool(), ~imposed[0]) and torch.equal(imposed[0], imposed[1])
+    assert mask[0, -1] == 1 and mask[1:, :OBS].all() and not mask[1:, OBS : OBS + ACT].any()
+    # a denoiser that knows the noise everywhere the sampler generates has zero loss, whatever it says elsewhere
+    b, seed = 4, 11
+    replay = torch.Generator().manual_seed(seed)
+    torch.randint(0, tiny_model.config.diffusion_steps, (b,), generator=replay)  # k, drawn first by loss()
+    noise = torch.randn((b, 8, tiny_model.row_dim), generator=replay)
+    tiny_model.net = _EchoNoise(noise, mask)
+    states, actions = torch.randn(b, OBS), torch.rand(b, ACT) * 2 - 1
+    future, rewards, rtg = torch.randn(b, 7, OBS), torch.rand(b, 8) * 3, torch.rand(b)
+    loss = tiny_model.loss(states, actions, future, rewards, rtg, torch.Generator().manual_seed(seed))
+    assert float(loss) == 0.0
+
+
 def test_terminated_is_cumulative_from_hopper_rule(tiny_model):
     healthy = torch.zeros(OBS)
     healthy[0] = 1.25
