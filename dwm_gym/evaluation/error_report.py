@@ -63,7 +63,11 @@ def error_report(
 
 
 def format_table(report: dict) -> str:
-    """Per-step state / reward MSE, one column pair per model."""
+    """Per-step state / reward MSE, one column pair per model, then the per-step state median over windows.
+
+    The medians show how much of a mean a few windows carry (states where the CDF normalization is
+    compressed, contacts).
+    """
     names = list(report)
     steps = len(report[names[0]]["state_mse"])
     header = "step " + " ".join(f"{n + ' state':>16s} {n + ' reward':>16s}" for n in names)
@@ -72,6 +76,10 @@ def format_table(report: dict) -> str:
         cells = " ".join(f"{report[n]['state_mse'][h]:16.4f} {report[n]['reward_mse'][h]:16.3e}" for n in names)
         lines.append(f"{h + 1:4d} {cells}")
     means = " ".join(f"{report[n]['mean_state_mse']:16.4f} {report[n]['mean_reward_mse']:16.3e}" for n in names)
+    lines += [f"mean {means}", "", "state MSE, median over windows", "step " + " ".join(f"{n:>16s}" for n in names)]
+    for h in range(steps):
+        lines.append(f"{h + 1:4d} " + " ".join(f"{report[n]['state_median'][h]:16.4f}" for n in names))
+    means = " ".join(f"{np.mean(report[n]['state_median']):16.4f}" for n in names)
     lines.append(f"mean {means}")
     return "\n".join(lines)
 

@@ -91,3 +91,17 @@ def test_error_summary_median_is_not_moved_by_one_bad_window():
     summary = error_summary(state_err, np.zeros((10, 3)))
     assert summary["state_mse"] == [0.0, 1.0, 0.0] and summary["state_median"] == [0.0, 0.0, 0.0]
     assert summary["windows"] == 10
+
+
+def test_format_table_prints_means_then_medians():
+    from dwm_gym.evaluation.error_report import format_table
+    from dwm_gym.evaluation.model_error import error_summary
+
+    state = np.array([[0.0, 0.1, 0.2], [0.0, 0.1, 0.2], [0.0, 0.7, 5.0]])
+    report = {"a": error_summary(state, np.zeros((3, 3))), "b": error_summary(state / 10, np.ones((3, 3)))}
+    text = format_table(report)
+    means, medians = text.split("state MSE, median over windows")
+    assert "0.3000" in means and "1.8000" in means  # per-step means of a: 0.3 and 1.8
+    median_rows = medians.strip().splitlines()[1:]
+    assert median_rows[1].split() == ["2", "0.1000", "0.0100"] and median_rows[2].split() == ["3", "0.2000", "0.0200"]
+    assert median_rows[-1].split()[0] == "mean" and float(median_rows[-1].split()[1]) == 0.1
