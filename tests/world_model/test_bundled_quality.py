@@ -1,0 +1,41 @@
+"""The bundled hopper-medium models predict real Hopper-v5 transitions (they do more than load)."""
+
+import numpy as np
+import pytest
+import torch
+
+from dwm_gym.data.behavior.collect import collect_episodes
+from dwm_gym.data.behavior.shipped import load_behavior_policy
+from dwm_gym.world_model.bundled import resolve_checkpoint
+from dwm_gym.world_model.checkpoint import load_world_model
+
+
+@pytest.fixture(scope="module")
+def real_transitions() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(s, a, s') from real Hopper-v5 under the shipped medium policy (the bundled models' data source)."""
+    policy, rng = load_behavior_policy("hopper", "medium"), np.random.default_rng(0)
+    episodes = collect_episodes("Hopper-v5", lambda obs: policy.act(obs, rng), num_steps=2000, seed=1)
+    obs = np.concatenate([e.observations[:-1] for e in episodes])
+    nxt = np.concatenate([e.observations[1:] for e in episodes])
+    return obs, np.concatenate([e.actions for e in episodes]), nxt
+
+
+def _median_z_error(pred: np.ndarray, target: np.ndarray, std: np.ndarray) -> float:
+    return float(np.median((((pred - target) / std) ** 2).mean(-1)))
+
+
+@pytest.mark.parametrize("kind, max_ratio", [("dwm", 0.25), ("onestep", 0.05)])
+def test_bundled_model_predicts_the_next_real_state(real_transitions, kind, max_ratio):
+    obs, actions, nxt = real_transitions
+    model = load_world_model(resolve_checkpoint("hopper", "medium", kind), env="Hopper-v5")
+    generator = torch.Generator().manual_seed(0)
+    if kind == "dwm":
+        predicted = model.imagine(obs, actions, 0.8, generator=generator).states[:, 0]
+    else:
+        predicted = model.step(
+            torch.as_tensor(obs, dtype=torch.float32), torch.as_tensor(actions, dtype=torch.float32), generator
+        )[0]
+    std = obs.std(0) + 1e-6
+    model_error = _median_z_error(predicted.cpu().numpy(), nxt, std)
+    copy_error = _median_z_error(obs, nxt, std)  # "nothing moves": what a model that ignores (s, a) scores
+    assert model_error < max_ratio * copy_error, (kind, model_error, copy_error)
