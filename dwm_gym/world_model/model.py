@@ -49,6 +49,10 @@ class DiffusionWorldModel(nn.Module):
         state_normalizer: Fitted CDF normalizer of states.
         reward_normalizer: Fitted min-max normalizer of rewards.
         env_id: Gymnasium id (selects the termination rule), optional.
+
+    Attributes:
+        generated_slots: ``(T, row_dim)`` buffer, 1 where the sampler generates a value and the loss
+            applies, 0 where the sampler writes it (row 0's s_t and a_t, later rows' action slots).
     """
 
     def __init__(
@@ -70,6 +74,10 @@ class DiffusionWorldModel(nn.Module):
         alphas_cumprod = cosine_alphas_cumprod(config.diffusion_steps)
         self.register_buffer("alphas_cumprod", torch.tensor(alphas_cumprod, dtype=torch.float32), persistent=False)
         steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
+        generated = torch.ones(config.horizon, self.row_dim)
+        generated[0, : obs_dim + action_dim] = 0.0  # s_t, a_t: inpainted
+        generated[1:, obs_dim : obs_dim + action_dim] = 0.0  # future actions: not modeled, held at 0
+        self.register_buffer("generated_slots", generated, persistent=False)
         self._posterior = PosteriorTable.build(alphas_cumprod, steps)
         self._posterior_by_device: dict[torch.device, PosteriorTable] = {}
         self._compiled_net = None
@@ -113,21 +121,14 @@ class DiffusionWorldModel(nn.Module):
         xk = self._impose(q_sample(x0, k, noise, self.alphas_cumprod), x0[:, 0, : self.obs_dim + self.action_dim])
         keep = (torch.rand(batch, 1, device=x0.device, generator=generator) >= self.config.condition_dropout).float()
         eps = self.net(xk, k, rtg.view(-1, 1).float(), actions.float(), keep)
-        weight = self.generated_slots(x0.shape[1], x0.device)
+        weight = self.generated_slots
         return ((eps - noise) ** 2 * weight).sum() / (weight.sum() * batch)
-
-    def generated_slots(self, horizon: int, device: torch.device) -> torch.Tensor:
-        """``(T, row_dim)`` mask, 1 where the sampler generates a value, 0 where :meth:`_impose` writes it."""
-        mask = torch.ones(horizon, self.row_dim, device=device)
-        mask[0, : self.obs_dim + self.action_dim] = 0.0
-        mask[1:, self.obs_dim : self.obs_dim + self.action_dim] = 0.0
-        return mask
 
     # ------------------------------------------------------------------ sampling
     def _impose(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        x = x.clone()
+        """Zeroes every slot outside ``generated_slots``, then writes (s_t, a_t) into row 0."""
+        x = x * self.generated_slots
         x[:, 0, : self.obs_dim + self.action_dim] = condition
-        x[:, 1:, self.obs_dim : self.obs_dim + self.action_dim] = 0.0
         return x
 
     def _guided_eps(self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:

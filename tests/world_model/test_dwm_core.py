@@ -97,7 +97,7 @@ def test_loss_covers_exactly_the_generated_slots(tiny_model):
     # the mask's zeros are the slots the sampler overwrites (row 0's s_t, a_t; later rows' action slots)
     x = torch.full((2, 8, tiny_model.row_dim), 5.0)
     imposed = tiny_model._impose(x, torch.zeros(2, OBS + ACT)) != x
-    mask = tiny_model.generated_slots(8, torch.device("cpu"))
+    mask = tiny_model.generated_slots
     assert torch.equal(mask.bool(), ~imposed[0]) and torch.equal(imposed[0], imposed[1])
     assert mask[0, -1] == 1 and mask[1:, :OBS].all() and not mask[1:, OBS : OBS + ACT].any()
     # a denoiser that knows the noise everywhere the sampler generates has zero loss, whatever it says elsewhere
