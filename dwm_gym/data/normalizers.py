@@ -98,7 +98,7 @@ class CDFNormalizer:
         if self.knots is None:
             raise RuntimeError("the normalizer is not fitted; call fit() or load_state_dict() first")
 
-    def _apply(self, x: Array, inverse: bool) -> Array:
+    def _apply(self, x: Array, inverse: bool, clip_tails: bool = False) -> Array:
         self._check_fitted()
         tensor, was_numpy = _to_tensor(x)
         if tensor.shape[-1] != self.dim:
@@ -108,7 +108,11 @@ class CDFNormalizer:
         flat = tensor.to(dtype).reshape(-1, self.dim).T.contiguous()  # (dim, N)
         if inverse:
             xp, fp = probs, values
-            flat = ((flat + 1) / 2).clamp(bounds[2][:, None], bounds[3][:, None])
+            low, high = bounds[2][:, None], bounds[3][:, None]
+            if clip_tails:  # skip the outermost knot interval, unless a tie (e.g. an env's clip value) spans it
+                step = 1.0 / (self.num_knots - 1)
+                low, high = low.clamp(min=step), high.clamp(max=1.0 - step)
+            flat = ((flat + 1) / 2).clamp(low, high)
         else:
             xp, fp = values, probs
             flat = flat.clamp(bounds[0][:, None], bounds[1][:, None])
@@ -126,9 +130,19 @@ class CDFNormalizer:
         """Raw -> [-1, 1] (values outside the data range are clipped to it)."""
         return self._apply(x, inverse=False)
 
-    def unnormalize(self, y: Array) -> Array:
-        """[-1, 1] -> raw."""
-        return self._apply(y, inverse=True)
+    def unnormalize(self, y: Array, clip_tails: bool = False) -> Array:
+        """[-1, 1] -> raw.
+
+        Args:
+            y: Normalized values.
+            clip_tails: Map only onto the data's inner quantile range, from the second to the
+                second-last knot (0.1 % to 99.9 % with 1001 knots). The outermost knot interval
+                holds 1/(K-1) of the data but can span several standard deviations (it ends at the
+                data's single most extreme value), so a generated value that overshoots ±1 by any
+                amount would otherwise land there. A value shared by many samples (a tie, such as
+                an env's clip bound) stays reachable.
+        """
+        return self._apply(y, inverse=True, clip_tails=clip_tails)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         self._check_fitted()

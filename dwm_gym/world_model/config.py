@@ -21,6 +21,10 @@ class DWMConfig:
         start_noise_scale: x_K ~ scale · N(0, I) (0.5).
         temperature: Scale of the posterior noise (0.5).
         clip_denoised: Clip x̂0 to [-1, 1] (DD: True).
+        clip_state_tails: Map sampled states back to raw units only within the data's inner
+            quantile range (0.1 % to 99.9 %), not out to its single most extreme values: see
+            ``CDFNormalizer.unnormalize`` and docs/concepts.md ("Why Diffusion-MVE diverged").
+            False reproduces the plain CDF inverse of Diffuser / the paper.
         precision: Sampler arithmetic: ``"auto"`` (bf16 autocast on CUDA, fp32 elsewhere),
             ``"bf16"`` (autocast on any device) or ``"fp32"``. Training always runs in fp32.
         gamma: Discount of the return-to-go (0.99).
@@ -42,6 +46,7 @@ class DWMConfig:
     start_noise_scale: float = 0.5
     temperature: float = 0.5
     clip_denoised: bool = True
+    clip_state_tails: bool = True
     precision: str = "auto"
     gamma: float = 0.99
     learning_rate: float = 1e-4

@@ -178,7 +178,7 @@ class DiffusionWorldModel(nn.Module):
             The :class:`Segment` (raw units, on the model's device).
         """
         x = self.sample_sequence(obs, action, rtg, generator)
-        states = self.state_normalizer.unnormalize(x[:, 1:, : self.obs_dim])
+        states = self.state_normalizer.unnormalize(x[:, 1:, : self.obs_dim], clip_tails=self.config.clip_state_tails)
         rewards = self.reward_normalizer.unnormalize(x[..., -1])
         return Segment(states, rewards, self._terminated(states))
 

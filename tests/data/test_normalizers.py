@@ -60,3 +60,23 @@ def test_minmax_normalizer_round_trip(rng):
     np.testing.assert_allclose(restored.normalize(t).numpy(), [-1, 1], atol=1e-6)
     with pytest.raises(ValueError, match="empty"):
         MinMaxNormalizer().fit(np.array([]))
+
+
+def test_cdf_unnormalize_clip_tails_keeps_overshoot_off_the_single_most_extreme_value(rng):
+    # one far outlier at -50 owns the outermost knot interval of a 101-knot CDF
+    data = np.concatenate([rng.normal(size=(999, 1)), [[-50.0]]])
+    norm = CDFNormalizer(num_knots=101).fit(data)
+    overshoot = np.array([[-1.0], [-1.3]])  # a sample at or beyond the normalized range
+    np.testing.assert_allclose(norm.unnormalize(overshoot), -50.0)  # plain inverse: the outlier
+    clipped = norm.unnormalize(overshoot, clip_tails=True)
+    np.testing.assert_allclose(clipped, norm.knots[0, 1])  # the 1 % quantile instead
+    assert clipped.min() > -4.0
+    inner = norm.normalize(np.array([[-1.0], [0.0], [1.5]]))
+    np.testing.assert_allclose(norm.unnormalize(inner, clip_tails=True), norm.unnormalize(inner))
+
+
+def test_cdf_unnormalize_clip_tails_keeps_a_tied_extreme_reachable():
+    # an env's clip value: 30 % of the samples sit exactly at the bound -10
+    data = np.concatenate([np.full((300, 1), -10.0), np.linspace(-5, 5, 700)[:, None]])
+    norm = CDFNormalizer(num_knots=101).fit(data)
+    np.testing.assert_allclose(norm.unnormalize(np.array([[-1.2]]), clip_tails=True), -10.0)
