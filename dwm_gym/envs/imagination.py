@@ -18,6 +18,7 @@ import torch
 
 from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.rtg import default_rtg
 from dwm_gym.world_model.segment_returns import discounted_reward_sum
 from dwm_gym.world_model.termination import termination_rule
 
@@ -90,7 +91,7 @@ class Imagination:
             model.config = dataclasses.replace(model.config, **sampler)
             self.model = model
         info = getattr(model, "checkpoint_info", {}) or {}
-        self.rtg = float(rtg if rtg is not None else info.get("rtg_max", 0.8))
+        self.rtg = default_rtg(info, rtg) if self.is_dwm else float(rtg if rtg is not None else 0.0)
         self._rule = termination_rule(model.env_id)
 
     @property

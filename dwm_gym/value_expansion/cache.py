@@ -110,6 +110,7 @@ class ImaginationCache:
         with safe_open(str(path), framework="pt") as handle:
             info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
             expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+            expected = json.loads(json.dumps(expected))  # as stored: tuples become lists
             if info != expected:
                 logger.warning("imagination cache %s was made for other settings; it will be rebuilt", path)
                 return False

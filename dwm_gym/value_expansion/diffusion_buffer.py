@@ -15,6 +15,7 @@ fresh segments for every minibatch, as in the paper.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -27,6 +28,7 @@ from gymnasium import spaces
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer
 from dwm_gym.value_expansion.cache import ImaginationCache
 from dwm_gym.world_model import DiffusionWorldModel
+from dwm_gym.world_model.rtg import default_rtg
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         handle_timeout_termination: As in SB3.
         world_model: DWM checkpoint path (or a loaded :class:`DiffusionWorldModel`).
         horizon: H in 0 .. T-1 (paper sweep: 1, 3, 5, 7). 0 returns SB3's plain batch.
-        rtg: Scaled return-to-go target g; default: the checkpoint's data maximum ``rtg_max``.
+        rtg: Scaled return-to-go target g; default: the median RTG of the DWM's training data
+            (:func:`dwm_gym.world_model.rtg.default_rtg`).
         gamma: Discount γ (must equal the algorithm's).
         cache: Use the imagination cache (default) instead of fresh sampling per minibatch.
         cache_samples: M, segments kept per transition.
@@ -100,7 +103,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             seed=seed,
         )
         info = getattr(self.model, "checkpoint_info", None) or {}
-        self.rtg = float(rtg if rtg is not None else info.get("rtg_max", 0.8))
+        self.rtg = default_rtg(info, rtg)
         if cache_refresh_every is not None and cache_refresh_every < 1:
             raise ValueError(f"cache_refresh_every must be >= 1 or None, got {cache_refresh_every}")
         self.use_cache, self.cache_samples = bool(cache), int(cache_samples)
@@ -166,6 +169,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             "world_model_bytes": os.path.getsize(self.world_model_path) if self.world_model_path else None,
             "rtg": self.rtg,
             "gamma": self.gamma,
+            "sampler": {key: value for key, value in dataclasses.asdict(self.model.config).items() if key != "extra"},
         }
 
     def prepare_cache(self, progress: bool = False) -> dict[str, float]:
@@ -245,6 +249,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
 
     def on_data_loaded(self) -> None:
         """Called after the arrays were rewritten in bulk (offline data): forgets cached segments."""
+        super().on_data_loaded()
         if self._cache is not None:
             self._cache.invalidate()
 

@@ -31,6 +31,7 @@ from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.distributed import setup_distributed, wrap_model
 from dwm_gym.world_model.model import DiffusionWorldModel
 from dwm_gym.world_model.one_step import OneStepConfig, OneStepModel
+from dwm_gym.world_model.rtg import rtg_statistics
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +182,7 @@ def train_world_model(
         "split_seed": run.seed,
     }
     if is_dwm:
-        rtg = train_src.windows.start_rtg
-        info.update(rtg_scale=train_src.windows.rtg_scale, rtg_max=float(rtg.max()))
-        info["rtg_p90"] = float(np.quantile(rtg, 0.9))
+        info.update(rtg_scale=train_src.windows.rtg_scale, **rtg_statistics(train_src.windows.start_rtg))
     model.reference_data = ema_reference = reference_states(train_data, np.random.default_rng(run.seed))
     if ema is not None:
         ema.reference_data = ema_reference

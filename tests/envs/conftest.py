@@ -47,7 +47,7 @@ def scripted_dwm() -> ScriptedDWM:
         env_id="Hopper-v5",
     )
     model.reference_data = {"episode_starts": np.tile(HEALTHY, (4, 1)), "states": states}
-    model.checkpoint_info = {"rtg_max": 0.9}
+    model.checkpoint_info = {"rtg_max": 0.9, "rtg_median": 0.7}
     return model
 
 

@@ -66,17 +66,19 @@ def dataset() -> OfflineDataset:
 @pytest.fixture
 def scripted_dwm() -> ScriptedDWM:
     base = tiny_dwm()
-    return ScriptedDWM(base.config, OBS, ACT, base.state_normalizer, base.reward_normalizer, env_id="Hopper-v5")
+    model = ScriptedDWM(base.config, OBS, ACT, base.state_normalizer, base.reward_normalizer, env_id="Hopper-v5")
+    model.checkpoint_info = {"rtg_max": 0.9, "rtg_median": 0.7}
+    return model
 
 
 @pytest.fixture
 def dwm_path(tmp_path) -> str:
-    return str(save_world_model(tiny_dwm(), tmp_path / "dwm.safetensors", rtg_max=0.9))
+    return str(save_world_model(tiny_dwm(), tmp_path / "dwm.safetensors", rtg_max=0.9, rtg_median=0.7))
 
 
 @pytest.fixture
 def deterministic_dwm_path(tmp_path) -> str:
-    return str(save_world_model(tiny_dwm(deterministic=True), tmp_path / "dwm_det.safetensors", rtg_max=0.9))
+    return str(save_world_model(tiny_dwm(deterministic=True), tmp_path / "dwm_det.safetensors", rtg_max=0.9, rtg_median=0.7))
 
 
 @pytest.fixture
