@@ -42,6 +42,13 @@ def agent_train(args: argparse.Namespace) -> int:
         f"{final['std_return']:.1f}, normalized score {final['normalized_score']:.3f} ({config.refs} references)"
     )
     print(f"agent: {Path(args.out) / 'model.zip'}")
+    divergence = summary.get("critic", {}).get("divergence")
+    if divergence:
+        print(
+            f"WARNING: the critic diverged during this run ({divergence}); its score is not trustworthy. "
+            f"Curves: {Path(args.out) / 'progress.csv'} (train/critic_loss, train/q_max, imagined/*); "
+            "see docs/concepts.md, 'Why Diffusion-MVE diverged'."
+        )
     return 0
 
 
@@ -101,7 +108,12 @@ def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="checkpoint path, or 'dwm' / 'onestep' for the dataset's own checkpoint; omit for model-free",
     )
     train.add_argument("--horizon", type=int, default=5, help="H of the MVE target")
-    train.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: the checkpoint's rtg_max)")
+    train.add_argument(
+        "--rtg",
+        type=float,
+        default=None,
+        help="DWM RTG target (default: the median RTG of the DWM's training data, stored in the checkpoint)",
+    )
     train.add_argument("--fresh", action="store_true", help="fresh DWM samples per minibatch instead of the cache")
     train.add_argument("--cache-samples", type=int, default=1, help="imagined segments kept per transition")
     train.add_argument("--steps", type=int, default=100_000, help="gradient updates")

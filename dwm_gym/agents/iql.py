@@ -27,10 +27,12 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
+from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
 from dwm_gym.value_expansion import lambda_return
+from dwm_gym.value_expansion.targets import discounted_reward_sum
 
 
 def buffer_episode_returns(buffer: ReplayBuffer) -> np.ndarray:
@@ -109,6 +111,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
         self.normalize_observations, self.normalize_rewards = normalize_observations, normalize_rewards
         self.reward_scale: float | None = None
+        self.critic_monitor = CriticMonitor()
         super().__init__(
             policy,
             env,
@@ -136,6 +139,11 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         if self.td_lambda < 1.0 and hasattr(buffer, "return_segments"):
             buffer.return_segments = True
 
+    @property
+    def critic_reward_scale(self) -> float:
+        """The reward scale of the critic's targets (fixed by :meth:`on_offline_start`)."""
+        return self.reward_scale or 1.0
+
     def on_offline_start(self) -> None:
         """Fixes the reward scale from the loaded data's episode returns (once)."""
         if self.reward_scale is None:
@@ -154,7 +162,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             self.policy.value,
         )
         scale = self.reward_scale or 1.0
-        logs: dict[str, list[float]] = {"value_loss": [], "critic_loss": [], "actor_loss": [], "advantage": []}
+        logs: dict[str, list[float]] = {"value_loss": [], "actor_loss": [], "advantage": []}
         for _ in range(gradient_steps):
             self._n_updates += 1
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
@@ -176,9 +184,13 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
                     rewards = data.segment_rewards * scale
                     y = lambda_return(rewards, values, data.segment_terminated, self.gamma, self.td_lambda)
                     y = y.reshape(b, 1)
+                    bootstrap = y - discounted_reward_sum(rewards, data.segment_terminated, self.gamma).reshape(b, 1)
                 else:
-                    y = data.rewards * scale + (1 - data.dones) * discounts * value(data.next_observations)
-            critic_loss = sum(F.mse_loss(q, y) for q in critic(data.observations, data.actions))
+                    bootstrap = (1 - data.dones) * discounts * value(data.next_observations)
+                    y = data.rewards * scale + bootstrap
+            current_q = critic(data.observations, data.actions)
+            critic_loss = sum(F.mse_loss(q, y) for q in current_q)
+            self.critic_monitor.add(float(critic_loss.detach()), current_q[0], y, bootstrap)
             critic.optimizer.zero_grad()
             critic_loss.backward()
             critic.optimizer.step()
@@ -189,7 +201,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             actor_loss.backward()
             actor.optimizer.step()
             polyak_update(critic.parameters(), critic_target.parameters(), self.tau)
-            for key, val in zip(logs, (value_loss, critic_loss, actor_loss, advantage.mean())):
+            for key, val in zip(logs, (value_loss, actor_loss, advantage.mean())):
                 logs[key].append(float(val.detach()))
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")

@@ -10,17 +10,20 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import warnings
 from collections import deque
 from typing import TypeVar
 
+import numpy as np
 from stable_baselines3.common import utils
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import MaybeCallback
 
+from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
 from dwm_gym.data import OfflineDataset
-from dwm_gym.value_expansion import load_offline_data, policy_function
+from dwm_gym.value_expansion import MVEReplayBuffer, load_offline_data, policy_function
 
 logger = logging.getLogger(__name__)
 SelfOffline = TypeVar("SelfOffline", bound=OffPolicyAlgorithm)
@@ -47,6 +50,9 @@ def prepare_offline(algo: OffPolicyAlgorithm) -> None:
     hook = getattr(algo, "on_offline_start", None)
     if hook is not None:
         hook()
+    if isinstance(algo, OfflineAlgorithm):
+        rewards = buffer.rewards[: buffer.size()]
+        algo.critic_monitor.set_q_bound(float(np.abs(rewards).max()) * algo.critic_reward_scale, algo.gamma)
 
 
 def setup_offline_learn(
@@ -73,7 +79,13 @@ def setup_offline_learn(
 
 
 def dump_offline_logs(algo: OffPolicyAlgorithm) -> None:
-    """Writes the logger's values with updates/s (``time/fps``) at step ``num_timesteps``."""
+    """Writes the logger's values with updates/s (``time/fps``) at step ``num_timesteps``.
+
+    For the project's agents (:class:`OfflineAlgorithm`) it first writes the critic statistics
+    and warns (once per run) when the critic diverges.
+    """
+    if isinstance(algo, OfflineAlgorithm):
+        algo.record_critic_diagnostics()
     elapsed = max((time.time_ns() - algo.start_time) / 1e9, sys.float_info.epsilon)
     algo.logger.record("time/fps", int((algo.num_timesteps - algo._num_timesteps_at_start) / elapsed))
     algo.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
@@ -118,8 +130,42 @@ def offline_learn(
     return algo
 
 
+class CriticDivergenceWarning(UserWarning):
+    """The critic's loss or Q-values grew past the bounds of :class:`CriticMonitor`."""
+
+
 class OfflineAlgorithm:
-    """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset`` and an offline ``learn``."""
+    """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset``, an offline ``learn``, and
+    critic diagnostics.
+
+    Subclasses set ``critic_monitor`` (a :class:`CriticMonitor`) in their constructor and feed it
+    every update; ``critic_reward_scale`` is the factor between the data's rewards and the
+    critic's (IQL rescales rewards).
+
+    Attributes:
+        critic_monitor: The critic statistics of the run.
+        divergence: The first divergence message of the run, or None.
+    """
+
+    critic_monitor: CriticMonitor
+    divergence: str | None = None
+
+    @property
+    def critic_reward_scale(self) -> float:
+        """Rewards in the critic's target are the data's times this (1: unscaled)."""
+        return 1.0
+
+    def record_critic_diagnostics(self) -> None:
+        """Writes the critic's (and a model-based buffer's) statistics to the logger; warns on divergence."""
+        buffer = self.replay_buffer
+        buffer_stats = buffer.pop_diagnostics() if isinstance(buffer, MVEReplayBuffer) else None
+        self.critic_monitor.record(self.logger, self.num_timesteps, buffer_stats)
+        message = self.critic_monitor.divergence()
+        if message is not None and self.divergence is None:
+            self.divergence = message
+            text = f"the critic diverges: {message}. See docs/concepts.md, 'Why Diffusion-MVE diverged'."
+            logger.warning(text)
+            warnings.warn(text, CriticDivergenceWarning, stacklevel=2)
 
     def configure_replay_buffer(self, buffer) -> None:
         """Hook: adjust a freshly created replay buffer (e.g. ask for imagined segments)."""

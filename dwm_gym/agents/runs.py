@@ -23,7 +23,7 @@ from stable_baselines3.common.logger import configure
 
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.agents.iql import IQL
-from dwm_gym.agents.offline import offline_learn
+from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
 from dwm_gym.agents.td3bc import TD3BC
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.specs import dataset_id as make_dataset_id
@@ -221,6 +221,8 @@ def train_agent(
         evaluation.init_callback(agent)
         final = evaluation.evaluate()
     summary.update(updates=agent.num_timesteps, final_evaluation=final)
+    if isinstance(agent, OfflineAlgorithm):
+        summary["critic"] = {"divergence": agent.divergence, "history": agent.critic_monitor.history}
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
     return summary
 

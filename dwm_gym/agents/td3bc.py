@@ -22,6 +22,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
+from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm
 
@@ -84,6 +85,7 @@ class TD3BC(OfflineAlgorithm, TD3):
         _init_setup_model: bool = True,
     ) -> None:
         self.alpha, self.normalize_observations = alpha, normalize_observations
+        self.critic_monitor = CriticMonitor()
         super().__init__(
             policy,
             env,
@@ -120,10 +122,12 @@ class TD3BC(OfflineAlgorithm, TD3):
                 next_actions = (self.actor_target(data.next_observations) + noise).clamp(-1, 1)
                 next_q = th.cat(self.critic_target(data.next_observations, next_actions), dim=1)
                 next_q, _ = th.min(next_q, dim=1, keepdim=True)
-                target_q = data.rewards + (1 - data.dones) * discounts * next_q
+                bootstrap = (1 - data.dones) * discounts * next_q
+                target_q = data.rewards + bootstrap
             current_q = self.critic(data.observations, data.actions)
             critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
             critic_losses.append(critic_loss.item())
+            self.critic_monitor.add(critic_losses[-1], current_q[0], target_q, bootstrap)
             self.critic.optimizer.zero_grad()
             critic_loss.backward()
             self.critic.optimizer.step()
@@ -145,7 +149,6 @@ class TD3BC(OfflineAlgorithm, TD3):
                 polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/critic_loss", np.mean(critic_losses))
         if actor_losses:
             self.logger.record("train/actor_loss", np.mean(actor_losses))
             self.logger.record("train/bc_loss", np.mean(bc_losses))

@@ -87,3 +87,28 @@ def test_load_dataset_hands_the_loaded_world_model_to_the_resized_buffer(medium_
     assert len(loads) == 1 and agent.replay_buffer.buffer_size == medium_data.num_transitions
     assert agent.replay_buffer.world_model_path == path
     assert pickle.loads(pickle.dumps(agent.replay_buffer)).world_model_path == path
+
+
+def test_logs_critic_and_imagination_statistics(medium_data, tmp_path):
+    import csv
+
+    from stable_baselines3.common.logger import configure
+
+    kwargs = dict(world_model=str(resolve_checkpoint("hopper", "medium", "dwm")), horizon=3)
+    agent = TD3BC(
+        "MlpPolicy", "Hopper-v5", replay_buffer_class=DiffusionMVEReplayBuffer, replay_buffer_kwargs=kwargs, **SMALL
+    )
+    agent.set_logger(configure(str(tmp_path), ["csv"]))
+    agent.load_dataset(medium_data).learn(40, log_interval=20)
+    rows = [r for r in csv.DictReader((tmp_path / "progress.csv").open()) if r.get("train/critic_loss")]
+    assert len(rows) == 2
+    row = {k: float(v) for k, v in rows[-1].items() if v}
+    assert row["train/q_max"] >= row["train/q_mean"] and row["train/target_max"] >= row["train/target_mean"]
+    assert 0.0 < row["train/bootstrap_share"] <= 1.5
+    assert 0.0 <= row["imagined/outside_support"] <= 1.0
+    data_rewards = medium_data.transitions["rewards"]
+    assert abs(row["imagined/reward_data"] - data_rewards.mean()) < 3 * data_rewards.std()
+    assert abs(row["imagined/reward_first"] - row["imagined/reward_data"]) < 1.0  # r̂_t next to r_t
+    assert row["imagined/reward_sum"] > row["imagined/reward_first"]  # three discounted positive rewards
+    bound = np.abs(data_rewards).max() / (1 - 0.99)
+    assert agent.critic_monitor.q_bound == pytest.approx(bound, rel=1e-5) and agent.divergence is None
