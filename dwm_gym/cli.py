@@ -212,13 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent_parser(commands)
 
     demo = commands.add_parser(
-        "demo", help="the whole project in ~3 minutes on a CPU: data, imagined env, video, agent"
+        "demo", help="the whole project in ~4 minutes on a CPU: data, imagined env, video, TD3BC vs DWM-TD3BC"
     )
     demo.add_argument("--out", default="runs/demo")
     demo.add_argument("--dataset-steps", type=int, default=None, help="transitions of the demo dataset (50,000)")
     demo.add_argument("--video-steps", type=int, default=None, help="steps of the real-vs-imagined video (100)")
     demo.add_argument("--env-steps", type=int, default=None, help="random steps in the imagined env (200)")
-    demo.add_argument("--agent-updates", type=int, default=None, help="DWM-TD3BC gradient updates (20,000)")
+    demo.add_argument(
+        "--agent-updates", type=int, default=None, help="gradient updates of TD3BC and of DWM-TD3BC (20,000 each)"
+    )
     demo.add_argument("--eval-episodes", type=int, default=None, help="real Hopper-v5 episodes (10)")
     demo.add_argument("--device", default="auto")
     demo.set_defaults(func=_demo)

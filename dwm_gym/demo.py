@@ -3,8 +3,9 @@
 1. builds a small hopper-medium dataset from the shipped SAC policy (Minari, under ``runs/demo``);
 2. loads the bundled DWM and steps ``gym.make("DWM-hopper-medium-v0")``;
 3. renders real vs DWM-imagined vs one-step-imagined rollouts from one start state (MP4, GIF, plots);
-4. trains DWM-TD3BC briefly with the imagination cache;
-5. scores it on real Hopper-v5 (normalized score) and writes a summary table.
+4. trains model-free TD3BC and DWM-TD3BC side by side: same data, updates, seed and evaluations;
+5. scores both on real Hopper-v5 (normalized score), plots their learning curves (score and critic
+   loss against updates) and writes a summary table.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ class DemoConfig:
         dataset_steps: Transitions of the demo's hopper-medium dataset.
         env_steps: Random steps taken in the imagined env.
         video_steps: Steps of the real-vs-imagined video.
-        agent_updates: Gradient updates of DWM-TD3BC.
+        agent_updates: Gradient updates of each agent (TD3BC and DWM-TD3BC); both are evaluated
+            every quarter of it.
         horizon: H of the Diffusion-MVE target.
-        rtg: RTG target of the DWM. 0.7 rather than the data's maximum (≈ 0.91), at which the bundled
-            hopper-medium DWM imagines a third of the data's falls (docs/benchmarks.md, scores re-run).
+        rtg: RTG target of the DWM; None: the library's default, the median RTG of the DWM's
+            training data (:func:`dwm_gym.world_model.rtg.default_rtg`).
         eval_episodes: Real Hopper-v5 episodes of the final evaluation.
         seed: Seed of everything.
         device: ``auto``, ``cpu`` or ``cuda``.
@@ -47,7 +49,7 @@ class DemoConfig:
     video_steps: int = 100
     agent_updates: int = 20_000
     horizon: int = 5
-    rtg: float = 0.7
+    rtg: float | None = None
     eval_episodes: int = 10
     seed: int = 0
     device: str = "auto"
@@ -70,12 +72,13 @@ def demo_datasets(folder: Path):
 def run_demo(config: DemoConfig) -> dict:
     """Runs the five stages; returns (and writes to ``summary.json``) what they measured."""
     import dwm_gym  # noqa: F401  (registers the envs)
-    from dwm_gym.agents.runs import AgentRunConfig, train_agent
+    from dwm_gym.agents.runs import AgentRunConfig
     from dwm_gym.data import make_dataset
     from dwm_gym.data.behavior.shipped import load_behavior_policy
     from dwm_gym.envs import DiffusionImaginedEnv
     from dwm_gym.render import imagined_rollout, real_rollout, write_gif, write_mp4
     from dwm_gym.render.compare import comparison_frames, plot_comparison, state_errors
+    from dwm_gym.render.curves import plot_learning_curves
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,40 +134,68 @@ def run_demo(config: DemoConfig) -> dict:
         onestep_state_error=round(float(errors["onestep"].mean()), 4),
     )
 
-    agent_config = AgentRunConfig(
-        algo="td3bc",
-        dataset="dwm_gym/hopper/medium-v0",
-        world_model="dwm",
-        horizon=config.horizon,
-        rtg=config.rtg,
-        steps=config.agent_updates,
-        seed=config.seed,
-        device=config.device,
-        eval_every=0,
-        eval_episodes=config.eval_episodes,
-        refs="v5",
-        checkpoint_every=max(1000, config.agent_updates // 4),
-    )
-    agent_dir = out / "dwm_td3bc"
-    resume = (agent_dir / "checkpoints" / "latest.zip").is_file() and not (agent_dir / "model.zip").is_file()
-    if not resume and agent_dir.exists():  # a finished (or never checkpointed) earlier demo run
-        shutil.rmtree(agent_dir)
-    result = train_agent(agent_config, agent_dir, resume=resume, dataset=data)
-    final = result["final_evaluation"]
+    runs = {"TD3BC": None, "DWM-TD3BC": "dwm"}  # same data, updates, seed and evaluations
+    configs = {
+        name: AgentRunConfig(
+            algo="td3bc",
+            dataset="dwm_gym/hopper/medium-v0",
+            world_model=world_model,
+            horizon=config.horizon,
+            rtg=config.rtg,
+            steps=config.agent_updates,
+            seed=config.seed,
+            device=config.device,
+            eval_every=max(1, config.agent_updates // 4),
+            eval_episodes=config.eval_episodes,
+            refs="v5",
+            checkpoint_every=max(1000, config.agent_updates // 4),
+        )
+        for name, world_model in runs.items()
+    }
+    folders = {name: out / name.lower().replace("-", "_") for name in runs}
+    results = train_side_by_side(configs, folders, data)
     from dwm_gym.evaluation import normalized_score
 
-    stage(
-        "DWM-TD3BC",
-        updates=result["updates"],
-        real_return=round(final["mean_return"], 1),
-        normalized_v5=round(final["normalized_score"], 3),
-        normalized_d4rl=round(float(normalized_score("Hopper-v5", final["mean_return"], "d4rl")), 3),
-    )
-    summary["files"] = [str(p) for p in files] + [str(agent_dir / "model.zip")]
+    for name, result in results.items():
+        final = result["final_evaluation"]
+        stage(
+            name,
+            updates=result["updates"],
+            real_return=round(final["mean_return"], 1),
+            normalized_v5=round(final["normalized_score"], 3),
+            normalized_d4rl=round(float(normalized_score("Hopper-v5", final["mean_return"], "d4rl")), 3),
+            critic_diverged=result.get("critic", {}).get("divergence") is not None,
+        )
+    files.append(plot_learning_curves(folders, out / "learning_curves.png", "hopper-medium, demo data"))
+    summary["files"] = [str(p) for p in files] + [str(folder / "model.zip") for folder in folders.values()]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (out / "summary.md").write_text(summary_table(summary))
     print(summary_table(summary))
     return summary
+
+
+def _train_run(config, folder: Path, data, threads: int) -> dict:
+    """One demo agent run (in a worker process): resumes an unfinished run, replaces a finished one."""
+    import torch
+
+    from dwm_gym.agents.runs import train_agent
+
+    torch.set_num_threads(threads)
+    resume = (folder / "checkpoints" / "latest.zip").is_file() and not (folder / "model.zip").is_file()
+    if not resume and folder.exists():  # a finished (or never checkpointed) earlier demo run
+        shutil.rmtree(folder)
+    return train_agent(config, folder, resume=resume, progress_bar=False, dataset=data)
+
+
+def train_side_by_side(configs: dict, folders: dict[str, Path], data) -> dict[str, dict]:
+    """Trains the demo's runs at the same time, one process each, splitting the CPU cores between them."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // len(configs))
+    with ProcessPoolExecutor(max_workers=len(configs), mp_context=get_context("spawn")) as pool:
+        futures = {name: pool.submit(_train_run, configs[name], folders[name], data, threads) for name in configs}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def summary_table(summary: dict) -> str:

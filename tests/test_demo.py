@@ -14,9 +14,12 @@ def test_demo_tiny_budget_writes_everything(tmp_path, capsys):
     assert main([*argv, "--agent-updates", "300", "--eval-episodes", "1", "--device", "cpu"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     stages = summary["stages"]
-    assert list(stages) == ["dataset", "imagined env", "video", "DWM-TD3BC"]
-    assert stages["dataset"]["transitions"] == 3000 and stages["DWM-TD3BC"]["updates"] == 300
-    assert np.isfinite(stages["DWM-TD3BC"]["normalized_v5"])
+    assert list(stages) == ["dataset", "imagined env", "video", "TD3BC", "DWM-TD3BC"]
+    assert stages["dataset"]["transitions"] == 3000
+    for name in ("TD3BC", "DWM-TD3BC"):  # both agents: same budget, finite scores
+        assert stages[name]["updates"] == 300 and np.isfinite(stages[name]["normalized_v5"])
+    assert imageio.imread(out / "learning_curves.png").ndim == 3
+    assert (out / "td3bc" / "model.zip").is_file()
     frames = stages["video"]["frames"]
     assert 2 <= frames <= 11
     assert imageio.get_reader(out / "real_vs_imagined.mp4").count_frames() == frames
@@ -24,6 +27,7 @@ def test_demo_tiny_budget_writes_everything(tmp_path, capsys):
     assert imageio.imread(out / "error_vs_horizon.png").ndim == 3
     assert (out / "dwm_td3bc" / "model.zip").is_file()
     table = (out / "summary.md").read_text()
-    assert table.startswith("| stage |") and "DWM-TD3BC" in table and "DWM-TD3BC" in capsys.readouterr().out
+    assert table.startswith("| stage |") and "| TD3BC |" in table and "| DWM-TD3BC |" in table
+    assert "DWM-TD3BC" in capsys.readouterr().out
     # the user's own datasets folder was not touched
     assert not (tmp_path / "minari").exists() or not any((tmp_path / "minari").rglob("*.hdf5"))
