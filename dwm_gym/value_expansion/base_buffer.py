@@ -115,6 +115,9 @@ class MVEReplayBuffer(ReplayBuffer):
         self._generator: th.Generator | None = None
         low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
         self._action_low, self._action_span = low, high - low
+        self._support: tuple[th.Tensor, th.Tensor] | None = None
+        self._diagnostic_sums: dict[str, float] = {}
+        self._diagnostic_batches = 0
 
     # ------------------------------------------------------------------ model
     @property
@@ -161,14 +164,73 @@ class MVEReplayBuffer(ReplayBuffer):
         """
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ diagnostics
+    def data_support(self) -> tuple[th.Tensor, th.Tensor]:
+        """Per-dimension (min, max) of the stored states and next states, in raw units."""
+        if self._support is None:
+            size = self.size()
+            if size == 0:
+                raise ValueError("the buffer is empty: load data before sampling")
+            states = np.concatenate([self.observations[:size], self.next_observations[:size]]).reshape(
+                -1, self.obs_shape[0]
+            )
+            self._support = (self.to_torch(states.min(0)), self.to_torch(states.max(0)))
+        return self._support
+
+    def on_data_loaded(self) -> None:
+        """Called after the arrays were rewritten in bulk (offline data): forgets what was derived from them."""
+        self._support = None
+
+    def _accumulate_diagnostics(self, batch_inds, env_indices, states, rewards, reward_sum) -> None:
+        low, high = self.data_support()
+        outside = ((states < low) | (states > high)).flatten(1).any(1)
+        data_rewards = self.rewards[batch_inds, env_indices]
+        values = {
+            "outside_support": float(outside.float().mean()),
+            "reward_first": float(rewards[:, 0].mean()),
+            "reward_data": float(np.mean(data_rewards)),
+            "reward_sum": float(reward_sum.mean()),
+        }
+        for key, value in values.items():
+            self._diagnostic_sums[key] = self._diagnostic_sums.get(key, 0.0) + value
+        self._diagnostic_batches += 1
+
+    def pop_diagnostics(self) -> dict[str, float]:
+        """Means over the batches sampled since the last call, then starts over.
+
+        Keys: ``outside_support`` (share of rows with an imagined state outside the per-dimension
+        range of the buffer's data), ``reward_first`` (imagined r̂_t) next to ``reward_data`` (the
+        data's r_t of the same rows), and ``reward_sum`` (Σ_h γ^h r̂_{t+h}, the target's reward part).
+        Empty when nothing was sampled (or ``horizon=0``).
+        """
+        if not self._diagnostic_batches:
+            return {}
+        means = {key: value / self._diagnostic_batches for key, value in self._diagnostic_sums.items()}
+        self._diagnostic_sums, self._diagnostic_batches = {}, 0
+        return means
+
     # ------------------------------------------------------------------ SB3 hooks
+    def add(self, obs, next_obs, action, reward, done, infos) -> None:
+        if self._support is not None:  # widen the support by the new states
+            new = th.as_tensor(np.concatenate([obs, next_obs]).reshape(-1, self.obs_shape[0]), device=self.device)
+            low, high = self._support
+            self._support = (
+                th.minimum(low, new.min(0).values.to(low.dtype)),
+                th.maximum(high, new.max(0).values.to(high.dtype)),
+            )
+        super().add(obs, next_obs, action, reward, done, infos)
+
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
         if self.horizon == 0:
             return super()._get_samples(batch_inds, env=env)
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         obs, actions = self.observations[batch_inds, env_indices, :], self.actions[batch_inds, env_indices, :]
         states, rewards, terminated = self.imagine_rows(batch_inds * self.n_envs + env_indices, obs, actions)
-        return self.assemble(obs, actions, states, rewards, terminated, env)
+        batch = self.assemble(obs, actions, states, rewards, terminated, env)
+        with th.no_grad():
+            raw_states = states.to(self.device, th.float32)
+            self._accumulate_diagnostics(batch_inds, env_indices, raw_states, rewards, batch.rewards)
+        return batch
 
     def assemble(self, obs, actions, states, rewards, terminated, env: VecNormalize | None = None):
         """The SB3 batch (see the module docstring) from raw-unit imagined tensors."""

@@ -78,7 +78,9 @@ def dwm_path(tmp_path) -> str:
 
 @pytest.fixture
 def deterministic_dwm_path(tmp_path) -> str:
-    return str(save_world_model(tiny_dwm(deterministic=True), tmp_path / "dwm_det.safetensors", rtg_max=0.9, rtg_median=0.7))
+    return str(
+        save_world_model(tiny_dwm(deterministic=True), tmp_path / "dwm_det.safetensors", rtg_max=0.9, rtg_median=0.7)
+    )
 
 
 @pytest.fixture
