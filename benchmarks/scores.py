@@ -8,15 +8,17 @@ Usage:
 
 Every method gets the same update budget and batch (128) on the same data, with the world models of
 the dataset (``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is
-scored at the end on 10 deterministic episodes of the real env (D4RL-normalized 0-1 score, and the
-project's v5 references). Runs go to ``--runs/<method>_s<seed>/`` and finished ones are reused, so an
-interrupted benchmark continues where it stopped.
+scored every ``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env
+(D4RL-normalized 0-1 score, and the project's v5 references); the table gives the final score and the
+mean of the last three evaluations, and the JSON the curves. Runs go to ``--runs/<method>_s<seed>/``;
+finished ones are reused and unfinished ones resume from their checkpoint, so an interrupted benchmark
+continues where it stopped.
 
 Budget on 2 CPU cores (one torch thread per worker, 2 workers): about 170 updates/s for TD3BC, 140 for
 IQL, ~65 for the one-step variants (H=5 rollouts per minibatch), and the DWM variants at model-free speed
-plus the lazily filled imagination cache (~1,500-2,000 DWM segments/s: about 8-10 min per DWM run on the
-1M-transition hopper-medium). The defaults (20k updates, 3 seeds, 6 methods = 18 runs) take roughly one
-hour; the paper's budgets (5e5-1e6 updates) are out of reach on CPU, so compare the methods with each
+plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segments/s: 10-16 min for the
+1M-transition hopper-medium, then loaded by every DWM run). The defaults (50k updates, 5 seeds, 6 methods =
+30 runs) take about 3.5 hours on 2 cores, most of it the one-step variants; the paper's budgets (5e5-1e6 updates) are out of reach on CPU, so compare the methods with each
 other, not with the paper's absolute numbers. A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``.
 """
 
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -55,16 +58,16 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
         steps=args.updates,
         seed=seed,
         device="cpu",
-        eval_every=args.updates,
+        eval_every=args.eval_every,
         eval_episodes=args.eval_episodes,
-        checkpoint_every=max(1, args.updates // 4),
+        checkpoint_every=args.eval_every,
         cache_file=shared_cache_file(args) if prefix == "DWM" else None,
     )
 
 
 def shared_cache_file(args: argparse.Namespace) -> str:
     """One imagination cache for every DWM run (all seeds, TD3BC and IQL): same data, model, H and RTG."""
-    return str(Path(args.runs) / f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'max'}.safetensors")
+    return str(Path(args.runs) / f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'default'}.safetensors")
 
 
 def prepare_shared_cache(args: argparse.Namespace) -> None:
@@ -104,28 +107,60 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     config = run_config(method, seed, args)
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
-        if summary.get("updates") == args.updates and summary.get("config") == _as_dict(config):
-            return {"method": method, "seed": seed, "reused": True, **summary["final_evaluation"]}
+        if summary.get("updates") == args.updates and same_settings(summary.get("config", {}), config):
+            return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
     resume = (out / "checkpoints" / "latest.zip").is_file()
     if summary_path.is_file() and not resume:
         summary_path.unlink()
     start = time.perf_counter()
     summary = train_agent(config, out, resume=resume, progress_bar=False)
     seconds = time.perf_counter() - start
-    return {"method": method, "seed": seed, "seconds": seconds, **summary["final_evaluation"]}
+    return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
 
 
-def _as_dict(config) -> dict:
+def same_settings(stored: dict, config) -> bool:
+    """Whether a finished run was made with ``config``'s settings.
+
+    Settings that change nothing learned (evaluation and checkpoint periods, device) are ignored,
+    and a setting the stored run predates counts as equal when ``config`` keeps its default, so
+    adding a field to :class:`AgentRunConfig` does not throw finished runs away.
+    """
     import dataclasses
 
-    return dataclasses.asdict(config)
+    from dwm_gym.agents.runs import RESUMABLE_CHANGES
+
+    for field in dataclasses.fields(config):
+        if field.name in RESUMABLE_CHANGES:
+            continue
+        value = getattr(config, field.name)
+        if field.name in stored:
+            if stored[field.name] != value:
+                return False
+        elif value != field.default:
+            return False
+    return True
+
+
+def finished(out: Path, summary: dict) -> dict:
+    """The final evaluation of a run plus its learning curve (every evaluation of ``evaluations.jsonl``)."""
+    curve = []
+    log = out / "evaluations.jsonl"
+    if log.is_file():
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        by_step = {int(r["timesteps"]): r for r in rows}  # a resumed run may repeat an evaluation
+        curve = [
+            {"updates": t, "normalized_score": by_step[t]["normalized_score"], "mean_return": by_step[t]["mean_return"]}
+            for t in sorted(by_step)
+        ]
+    return {**summary["final_evaluation"], "curve": curve}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
-    parser.add_argument("--updates", type=int, default=20_000, help="gradient updates per run (all methods)")
-    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--updates", type=int, default=50_000, help="gradient updates per run (all methods)")
+    parser.add_argument("--eval-every", type=int, default=10_000, help="updates between real-env evaluations")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--horizon", type=int, default=5, help="H of DWM-MVE")
     parser.add_argument("--onestep-horizon", type=int, default=5, help="H of one-step MVE")
@@ -168,8 +203,19 @@ def report(results: list[dict], methods: list[str], args: argparse.Namespace, wa
         returns = np.array([r["mean_return"] for r in runs])
         scores = np.array([r["normalized_score"] for r in runs])
         v5 = np.array([float(np.mean(normalized_return("Hopper-v5", r["returns"], "v5"))) for r in runs])
+        curves = [r.get("curve", []) for r in runs]
+        last3 = np.array([np.mean([p["normalized_score"] for p in c[-3:]]) for c in curves if c])
+        steps = sorted({p["updates"] for c in curves for p in c})
+        by_step = {t: [p["normalized_score"] for c in curves for p in c if p["updates"] == t] for t in steps}
         table[method] = {
             "seeds": [r["seed"] for r in runs],
+            "last3_scores": last3.tolist(),
+            "last3_mean": float(last3.mean()) if len(last3) else None,
+            "last3_std": float(last3.std()) if len(last3) else None,
+            "curve": [
+                {"updates": t, "mean": float(np.mean(v)), "std": float(np.std(v)), "runs": len(v)}
+                for t, v in by_step.items()
+            ],
             "returns": returns.tolist(),
             "d4rl_scores": scores.tolist(),
             "v5_scores": v5.tolist(),
@@ -184,11 +230,12 @@ def report(results: list[dict], methods: list[str], args: argparse.Namespace, wa
         f"\n{args.dataset}, {args.updates} updates per run, batch 128, seeds {args.seeds}, "
         f"{args.eval_episodes} eval episodes on real Hopper-v5; wall {wall / 60:.1f} min on {os.cpu_count()} CPUs"
     )
-    print(f"{'method':14s} {'return':>8s} {'D4RL score':>16s} {'v5 score':>16s}")
+    print(f"{'method':14s} {'return':>8s} {'D4RL score':>16s} {'last-3 mean':>16s} {'v5 score':>16s}")
     for method, row in table.items():
+        last3 = f"{row['last3_mean']:8.3f} ± {row['last3_std']:.3f}" if row["last3_mean"] is not None else "n/a"
         print(
             f"{method:14s} {row['mean_return']:8.1f} {row['d4rl_mean']:8.3f} ± {row['d4rl_std']:.3f} "
-            f"{row['v5_mean']:8.3f} ± {row['v5_std']:.3f}"
+            f"{last3:>16s} {row['v5_mean']:8.3f} ± {row['v5_std']:.3f}"
         )
     ratios = {}
     for algo in ALGOS:
@@ -201,7 +248,15 @@ def report(results: list[dict], methods: list[str], args: argparse.Namespace, wa
         "command": "python benchmarks/scores.py "
         + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
         "budget": {"updates_per_run": args.updates, "batch_size": 128, "seeds": args.seeds, "workers": args.workers},
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "wall_s": wall},
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "wall_s": wall,
+        },
         "methods": table,
         "ratios": ratios,
         "runs": results,

@@ -47,7 +47,7 @@ class AgentRunConfig:
         world_model: None (model-free), a checkpoint path, or ``dwm`` / ``onestep`` for the checkpoint
             of the dataset's task and quality (``$DWM_GYM_HOME`` first, then the bundled one).
         horizon: H of the MVE target.
-        rtg: RTG target of the DWM (default: the checkpoint's ``rtg_max``).
+        rtg: RTG target of the DWM (default: the median RTG of its training data, ``rtg_median``).
         cache: DWM imagination cache (else fresh sampling per minibatch).
         cache_samples: M, segments per transition in the cache.
         steps: Gradient updates.

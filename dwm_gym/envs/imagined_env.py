@@ -49,7 +49,7 @@ class DiffusionImaginedEnv(gym.Env):
         kind: ``dwm`` or ``onestep`` (checkpoint look-up).
         model: An already loaded world model (overrides the checkpoint).
         segment_length: H.
-        rtg: Scaled RTG target; default: the training data's maximum (stored in the checkpoint).
+        rtg: Scaled RTG target; default: the median RTG of the training data (stored in the checkpoint).
         gamma: Discount inside a segment.
         sampler: DWM sampler overrides (``guidance_weight``, ``temperature``, ``start_noise_scale``...).
         start_states: ``episode_starts`` (dataset episode starts), ``dataset`` (any dataset

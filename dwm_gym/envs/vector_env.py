@@ -36,7 +36,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         kind: ``dwm`` or ``onestep`` (checkpoint look-up).
         model: An already loaded world model (overrides the checkpoint).
         segment_length: H, as for the single env.
-        rtg: Scaled RTG target; default: the training data's maximum.
+        rtg: Scaled RTG target; default: the median RTG of the training data.
         gamma: Discount inside a segment.
         sampler: DWM sampler overrides.
         start_states: ``episode_starts``, ``dataset`` or ``env``.

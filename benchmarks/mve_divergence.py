@@ -1,0 +1,219 @@
+"""Why Diffusion-MVE's critic diverged: the evidence, measured on the demo's data.
+
+Usage:
+    python benchmarks/mve_divergence.py sampler [--transitions 20000]
+    python benchmarks/mve_divergence.py critic --inverse plain|clipped [--horizon 1] [--updates 15000] [--seed 0]
+    (common: [--rtg 0.7] [--runs runs/mve_stability] [--json benchmarks/results/mve_divergence_<part>.json])
+
+``sampler``: imagines ŝ_{t+1} from dataset pairs (s_t, a_t) with the bundled DWM, once with the plain CDF
+inverse and once with ``clip_state_tails``, and compares it with the real s_{t+1}: the share of rows with a
+dimension at the data's single most extreme value (the normalizer's last knot, ties excluded), the max-dim
+z-scored error, and how much of the large error those rows carry.
+
+``critic``: trains TD3BC with the DWM buffer (its own loop, the same update as ``TD3BC.train``) and every 2,500
+updates splits the dataset's rows by the z-error of their imagined first state, reporting the mean of
+Q'(ŝ_{t+1}, π'(ŝ_{t+1})) − Q'(s_{t+1}, π'(s_{t+1})) in each bin: how far the bootstrap at an imagined state
+drifts from the bootstrap at the real one. Meaningful for ``--horizon 1`` (ŝ_{t+H} is then ŝ_{t+1}).
+
+The dataset is the demo's (50k transitions of hopper-medium, seed 0), built under ``--runs/datasets``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import torch as th
+
+BINS = [0.0, 0.1, 0.5, 1.0, 2.0, np.inf]
+
+
+def load_data(args: argparse.Namespace):
+    from dwm_gym.data import OfflineDataset, make_dataset
+
+    os.environ["MINARI_DATASETS_PATH"] = str((Path(args.runs) / "datasets").resolve())
+    if not list((Path(args.runs) / "datasets").rglob("*.hdf5")):
+        make_dataset("hopper-medium", steps=50_000, seed=0, overwrite=True)
+    return OfflineDataset.from_minari("dwm_gym/hopper/medium-v0")
+
+
+def bundled_dwm(clip_tails: bool):
+    from dwm_gym.world_model import load_world_model
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    model = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"), device="cpu")
+    model.config = dataclasses.replace(model.config, clip_state_tails=clip_tails)
+    return model
+
+
+def sampler_part(args: argparse.Namespace) -> dict:
+    data = load_data(args).transitions
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(data["observations"]), min(args.transitions, len(data["observations"])), replace=False)
+    obs, actions, nxt = data["observations"][rows], data["actions"][rows], data["next_observations"][rows]
+    std = data["observations"].std(0) + 1e-6
+    result = {}
+    for name, clip in (("plain inverse", False), ("clipped tails", True)):
+        model = bundled_dwm(clip)
+        generator = th.Generator().manual_seed(0)
+        states = np.concatenate(
+            [
+                model.imagine(obs[i : i + 2048], actions[i : i + 2048], args.rtg, generator=generator)
+                .states[:, 0]
+                .numpy()
+                for i in range(0, len(obs), 2048)
+            ]
+        )
+        knots = model.state_normalizer.knots
+        tied = (knots[:, 0] == knots[:, 1]) | (knots[:, -1] == knots[:, -2])
+        at_extreme = np.isclose(states, knots[:, 0]) | np.isclose(states, knots[:, -1])
+        pinned = at_extreme[:, ~tied].any(1)
+        z = (np.abs(states - nxt) / std).max(1)
+        result[name] = {
+            "rows_at_a_data_extreme": float(pinned.mean()),
+            "share_per_dimension": at_extreme.mean(0).round(5).tolist(),
+            "tied_dimensions": np.flatnonzero(tied).tolist(),
+            "z_error_median": float(np.median(z)),
+            "z_error_p99": float(np.quantile(z, 0.99)),
+            "z_error_max": float(z.max()),
+            "share_z_error_above_1": float(np.mean(z > 1)),
+            "share_z_error_above_2": float(np.mean(z > 2)),
+            "share_of_z_above_2_on_extreme_rows": float(np.mean(pinned[z > 2])) if np.any(z > 2) else None,
+        }
+        print(name, json.dumps({k: v for k, v in result[name].items() if k != "share_per_dimension"}), flush=True)
+    return {"transitions": len(rows), "rtg": args.rtg, "results": result}
+
+
+def critic_part(args: argparse.Namespace) -> dict:
+    from stable_baselines3.common.utils import polyak_update
+    from torch.nn import functional as F
+
+    from dwm_gym.agents.callbacks import evaluate_agent
+    from dwm_gym.agents.td3bc import TD3BC
+    from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
+
+    th.set_num_threads(1)
+    data = load_data(args)
+    model = bundled_dwm(args.inverse == "clipped")
+    agent = TD3BC(
+        "MlpPolicy",
+        data.env_id,
+        buffer_size=data.num_transitions,
+        seed=args.seed,
+        device="cpu",
+        replay_buffer_class=DiffusionMVEReplayBuffer,
+        replay_buffer_kwargs=dict(world_model=model, horizon=args.horizon, rtg=args.rtg, seed=args.seed),
+    ).load_dataset(data)
+    buf = agent.replay_buffer
+    buf.fill_cache()
+    from dwm_gym.agents.offline import prepare_offline
+
+    prepare_offline(agent)
+    n = buf.size()
+    real_next_all = th.as_tensor(buf.next_observations[:n, 0])
+    std = th.as_tensor(buf.observations[:n, 0].std(0) + 1e-6)
+    log, losses = [], []
+    for step in range(1, args.updates + 1):
+        batch = buf.sample(128)
+        with th.no_grad():
+            noise = batch.actions.clone().normal_(0, agent.target_policy_noise).clamp(-0.5, 0.5)
+            next_actions = (agent.actor_target(batch.next_observations) + noise).clamp(-1, 1)
+            next_q = th.min(th.cat(agent.critic_target(batch.next_observations, next_actions), 1), 1, keepdim=True)[0]
+            target = batch.rewards + (1 - batch.dones) * batch.discounts * next_q
+        current = agent.critic(batch.observations, batch.actions)
+        loss = sum(F.mse_loss(q, target) for q in current)
+        agent.critic.optimizer.zero_grad()
+        loss.backward()
+        agent.critic.optimizer.step()
+        losses.append(float(loss))
+        if step % agent.policy_delay == 0:
+            pi = agent.actor(batch.observations)
+            q = agent.critic.q1_forward(batch.observations, pi)
+            actor_loss = -agent.alpha / q.abs().mean().detach() * q.mean() + F.mse_loss(pi, batch.actions)
+            agent.actor.optimizer.zero_grad()
+            actor_loss.backward()
+            agent.actor.optimizer.step()
+            polyak_update(agent.critic.parameters(), agent.critic_target.parameters(), agent.tau)
+            polyak_update(agent.actor.parameters(), agent.actor_target.parameters(), agent.tau)
+        if step % 2500 == 0:
+            with th.no_grad():
+                imagined = buf.cache.states[:n, 0, -1]
+                z = ((imagined - real_next_all).abs() / std).max(1).values
+
+                def value(states):
+                    actions = agent.actor_target(states).clamp(-1, 1)
+                    return th.min(th.cat(agent.critic_target(states, actions), 1), 1).values
+
+                gap = value(imagined) - value(real_next_all)
+            bins = []
+            for low, high in zip(BINS[:-1], BINS[1:]):
+                mask = (z >= low) & (z < high)
+                bins.append(
+                    {
+                        "z_from": low,
+                        "rows": int(mask.sum()),
+                        "mean_gap": float(gap[mask].mean()) if mask.any() else None,
+                    }
+                )
+            row = {
+                "updates": step,
+                "critic_loss": float(np.mean(losses[-1000:])),
+                "q_mean": float(current[0].mean()),
+                "target_max": float(target.max()),
+                "bins": bins,
+            }
+            log.append(row)
+            gaps = ", ".join(
+                f"z≥{b['z_from']}: {b['mean_gap'] if b['mean_gap'] is None else round(b['mean_gap'], 1)}" for b in bins
+            )
+            head = f"{step}: loss {row['critic_loss']:.3g}, Q {row['q_mean']:.1f}, target max {row['target_max']:.1f}"
+            print(f"{head} | Q'(ŝ)-Q'(s') {gaps}", flush=True)
+    score = evaluate_agent(agent, data.env_id, episodes=10, seed=args.seed)["normalized_score"]
+    print(f"score {score:.3f}")
+    return {
+        "inverse": args.inverse,
+        "horizon": args.horizon,
+        "rtg": args.rtg,
+        "seed": args.seed,
+        "log": log,
+        "score": score,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["sampler", "critic"])
+    parser.add_argument("--transitions", type=int, default=20_000)
+    parser.add_argument("--inverse", choices=["plain", "clipped"], default="plain")
+    parser.add_argument("--horizon", type=int, default=1)
+    parser.add_argument("--updates", type=int, default=15_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rtg", type=float, default=0.7)
+    parser.add_argument("--runs", default="runs/mve_stability")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    result = sampler_part(args) if args.part == "sampler" else critic_part(args)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    result.update(
+        command="python benchmarks/mve_divergence.py "
+        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        commit=commit,
+        machine={"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
+        wall_s=time.perf_counter() - start,
+    )
+    suffix = args.part if args.part == "sampler" else f"critic_{args.inverse}_h{args.horizon}_s{args.seed}"
+    path = Path(args.json or f"benchmarks/results/mve_divergence_{suffix}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
