@@ -164,10 +164,7 @@ def main() -> None:
             "loss_ratios": ratios,
             "stable_runs": int(sum(ratio <= 20 for ratio in ratios)),
         }
-        print(
-            f"{variant:32s} {finals.mean():8.3f} ± {finals.std():.3f} "
-            f"{', '.join(f'{x:.3g}' for x in ratios):>36s}"
-        )
+        print(f"{variant:32s} {finals.mean():8.3f} ± {finals.std():.3f} {', '.join(f'{x:.3g}' for x in ratios):>36s}")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {
         "command": "python benchmarks/mve_stability.py "
