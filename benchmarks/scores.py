@@ -19,7 +19,8 @@ IQL, ~65 for the one-step variants (H=5 rollouts per minibatch), and the DWM var
 plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segments/s: 10-16 min for the
 1M-transition hopper-medium, then loaded by every DWM run). The defaults (50k updates, 5 seeds, 6 methods =
 30 runs) take about 3.5 hours on 2 cores, most of it the one-step variants; the paper's budgets (5e5-1e6
-updates) are out of reach on CPU, so compare the methods with each other, not with the paper's numbers. A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``.
+updates) are out of reach on CPU, so compare the methods with each other, not with the paper's numbers.
+A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``.
 """
 
 from __future__ import annotations
