@@ -132,7 +132,7 @@ def critic_part(args: argparse.Namespace) -> dict:
         agent.critic.optimizer.zero_grad()
         loss.backward()
         agent.critic.optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if step % agent.policy_delay == 0:
             pi = agent.actor(batch.observations)
             q = agent.critic.q1_forward(batch.observations, pi)

@@ -23,7 +23,7 @@ from dwm_gym.world_model.segment_returns import discounted_reward_sum
 from dwm_gym.world_model.termination import termination_rule
 
 # DWMConfig fields that only affect sampling, settable per env
-SAMPLER_FIELDS = ("guidance_weight", "start_noise_scale", "temperature", "clip_denoised", "precision")
+SAMPLER_FIELDS = ("guidance_weight", "start_noise_scale", "temperature", "clip_denoised", "clip_state_tails", "precision")
 
 
 @dataclass
