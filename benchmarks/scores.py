@@ -165,17 +165,36 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--horizon", type=int, default=5, help="H of DWM-MVE")
     parser.add_argument("--onestep-horizon", type=int, default=5, help="H of one-step MVE")
-    parser.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: checkpoint rtg_max)")
+    parser.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: the checkpoint's median RTG)")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
     parser.add_argument("--runs", default="runs/scores")
     parser.add_argument("--json", default="benchmarks/results/scores.json")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the finished runs among --methods x --seeds and list the missing ones",
+    )
     args = parser.parse_args()
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for method in methods:
         run_config(method, seeds[0], args)  # fail early on unknown names
     jobs = [(m, s) for s in seeds for m in methods]
     start = time.perf_counter()
+    if args.report_only:
+        results, missing = [], []
+        for method, seed in jobs:
+            out = Path(args.runs) / f"{method}_s{seed}"
+            summary = json.loads((out / "agent.json").read_text()) if (out / "agent.json").is_file() else {}
+            if summary.get("updates") == args.updates and same_settings(
+                summary.get("config", {}), run_config(method, seed, args)
+            ):
+                results.append({"method": method, "seed": seed, "reused": True, **finished(out, summary)})
+            else:
+                missing.append(f"{method}_s{seed}")
+        present = [m for m in methods if any(r["method"] == m for r in results)]
+        report(results, present, args, time.perf_counter() - start, missing)
+        return
     if any(m.startswith("DWM-") for m in methods):
         Path(args.runs).mkdir(parents=True, exist_ok=True)
         prepare_shared_cache(args)
@@ -194,8 +213,10 @@ def main() -> None:
     report(results, methods, args, wall)
 
 
-def report(results: list[dict], methods: list[str], args: argparse.Namespace, wall: float) -> None:
-    """Prints the table and writes the JSON."""
+def report(
+    results: list[dict], methods: list[str], args: argparse.Namespace, wall: float, missing: list[str] | None = None
+) -> None:
+    """Prints the table and writes the JSON (``missing``: runs not finished yet, with ``--report-only``)."""
     from dwm_gym.agents.callbacks import normalized_return
 
     table = {}
@@ -260,6 +281,7 @@ def report(results: list[dict], methods: list[str], args: argparse.Namespace, wa
         },
         "methods": table,
         "ratios": ratios,
+        "missing_runs": missing or [],
         "runs": results,
     }
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
