@@ -106,6 +106,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     out = Path(args.runs) / f"{method}_s{seed}"
     summary_path = out / "agent.json"
     config = run_config(method, seed, args)
+    restore_finished(out, Path(args.archive))
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
         if summary.get("updates") == args.updates and same_settings(summary.get("config", {}), config):
@@ -116,7 +117,36 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     summary = train_agent(config, out, resume=resume, progress_bar=False)
     seconds = time.perf_counter() - start
+    archive_finished(out, Path(args.archive))
     return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
+
+
+ARCHIVED = ("agent.json", "evaluations.jsonl", "progress.csv")
+
+
+def archive_finished(out: Path, archive: Path) -> None:
+    """Copies a finished run's small records (no model) to ``archive`` (committed), so that later
+    sessions, whose ``--runs`` folder is gone, reuse the run instead of training it again."""
+    import shutil
+
+    target = archive / out.name
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ARCHIVED:
+        if (out / name).is_file():
+            shutil.copyfile(out / name, target / name)
+
+
+def restore_finished(out: Path, archive: Path) -> None:
+    """Puts an archived finished run back into ``out`` when ``out`` holds no run."""
+    import shutil
+
+    source = archive / out.name
+    if (out / "agent.json").is_file() or not (source / "agent.json").is_file():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ARCHIVED:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, out / name)
 
 
 def same_settings(stored: dict, config) -> bool:
@@ -171,6 +201,11 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/scores")
     parser.add_argument("--json", default="benchmarks/results/scores.json")
     parser.add_argument(
+        "--archive",
+        default="benchmarks/results/scores_runs",
+        help="finished runs' records are copied here (and restored from here into a fresh --runs folder)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="train nothing: report the finished runs among --methods x --seeds and list the missing ones",
@@ -185,6 +220,7 @@ def main() -> None:
         results, missing = [], []
         for method, seed in jobs:
             out = Path(args.runs) / f"{method}_s{seed}"
+            restore_finished(out, Path(args.archive))
             summary = json.loads((out / "agent.json").read_text()) if (out / "agent.json").is_file() else {}
             if summary.get("updates") == args.updates and same_settings(
                 summary.get("config", {}), run_config(method, seed, args)

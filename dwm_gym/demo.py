@@ -34,7 +34,7 @@ class DemoConfig:
         env_steps: Random steps taken in the imagined env.
         video_steps: Steps of the real-vs-imagined video.
         agent_updates: Gradient updates of each agent (TD3BC and DWM-TD3BC); both are evaluated
-            every quarter of it.
+            halfway and at the end (every 10k updates at the default).
         horizon: H of the Diffusion-MVE target.
         rtg: RTG target of the DWM; None: the library's default, the median RTG of the DWM's
             training data (:func:`dwm_gym.world_model.rtg.default_rtg`).
@@ -145,7 +145,7 @@ def run_demo(config: DemoConfig) -> dict:
             steps=config.agent_updates,
             seed=config.seed,
             device=config.device,
-            eval_every=max(1, config.agent_updates // 4),
+            eval_every=max(1, config.agent_updates // 2),
             eval_episodes=config.eval_episodes,
             refs="v5",
             checkpoint_every=max(1000, config.agent_updates // 4),
