@@ -7,17 +7,16 @@ dimension is uniform on [-1, 1]); then the step-2 (s_{t+1}) error per state dime
 spaces. Writes JSON.
 
 python benchmarks/error_tails.py [--checkpoint PATH] [--dataset dwm_gym/hopper/medium-v0] [--windows 500]
+                                 [--seed 0] [--device auto] [--json benchmarks/results/error_tails.json] [--tiny]
+
+``--tiny``: 16 windows of a 400-transition hopper-medium dataset generated into a temporary folder.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-from pathlib import Path
-
 import numpy as np
 import torch
+from harness import make_parser, parse_args, tiny_dataset, write_result
 
 from dwm_gym.data import OfflineDataset
 from dwm_gym.evaluation.error_report import held_out_part
@@ -28,8 +27,8 @@ from dwm_gym.world_model.bundled import resolve_checkpoint
 
 def error_tails(model: DiffusionWorldModel, dataset: OfflineDataset, num_windows: int, seed: int) -> dict:
     """Per-step and per-dimension error statistics of ``model`` on held-out windows (see module doc)."""
-    held = held_out_part(dataset, model.checkpoint_info)
-    windows, idx = evaluation_windows(held, model.config.horizon, num_windows, seed)
+    held = held_out_part(dataset, model.info)
+    windows, idx = evaluation_windows(held, model.segment_length, num_windows, seed)
     batch, (mean, std) = windows.batch(idx), state_scale(held)
     generator = torch.Generator(device=model.device).manual_seed(seed)
     x = model.sample_sequence(batch.states, batch.actions, batch.rtg, generator=generator)
@@ -42,7 +41,7 @@ def error_tails(model: DiffusionWorldModel, dataset: OfflineDataset, num_windows
     worst = max(1, len(per_window) // 20)
     top_share = np.sort(per_window, axis=0)[-worst:].sum(0) / per_window.sum(0)
     return {
-        "steps": list(range(2, model.config.horizon + 1)),
+        "steps": list(range(2, model.segment_length + 1)),
         "z_mean": per_window.mean(0).tolist(),
         "z_median": np.median(per_window, axis=0).tolist(),
         "worst_5pct_share": top_share.tolist(),
@@ -54,14 +53,13 @@ def error_tails(model: DiffusionWorldModel, dataset: OfflineDataset, num_windows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, "benchmarks/results/error_tails.json")
     parser.add_argument("--checkpoint", default=None, help="default: the bundled hopper-medium DWM")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--windows", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--json", default="benchmarks/results/error_tails.json")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"windows": 16})
+    if args.tiny:
+        args.dataset = tiny_dataset()
     checkpoint = args.checkpoint or resolve_checkpoint("hopper", "medium", "dwm")
     dataset = OfflineDataset.from_minari(args.dataset)
     model = load_world_model(checkpoint, env=dataset.env_id, device=args.device)
@@ -72,9 +70,7 @@ def main() -> None:
         print(f"{step:4d} {cells[0]:8.4f} {cells[1]:9.4f} {cells[2]:15.0%} {cells[3]:15.4f}")
     print("step 2 by dimension, z-scored:  ", np.round(result["step2_z_by_dim"], 4).tolist())
     print("step 2 by dimension, CDF space: ", np.round(result["step2_normalized_by_dim"], 4).tolist())
-    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine()}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"checkpoint": str(checkpoint), "machine": machine, **result}, indent=2))
+    write_result(args.json, {"checkpoint": str(checkpoint), **result}, args)
     print(f"wrote {args.json}")
 
 

@@ -5,20 +5,19 @@ acts for ``--steps`` steps in the real env, in the DWM env and in the one-step e
 its own states; the policy draws its noise from the same seeds). An episode that terminates stops
 adding reward. Prints a table, writes JSON and a scatter plot.
 
-python benchmarks/fidelity.py [--starts 100] [--steps 100] [--plot docs/img/fidelity.png]
+python benchmarks/fidelity.py [--starts 100] [--steps 100] [--seed 0] [--device auto]
+                              [--json benchmarks/results/fidelity.json] [--plot docs/img/fidelity.png] [--tiny]
+
+``--tiny``: 3 start states, 5 steps, the plot beside the JSON (smoke test).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import torch
+from harness import make_parser, parse_args, write_result
 
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.envs import DiffusionImaginedVectorEnv
@@ -57,14 +56,12 @@ def imagined_returns(kind: str, starts: np.ndarray, policy, steps: int, seed: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = make_parser(__doc__, "benchmarks/results/fidelity.json")
     parser.add_argument("--starts", type=int, default=100)
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--json", default="benchmarks/results/fidelity.json")
     parser.add_argument("--plot", default="docs/img/fidelity.png")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"starts": 3, "steps": 5, "plot": None})
+    args.plot = args.plot or str(Path(args.json).with_suffix(".png"))
     policy = load_behavior_policy("hopper", "medium")
     starts, real = real_returns(list(range(10_000, 10_000 + args.starts)), policy, args.steps, args.seed)
     results = {"real": real}
@@ -83,19 +80,7 @@ def main() -> None:
             f"{name:10s} {row['mean_return']:12.1f} {row.get('mean_abs_error', 0):24.1f} "
             f"{row.get('correlation', 1):15.3f}"
         )
-    machine = {"cpu_count": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps(
-            {
-                "args": vars(args),
-                "machine": machine,
-                "summary": summary,
-                "returns": {k: v.tolist() for k, v in results.items()},
-            },
-            indent=2,
-        )
-    )
+    write_result(args.json, {"summary": summary, "returns": {k: v.tolist() for k, v in results.items()}}, args)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,21 +3,20 @@
 All rows are measured side by side in one run with random actions; an env step of a sub-env
 counts once (segment_length 1). Prints a table and writes JSON.
 
-python benchmarks/imagined_env.py [--kind dwm|onestep] [--device auto] [--json benchmarks/results/imagined_env.json]
+python benchmarks/imagined_env.py [--kind dwm|onestep] [--batches 1,16,256,1024,4096] [--dummy-envs 1,16]
+                                  [--seconds 2.0] [--seed 0] [--device auto]
+                                  [--json benchmarks/results/imagined_env.json] [--tiny]
+
+``--tiny``: batches 1 and 2, one DummyVecEnv of 1, 0.05 s per row (smoke test).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import torch
+from harness import machine_info, make_parser, parse_args, write_result
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import dwm_gym  # noqa: F401  (registers DWM-* ids)
@@ -34,20 +33,20 @@ def steps_per_second(step, num_envs: int, min_seconds: float) -> float:
     return calls * num_envs / (time.perf_counter() - start)
 
 
-def vector_row(num_envs: int, kind: str, device: str, seconds: float) -> float:
+def vector_row(num_envs: int, kind: str, device: str, seconds: float, seed: int) -> float:
     venv = DiffusionImaginedVectorEnv(
         num_envs, max_episode_steps=1000, task="hopper", quality="medium", kind=kind, device=device
     )
-    venv.reset(seed=0)
-    rng = np.random.default_rng(0)
+    venv.reset(seed=seed)
+    rng = np.random.default_rng(seed)
     return steps_per_second(lambda: venv.step(rng.uniform(-1, 1, (num_envs, 3))), num_envs, seconds)
 
 
-def dummy_row(make, num_envs: int, seconds: float) -> float:
+def dummy_row(make, num_envs: int, seconds: float, seed: int) -> float:
     venv = DummyVecEnv([make] * num_envs)
-    venv.seed(0)
+    venv.seed(seed)
     venv.reset()
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
 
     def step():
         venv.step(rng.uniform(-1, 1, (num_envs, 3)).astype(np.float32))
@@ -56,21 +55,19 @@ def dummy_row(make, num_envs: int, seconds: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = make_parser(__doc__, "benchmarks/results/imagined_env.json")
     parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
-    parser.add_argument("--device", default="auto")
     parser.add_argument("--batches", default="1,16,256,1024,4096")
     parser.add_argument("--dummy-envs", default="1,16", help="N of the DummyVecEnv rows (each loads a model)")
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--json", default="benchmarks/results/imagined_env.json")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"batches": "1,2", "dummy_envs": "1", "seconds": 0.05})
     rows = []
     for n in map(int, args.batches.split(",")):
         rows.append(
             {
                 "env": f"DiffusionImaginedVectorEnv ({args.kind})",
                 "num_envs": n,
-                "steps_per_s": vector_row(n, args.kind, args.device, args.seconds),
+                "steps_per_s": vector_row(n, args.kind, args.device, args.seconds, args.seed),
             }
         )
     for n in map(int, args.dummy_envs.split(",")):
@@ -79,24 +76,18 @@ def main() -> None:
             {
                 "env": f"DummyVecEnv of DWM-hopper-medium-v0 ({args.kind})",
                 "num_envs": n,
-                "steps_per_s": dummy_row(make_imagined, n, args.seconds),
+                "steps_per_s": dummy_row(make_imagined, n, args.seconds, args.seed),
             }
         )
         rows.append(
             {
                 "env": "DummyVecEnv of real Hopper-v5",
                 "num_envs": n,
-                "steps_per_s": dummy_row(lambda: gym.make("Hopper-v5"), n, args.seconds),
+                "steps_per_s": dummy_row(lambda: gym.make("Hopper-v5"), n, args.seconds, args.seed),
             }
         )
-    machine = {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-    }
-    print(f"{machine['cpu_count']} CPUs, torch {torch.__version__}, cuda: {machine['cuda']}")
+    machine = machine_info()
+    print(f"{machine['cpu_count']} CPUs, torch {machine['torch']}, cuda: {machine['cuda']}")
     print(f"{'env':50s} {'N':>5s} {'steps/s':>10s}")
     for row in rows:
         print(f"{row['env']:50s} {row['num_envs']:5d} {row['steps_per_s']:10.0f}")
@@ -112,10 +103,8 @@ def main() -> None:
     ratios["best vector / real Hopper-v5 (N=1)"] = best_vector / rate[("DummyVecEnv-real", 1)]
     for name, value in ratios.items():
         print(f"{name}: {value:.1f}x")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps({"kind": args.kind, "machine": machine, "rows": rows, "ratios": ratios}, indent=2)
-    )
+    write_result(args.json, {"kind": args.kind, "rows": rows, "ratios": ratios}, args)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

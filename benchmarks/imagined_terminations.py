@@ -7,17 +7,18 @@ on the dataset's s_t and a_t) that terminate within H steps, for each RTG target
 
 python benchmarks/imagined_terminations.py [--checkpoint PATH] [--dataset dwm_gym/hopper/medium-v0]
                                            [--rtgs 0.3,0.5,0.7,max] [--horizon 5] [--transitions 4096]
+                                           [--seed 0] [--device auto]
+                                           [--json benchmarks/results/imagined_terminations.json] [--tiny]
+
+``--tiny``: 32 transitions of a 400-transition hopper-medium dataset generated into a temporary
+folder, RTGs 0.7 and max (smoke test).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-from pathlib import Path
-
 import numpy as np
 import torch
+from harness import make_parser, parse_args, tiny_dataset, write_result
 
 from dwm_gym.data import OfflineDataset
 from dwm_gym.world_model import load_world_model
@@ -34,38 +35,34 @@ def real_termination_share(dataset: OfflineDataset, idx: np.ndarray, horizon: in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = make_parser(__doc__, "benchmarks/results/imagined_terminations.json")
     parser.add_argument("--checkpoint", default=None, help="default: the bundled hopper-medium DWM")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--rtgs", default="0.3,0.5,0.7,max", help="'max' is the checkpoint's rtg_max")
     parser.add_argument("--horizon", type=int, default=5)
     parser.add_argument("--transitions", type=int, default=4096)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--json", default="benchmarks/results/imagined_terminations.json")
-    args = parser.parse_args()
+    args = parse_args(parser, tiny={"transitions": 32, "rtgs": "0.7,max"})
+    if args.tiny:
+        args.dataset = tiny_dataset()
     checkpoint = args.checkpoint or resolve_checkpoint("hopper", "medium", "dwm")
     dataset = OfflineDataset.from_minari(args.dataset)
     model = load_world_model(checkpoint, env=dataset.env_id, device=args.device)
-    if not 1 <= args.horizon <= model.config.horizon - 1:
-        raise SystemExit(f"--horizon must be in 1..{model.config.horizon - 1}, got {args.horizon}")
+    if not 1 <= args.horizon <= model.max_steps:
+        raise SystemExit(f"--horizon must be in 1..{model.max_steps}, got {args.horizon}")
     transitions = dataset.transitions
     rng = np.random.default_rng(args.seed)
     idx = rng.choice(len(transitions["rewards"]), size=args.transitions, replace=False)
     rows = {"data": real_termination_share(dataset, idx, args.horizon)}
     for text in args.rtgs.split(","):
-        rtg = float(model.checkpoint_info["rtg_max"]) if text == "max" else float(text)
+        rtg = float(model.info["rtg_max"]) if text == "max" else float(text)
         generator = torch.Generator(device=model.device).manual_seed(args.seed)
-        seg = model.imagine(transitions["observations"][idx], transitions["actions"][idx], rtg, generator=generator)
+        obs, actions = transitions["observations"][idx], transitions["actions"][idx]
+        seg = model.rollout(obs, actions, args.horizon, rtg=rtg, generator=generator)
         rows[f"DWM, RTG {rtg:.3f}"] = float(seg.terminated[:, args.horizon - 1].float().mean())
     print(f"terminated within H = {args.horizon} steps, {args.transitions} dataset transitions")
     for name, share in rows.items():
         print(f"{name:>18s}: {share:.4f}")
-    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine()}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(
-        json.dumps({"checkpoint": str(checkpoint), "args": vars(args), "machine": machine, "shares": rows}, indent=2)
-    )
+    write_result(args.json, {"checkpoint": str(checkpoint), "shares": rows}, args)
     print(f"wrote {args.json}")
 
 

@@ -2,8 +2,9 @@
 
 Usage:
     python benchmarks/mve_cost.py [--dataset dwm_gym/hopper/medium-v0] [--transitions 50000] [--horizon 5]
-                                  [--updates 1000] [--fresh-updates 100] [--threads 1] [--device cpu]
-                                  [--json benchmarks/results/mve_cost.json]
+                                  [--updates 1000] [--fresh-updates 100] [--rounds 3] [--batch-size 128]
+                                  [--threads 1] [--seed 0] [--device cpu] [--json benchmarks/results/mve_cost.json]
+                                  [--tiny]
 
 * TD3BC: model-free (SB3 ``ReplayBuffer``).
 * DWM-TD3BC (cache): ``DiffusionMVEReplayBuffer`` with the imagination cache (M = 1), filled once up
@@ -14,20 +15,17 @@ Usage:
 All four train the same ``TD3BC`` (batch 128, 2x256 MLPs) on the first ``--transitions`` transitions of
 the dataset with the bundled hopper-medium world models; after a warm-up, each is timed over ``--updates``
 updates in ``--rounds`` interleaved rounds and the median is reported. Goal: the cached DWM-TD3BC
-within 1.3x of model-free TD3BC per update.
+within 1.3x of model-free TD3BC per update. ``--tiny``: 2 timed updates of batch 16, 1 round, on 300
+transitions of a hopper-medium dataset generated into a temporary folder (smoke test).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from harness import command_line, machine_info, make_parser, parse_args, tiny_dataset, write_result
 
 from dwm_gym.agents import TD3BC
 from dwm_gym.data import OfflineDataset
@@ -51,7 +49,7 @@ def time_updates(agent: TD3BC, updates: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__, "benchmarks/results/mve_cost.json", device="cpu")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--transitions", type=int, default=50_000)
     parser.add_argument("--horizon", type=int, default=5)
@@ -60,23 +58,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (median reported)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", default="benchmarks/results/mve_cost.json")
-    args = parser.parse_args()
+    args = parse_args(
+        parser, tiny={"transitions": 300, "updates": 2, "fresh_updates": 2, "rounds": 1, "batch_size": 16}
+    )
     torch.set_num_threads(args.threads)
+    if args.tiny:
+        args.dataset = tiny_dataset()
     dataset = first_transitions(OfflineDataset.from_minari(args.dataset), args.transitions)
     dwm, onestep = (
         str(resolve_checkpoint("hopper", "medium", "dwm")),
         str(resolve_checkpoint("hopper", "medium", "onestep")),
     )
-    dwm_kwargs = dict(world_model=dwm, horizon=args.horizon, rtg=0.8, seed=0)
+    dwm_kwargs = dict(world_model=dwm, horizon=args.horizon, rtg=0.8, seed=args.seed)
     methods = {
         "TD3BC": (None, None, args.updates),
         "DWM-TD3BC (cache)": (DiffusionMVEReplayBuffer, {**dwm_kwargs, "cache": True}, args.updates),
         "DWM-TD3BC (fresh)": (DiffusionMVEReplayBuffer, {**dwm_kwargs, "cache": False}, args.fresh_updates),
         "OneStep-TD3BC": (
             OneStepMVEReplayBuffer,
-            dict(world_model=onestep, horizon=args.horizon, seed=0),
+            dict(world_model=onestep, horizon=args.horizon, seed=args.seed),
             args.fresh_updates,
         ),
     }
@@ -89,14 +89,14 @@ def main() -> None:
             replay_buffer_class=buffer_class,
             replay_buffer_kwargs=kwargs,
             device=args.device,
-            seed=0,
+            seed=args.seed,
         ).load_dataset(dataset)
         row = {"method": name, "updates": updates, "rounds": []}
         if buffer_class is DiffusionMVEReplayBuffer and kwargs["cache"]:
             fill = agent.replay_buffer.fill_cache()
             row.update(cache_fill_s=fill["seconds"], cache_segments_per_s=fill["segments_per_s"])
             row["cache_mb"] = fill["cache_mb"]
-        agent.learn(max(10, updates // 10))  # warm-up
+        agent.learn(2 if args.tiny else max(10, updates // 10))  # warm-up
         agents[name] = agent
         rows.append(row)
     for _ in range(args.rounds):  # interleaved, so load changes on a shared machine hit every method alike
@@ -108,14 +108,7 @@ def main() -> None:
     base = rows[0]["updates_per_s"]
     for row in rows:
         row["slowdown_vs_td3bc"] = base / row["updates_per_s"]
-    machine = {
-        "device": args.device,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "platform": platform.platform(),
-        "torch": torch.__version__,
-        "load_average": os.getloadavg(),
-    }
+    machine = machine_info()
     print(
         f"\n{dataset.dataset_id}, H={args.horizon}, batch {args.batch_size}, {args.device}, "
         f"{machine['torch_threads']} torch thread(s), {machine['cpu_count']} CPUs, "
@@ -131,17 +124,16 @@ def main() -> None:
     verdict = "met" if cached <= 1.3 else "NOT met"
     print(f"DWM-TD3BC (cache) per update: {cached:.2f}x model-free (goal <= 1.3x: {verdict})")
     result = {
-        "command": "python benchmarks/mve_cost.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+        "command": command_line(args),
         "dataset": dataset.dataset_id,
         "horizon": args.horizon,
         "batch_size": args.batch_size,
-        "machine": machine,
+        "device": args.device,
         "rows": rows,
         "goal_met": bool(np.isfinite(cached) and cached <= 1.3),
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_result(args.json, result, args)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -2,20 +2,25 @@
 
 Usage:
     python benchmarks/mve_divergence.py sampler [--transitions 20000]
-    python benchmarks/mve_divergence.py critic --inverse plain|clipped [--horizon 1] [--updates 15000] [--seed 0]
-    (common: [--rtg 0.7] [--runs runs/mve_stability] [--json benchmarks/results/mve_divergence_<part>.json])
+    python benchmarks/mve_divergence.py critic --inverse plain|clipped [--horizon 1] [--updates 15000]
+                                        [--log-every 2500] [--eval-episodes 10]
+    (common: [--rtg 0.7] [--seed 0] [--runs runs/mve_stability] [--tiny]
+             [--json benchmarks/results/mve_divergence_<part>.json])
 
 ``sampler``: imagines ŝ_{t+1} from dataset pairs (s_t, a_t) with the bundled DWM, once with the plain CDF
 inverse and once with ``clip_state_tails``, and compares it with the real s_{t+1}: the share of rows with a
 dimension at the data's single most extreme value (the normalizer's last knot, ties excluded), the max-dim
 z-scored error, and how much of the large error those rows carry.
 
-``critic``: trains TD3BC with the DWM buffer (its own loop, the same update as ``TD3BC.train``) and every 2,500
-updates splits the dataset's rows by the z-error of their imagined first state, reporting the mean of
-Q'(ŝ_{t+1}, π'(ŝ_{t+1})) − Q'(s_{t+1}, π'(s_{t+1})) in each bin: how far the bootstrap at an imagined state
-drifts from the bootstrap at the real one. Meaningful for ``--horizon 1`` (ŝ_{t+H} is then ŝ_{t+1}).
+``critic``: trains TD3BC with the DWM buffer (its own loop, the same update as ``TD3BC.train``) and every
+``--log-every`` (2,500) updates splits the dataset's rows by the z-error of their imagined first state,
+reporting the mean of Q'(ŝ_{t+1}, π'(ŝ_{t+1})) − Q'(s_{t+1}, π'(s_{t+1})) in each bin: how far the bootstrap
+at an imagined state drifts from the bootstrap at the real one. Meaningful for ``--horizon 1`` (ŝ_{t+H} is
+then ŝ_{t+1}). The trained policy is then scored on ``--eval-episodes`` real episodes.
 
 The dataset is the demo's (50k transitions of hopper-medium, seed 0), built under ``--runs/datasets``.
+``--tiny`` (smoke test): 400 transitions under a temporary ``--runs``, 64 sampler rows, 4 critic updates
+logged every 2, one evaluation episode.
 """
 
 from __future__ import annotations
@@ -24,13 +29,12 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import torch as th
+from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 
 BINS = [0.0, 0.1, 0.5, 1.0, 2.0, np.inf]
 
@@ -38,6 +42,8 @@ BINS = [0.0, 0.1, 0.5, 1.0, 2.0, np.inf]
 def load_data(args: argparse.Namespace):
     from dwm_gym.data import OfflineDataset, make_dataset
 
+    if args.tiny:
+        return OfflineDataset.from_minari(tiny_dataset(Path(args.runs) / "datasets"))
     os.environ["MINARI_DATASETS_PATH"] = str((Path(args.runs) / "datasets").resolve())
     if not list((Path(args.runs) / "datasets").rglob("*.hdf5")):
         make_dataset("hopper-medium", steps=50_000, seed=0, overwrite=True)
@@ -49,23 +55,23 @@ def bundled_dwm(clip_tails: bool):
     from dwm_gym.world_model.bundled import resolve_checkpoint
 
     model = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"), device="cpu")
-    model.config = dataclasses.replace(model.config, clip_state_tails=clip_tails)
+    model.sampler = dataclasses.replace(model.sampler, clip_state_tails=clip_tails)
     return model
 
 
 def sampler_part(args: argparse.Namespace) -> dict:
     data = load_data(args).transitions
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(args.seed)
     rows = rng.choice(len(data["observations"]), min(args.transitions, len(data["observations"])), replace=False)
     obs, actions, nxt = data["observations"][rows], data["actions"][rows], data["next_observations"][rows]
     std = data["observations"].std(0) + 1e-6
     result = {}
     for name, clip in (("plain inverse", False), ("clipped tails", True)):
         model = bundled_dwm(clip)
-        generator = th.Generator().manual_seed(0)
+        generator = th.Generator().manual_seed(args.seed)
         states = np.concatenate(
             [
-                model.imagine(obs[i : i + 2048], actions[i : i + 2048], args.rtg, generator=generator)
+                model.rollout(obs[i : i + 2048], actions[i : i + 2048], 1, rtg=args.rtg, generator=generator)
                 .states[:, 0]
                 .numpy()
                 for i in range(0, len(obs), 2048)
@@ -95,8 +101,8 @@ def critic_part(args: argparse.Namespace) -> dict:
     from stable_baselines3.common.utils import polyak_update
     from torch.nn import functional as F
 
-    from dwm_gym.agents.callbacks import evaluate_agent
     from dwm_gym.agents.td3bc import TD3BC
+    from dwm_gym.evaluation.policy_eval import evaluate_agent
     from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
 
     th.set_num_threads(1)
@@ -142,7 +148,7 @@ def critic_part(args: argparse.Namespace) -> dict:
             agent.actor.optimizer.step()
             polyak_update(agent.critic.parameters(), agent.critic_target.parameters(), agent.tau)
             polyak_update(agent.actor.parameters(), agent.actor_target.parameters(), agent.tau)
-        if step % 2500 == 0:
+        if step % args.log_every == 0:
             with th.no_grad():
                 imagined = buf.cache.states[:n, 0, -1]
                 z = ((imagined - real_next_all).abs() / std).max(1).values
@@ -175,7 +181,7 @@ def critic_part(args: argparse.Namespace) -> dict:
             )
             head = f"{step}: loss {row['critic_loss']:.3g}, Q {row['q_mean']:.1f}, target max {row['target_max']:.1f}"
             print(f"{head} | Q'(ŝ)-Q'(s') {gaps}", flush=True)
-    score = evaluate_agent(agent, data.env_id, episodes=10, seed=args.seed)["normalized_score"]
+    score = evaluate_agent(agent, data.env_id, episodes=args.eval_episodes, seed=args.seed)["normalized_score"]
     print(f"score {score:.3f}")
     return {
         "inverse": args.inverse,
@@ -188,31 +194,33 @@ def critic_part(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__, None, device=None)
     parser.add_argument("part", choices=["sampler", "critic"])
     parser.add_argument("--transitions", type=int, default=20_000)
     parser.add_argument("--inverse", choices=["plain", "clipped"], default="plain")
     parser.add_argument("--horizon", type=int, default=1)
     parser.add_argument("--updates", type=int, default=15_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--log-every", type=int, default=2500, help="updates between critic reports")
+    parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--rtg", type=float, default=0.7)
     parser.add_argument("--runs", default="runs/mve_stability")
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args()
+    args = parse_args(
+        parser,
+        tiny=lambda: {
+            "transitions": 64,
+            "updates": 4,
+            "log_every": 2,
+            "eval_episodes": 1,
+            "runs": str(scratch_dir() / "runs"),
+        },
+    )
     start = time.perf_counter()
     result = sampler_part(args) if args.part == "sampler" else critic_part(args)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    result.update(
-        command="python benchmarks/mve_divergence.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
-        commit=commit,
-        machine={"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
-        wall_s=time.perf_counter() - start,
-    )
+    result.update(command=command_line(args, positional=("part",)), wall_s=time.perf_counter() - start)
     suffix = args.part if args.part == "sampler" else f"critic_{args.inverse}_h{args.horizon}_s{args.seed}"
-    path = Path(args.json or f"benchmarks/results/mve_divergence_{suffix}.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2))
+    path = args.json or f"benchmarks/results/mve_divergence_{suffix}.json"
+    write_result(path, result, args)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Diffusion-MVE stability on the demo's data: the alternatives behind the fix, with seeds.
 
 Usage:
-    python benchmarks/mve_stability.py [--updates 20000] [--seeds 0,1,2] [--variants all] [--workers 2]
+    python benchmarks/mve_stability.py [--updates 20000] [--seeds 0,1,2] [--variants all] [--horizon 5]
+                                       [--batch-size 128] [--eval-every 5000] [--eval-episodes 10] [--workers 2]
                                        [--runs runs/mve_stability] [--json benchmarks/results/mve_stability.json]
+                                       [--tiny]
 
 Builds the demo's dataset (50k transitions of hopper-medium, seed 0, exactly as ``dwm-gym demo``) in
 ``--runs/datasets``, then trains TD3BC on it (H = 5, batch 128) with each variant:
@@ -13,10 +15,14 @@ Builds the demo's dataset (50k transitions of hopper-medium, seed 0, exactly as 
 * ``DWM plain-inverse, RTG median`` and ``DWM clipped tails, RTG max``: one change each;
 * ``DWM clipped tails, RTG median``: the library's defaults now.
 
-Every run is evaluated every 5k updates on 10 real Hopper-v5 episodes. For each run it reports the
-stability criterion of the project: the largest logged critic loss (1k-update windows) in the second
-half over the median of the windows in the first 2k updates (a run passes at <= 20). Finished runs are
-reused, unfinished ones resume.
+Every run is evaluated every ``--eval-every`` (5k) updates on ``--eval-episodes`` (10) real Hopper-v5
+episodes. For each run it reports the stability criterion of the project: the largest logged critic loss
+(1k-update windows) in the second half over the median of the windows in the first 2k updates (a run
+passes at <= 20). Finished runs are reused, unfinished ones resume.
+
+``--tiny`` (smoke test): a 400-transition dataset under a temporary ``--runs``; TD3BC, plain-inverse at
+RTG max and clipped tails at the median RTG, seed 0, 1,000 updates of batch 16 (the first critic-loss
+window), evaluated every 500 updates on one episode.
 """
 
 from __future__ import annotations
@@ -24,14 +30,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 
 VARIANTS = {  # name: (world model: None / "plain" / "default", RTG: None = default rule / "max")
     "TD3BC": (None, None),
@@ -55,7 +60,8 @@ def plain_inverse_checkpoint(folder: Path) -> Path:
         with safe_open(str(resolve_checkpoint("hopper", "medium", "dwm")), framework="pt") as handle:
             header = json.loads(handle.metadata()["dwm_gym"])
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-        header["config"]["clip_state_tails"] = False
+        header["sampler"] = {**(header.get("sampler") or {}), "clip_state_tails": False}
+        header["config"].pop("clip_state_tails", None)  # older headers kept it among the model settings
         atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym": json.dumps(header)}))
     return path
 
@@ -80,11 +86,12 @@ def run_config(variant: str, seed: int, args: argparse.Namespace):
         horizon=args.horizon,
         rtg=rtg,
         steps=args.updates,
+        batch_size=args.batch_size,
         seed=seed,
         device="cpu",
-        eval_every=5000,
-        eval_episodes=10,
-        checkpoint_every=5000,
+        eval_every=args.eval_every,
+        eval_episodes=args.eval_episodes,
+        checkpoint_every=args.eval_every,
     )
 
 
@@ -127,21 +134,37 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
 def ensure_dataset(args: argparse.Namespace) -> None:
     from dwm_gym.data import make_dataset
 
+    if args.tiny:
+        tiny_dataset(Path(args.runs) / "datasets")
+        return
     os.environ["MINARI_DATASETS_PATH"] = str((Path(args.runs) / "datasets").resolve())
     if not list((Path(args.runs) / "datasets").rglob("*.hdf5")):
         make_dataset("hopper-medium", steps=50_000, seed=0, overwrite=True)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__, "benchmarks/results/mve_stability.json", device=None, seed=None)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--variants", default="all", help="semicolon-separated names, or 'all'")
     parser.add_argument("--horizon", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--eval-every", type=int, default=5000, help="updates between evaluations (and checkpoints)")
+    parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", default="runs/mve_stability")
-    parser.add_argument("--json", default="benchmarks/results/mve_stability.json")
-    args = parser.parse_args()
+    args = parse_args(
+        parser,
+        tiny=lambda: {
+            "updates": 1000,
+            "seeds": "0",
+            "variants": "TD3BC;DWM plain-inverse, RTG max;DWM clipped tails, RTG median",
+            "batch_size": 16,
+            "eval_every": 500,
+            "eval_episodes": 1,
+            "runs": str(scratch_dir() / "runs"),
+        },
+    )
     variants = list(VARIANTS) if args.variants == "all" else args.variants.split(";")
     seeds = [int(s) for s in args.seeds.split(",")]
     Path(args.runs).mkdir(parents=True, exist_ok=True)
@@ -165,18 +188,14 @@ def main() -> None:
             "stable_runs": int(sum(ratio <= 20 for ratio in ratios)),
         }
         print(f"{variant:32s} {finals.mean():8.3f} ± {finals.std():.3f} {', '.join(f'{x:.3g}' for x in ratios):>36s}")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     result = {
-        "command": "python benchmarks/mve_stability.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
-        "commit": commit,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()},
+        "command": command_line(args),
         "wall_s": time.perf_counter() - start,
         "variants": table,
         "runs": runs,
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_result(args.json, result, args)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Normalized scores on real Hopper-v5: model-free vs OneStep-MVE vs DWM-MVE, for TD3BC and IQL, one run.
 
 Usage:
-    python benchmarks/scores.py [--dataset dwm_gym/hopper/medium-v0] [--updates 20000] [--seeds 0,1,2]
+    python benchmarks/scores.py [--dataset dwm_gym/hopper/medium-v0] [--updates 50000] [--seeds 0,1,2,3,4]
                                 [--methods TD3BC,OneStep-TD3BC,DWM-TD3BC,IQL,OneStep-IQL,DWM-IQL]
-                                [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--workers 2]
-                                [--runs runs/scores] [--json benchmarks/results/scores.json]
+                                [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--eval-every 10000]
+                                [--eval-episodes 10] [--workers 2] [--runs runs/scores]
+                                [--archive benchmarks/results/scores_runs] [--report-only]
+                                [--json benchmarks/results/scores.json] [--tiny]
 
 Every method gets the same update budget and batch (128) on the same data, with the world models of
 the dataset (``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is
@@ -20,7 +22,9 @@ plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segme
 1M-transition hopper-medium, then loaded by every DWM run). The defaults (50k updates, 5 seeds, 6 methods =
 30 runs) take about 3.5 hours on 2 cores, most of it the one-step variants; the paper's budgets (5e5-1e6
 updates) are out of reach on CPU, so compare the methods with each other, not with the paper's numbers.
-A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``.
+A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``. ``--tiny``: every method for 20 updates on a
+400-transition dataset generated into a temporary folder, one seed, evaluated every 10 updates on one
+episode, with temporary ``--runs`` and ``--archive`` (unless given) — it never touches the archive.
 """
 
 from __future__ import annotations
@@ -28,14 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 
 ALGOS = {"TD3BC": "td3bc", "IQL": "iql"}
 METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
@@ -187,7 +190,7 @@ def finished(out: Path, summary: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = make_parser(__doc__, "benchmarks/results/scores.json", device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--updates", type=int, default=50_000, help="gradient updates per run (all methods)")
     parser.add_argument("--eval-every", type=int, default=10_000, help="updates between real-env evaluations")
@@ -199,7 +202,6 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
     parser.add_argument("--runs", default="runs/scores")
-    parser.add_argument("--json", default="benchmarks/results/scores.json")
     parser.add_argument(
         "--archive",
         default="benchmarks/results/scores_runs",
@@ -210,7 +212,17 @@ def main() -> None:
         action="store_true",
         help="train nothing: report the finished runs among --methods x --seeds and list the missing ones",
     )
-    args = parser.parse_args()
+    args = parse_args(
+        parser,
+        tiny=lambda: {
+            "updates": 20,
+            "eval_every": 10,
+            "seeds": "0",
+            "eval_episodes": 1,
+            "runs": str(scratch_dir() / "runs"),
+            "archive": str(scratch_dir() / "archive"),
+        },
+    )
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for method in methods:
         run_config(method, seeds[0], args)  # fail early on unknown names
@@ -231,6 +243,8 @@ def main() -> None:
         present = [m for m in methods if any(r["method"] == m for r in results)]
         report(results, present, args, time.perf_counter() - start, missing)
         return
+    if args.tiny:
+        args.dataset = tiny_dataset()  # before the workers start: they inherit MINARI_DATASETS_PATH
     if any(m.startswith("DWM-") for m in methods):
         Path(args.runs).mkdir(parents=True, exist_ok=True)
         prepare_shared_cache(args)
@@ -253,14 +267,14 @@ def report(
     results: list[dict], methods: list[str], args: argparse.Namespace, wall: float, missing: list[str] | None = None
 ) -> None:
     """Prints the table and writes the JSON (``missing``: runs not finished yet, with ``--report-only``)."""
-    from dwm_gym.agents.callbacks import normalized_return
+    from dwm_gym.evaluation import normalized_score
 
     table = {}
     for method in methods:
         runs = [r for r in results if r["method"] == method]
         returns = np.array([r["mean_return"] for r in runs])
         scores = np.array([r["normalized_score"] for r in runs])
-        v5 = np.array([float(np.mean(normalized_return("Hopper-v5", r["returns"], "v5"))) for r in runs])
+        v5 = np.array([float(np.mean(normalized_score("Hopper-v5", r["returns"], "v5"))) for r in runs])
         curves = [r.get("curve", []) for r in runs]
         last3 = np.array([np.mean([p["normalized_score"] for p in c[-3:]]) for c in curves if c])
         steps = sorted({p["updates"] for c in curves for p in c})
@@ -303,25 +317,16 @@ def report(
     for name, value in ratios.items():
         print(f"{name}: {value:.2f}x")
     result = {
-        "command": "python benchmarks/scores.py "
-        + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None),
+        "command": command_line(args),
         "budget": {"updates_per_run": args.updates, "batch_size": 128, "seeds": args.seeds, "workers": args.workers},
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "wall_s": wall,
-        },
+        "wall_s": wall,
         "methods": table,
         "ratios": ratios,
         "missing_runs": missing or [],
         "runs": results,
     }
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=2))
+    write_result(args.json, result, args)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+"""Every benchmark script runs end to end with ``--tiny`` and writes the shared run and machine records.
+
+The scripts run as subprocesses from an empty working folder, so a ``--tiny`` run that wrote to a default
+location (``benchmarks/results``, ``docs/img``, ``runs/``) would leave it there and fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_script(cwd: Path, script: str, *args: str, timeout: float = 180) -> dict:
+    """Runs ``benchmarks/<script>`` with ``--tiny`` and the given arguments; returns its JSON."""
+    out = cwd / f"{Path(script).stem}.json"
+    env = {**os.environ, "MUJOCO_GL": "egl", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    command = [sys.executable, str(BENCHMARKS / script), *args, "--tiny", "--json", str(out)]
+    proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(command)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return json.loads(out.read_text())
+
+
+def numbers(value) -> list[float]:
+    """Every number inside ``value`` (nested dicts and lists; booleans and None skipped)."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [n for item in value for n in numbers(item)]
+    return []
+
+
+def check_records(result: dict, key: str) -> None:
+    """The harness's records are there and the script's main result holds only finite numbers."""
+    import dwm_gym
+
+    assert result["run"]["version"] == dwm_gym.__version__
+    assert "commit" in result["run"] and "date" in result["run"] and result["run"]["arguments"]["tiny"] is True
+    assert {"platform", "processor", "cpu_count", "torch", "torch_threads", "cuda", "python"} <= set(result["machine"])
+    found = numbers(result[key])
+    assert found, f"no numbers under {key!r}"
+    assert all(math.isfinite(n) for n in found), f"non-finite numbers under {key!r}: {result[key]}"
+
+
+SCRIPTS = [  # (script and its arguments, the main result key)
+    pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
+    pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
+    pytest.param(["fidelity.py"], "summary", id="fidelity"),
+    pytest.param(["imagined_env.py"], "rows", id="imagined_env"),
+    pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
+    pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
+    pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
+    pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),
+    pytest.param(["sampler.py"], "speedup", id="sampler"),
+    # 3 training runs of 1,000 updates each (train_agent logs the critic loss every 1,000) in 2 spawned workers
+    pytest.param(["mve_stability.py"], "variants", id="mve_stability", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize(("command", "key"), SCRIPTS)
+def test_tiny_run(tmp_path, command, key):
+    result = run_script(tmp_path, *command)
+    check_records(result, key)
+    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+
+
+@pytest.mark.slow  # 6 training runs and two worker processes (~10 s of CPU), then a second invocation
+def test_tiny_scores_then_report_only(tmp_path):
+    runs, archive = tmp_path / "scores_runs", tmp_path / "scores_archive"
+    result = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive))
+    check_records(result, "methods")
+    assert set(result["methods"]) == {"TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"}
+    assert (archive / "DWM-IQL_s0" / "agent.json").is_file()
+    shutil.rmtree(runs)  # a fresh --runs folder: --report-only restores the finished runs from the archive
+    report = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive), "--report-only")
+    check_records(report, "methods")
+    assert report["missing_runs"] == [] and len(report["runs"]) == 6
+    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+
+
+def test_harness_records(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import harness
+
+    parser = harness.make_parser("doc", "benchmarks/results/x.json", device=None)
+    parser.add_argument("--steps", type=int, default=1000)
+    assert harness.parse_args(parser, {"steps": 2}, []).steps == 1000
+    tiny = harness.parse_args(parser, lambda: {"steps": 2}, ["--tiny"])
+    assert tiny.steps == 2 and not tiny.json.startswith("benchmarks/results")
+    assert harness.parse_args(parser, {"steps": 2}, ["--tiny", "--steps", "5"]).steps == 5  # explicit flags win
+    assert harness.parse_args(harness.make_parser("doc", None), None, ["--tiny"]).json.endswith(".json")
+    assert "--tiny" in harness.command_line(tiny)
+    assert "--tiny" not in harness.command_line(harness.parse_args(parser, argv=[]))  # no "--tiny False"
+
+    monkeypatch.setattr(harness, "REPOSITORY", tmp_path)  # not a git checkout
+    path = harness.write_result(tmp_path / "out" / "r.json", {"value": 1.5}, tiny)
+    result = json.loads(path.read_text())
+    assert result["value"] == 1.5 and result["run"]["commit"] is None and result["run"]["arguments"]["steps"] == 2
+    assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temp file left behind
+    with pytest.raises(ValueError, match="run"):
+        harness.write_result(tmp_path / "bad.json", {"run": 1}, tiny)
