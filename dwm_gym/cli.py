@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
+
 
 def _dataset_make(args: argparse.Namespace) -> int:
     from dwm_gym.data import make_dataset
@@ -90,13 +92,7 @@ def _world_model_train(args: argparse.Namespace) -> int:
 
     dataset = OfflineDataset.from_minari(args.dataset)
     config = preset(args.preset) if args.kind == "dwm" else ONESTEP_PRESETS[args.preset]
-    run = TrainingRun(
-        steps=args.steps or config.train_steps,
-        checkpoint_every=args.checkpoint_every,
-        eval_every=args.eval_every,
-        seed=args.seed,
-        device=args.device,
-    )
+    run = dataclass_from_args(TrainingRun, args, steps=args.steps or config.train_steps)
     writer = _tensorboard_writer(args.out)
     on_metrics = (lambda step, m: [writer.add_scalar(k, v, step) for k, v in m.items()]) if writer else None
     train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics)
@@ -136,6 +132,10 @@ def _tensorboard_writer(log_dir: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dwm-gym`` argument parser."""
+    from dwm_gym.agents.cli_commands import add_agent_parser
+    from dwm_gym.demo import DemoConfig
+    from dwm_gym.world_model.training import TrainingRun
+
     parser = argparse.ArgumentParser(
         prog="dwm-gym", description="Diffusion World Models as Gymnasium envs and SB3 plug-ins."
     )
@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
     make.add_argument("name", help="{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}")
     make.add_argument("--steps", type=int, default=None, help="transitions (default 1M; per part for medium-expert)")
-    make.add_argument("--seed", type=int, default=0)
+    make.add_argument(
+        "--seed", type=int, default=0, help="seed of the envs and of the action noise (default: %(default)s)"
+    )
     make.add_argument("--num-envs", type=int, default=16, help="env copies stepped side by side")
     make.add_argument("--force", action="store_true", help="replace an existing dataset")
     make.add_argument("--no-train", action="store_true", help="fail instead of training a missing behaviour policy")
@@ -163,41 +165,58 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
-    train.add_argument("--task", required=True)
-    train.add_argument("--steps", type=int, default=1_000_000)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--run-dir", required=True)
-    train.add_argument("--resume", action="store_true")
+    train.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (or its env id, e.g. Hopper-v5)")
+    train.add_argument("--steps", type=int, default=1_000_000, help="SAC env steps (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=0, help="seed of SAC and its env (default: %(default)s)")
+    train.add_argument("--run-dir", required=True, help="folder of the run: snapshots, replay stream, logs")
+    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     train.set_defaults(func=_behavior_train)
     export = behavior.add_parser("export", help="pick medium/expert snapshots of a run and write the policy files")
-    export.add_argument("--task", required=True)
-    export.add_argument("--run-dir", required=True)
+    export.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (the run's task)")
+    export.add_argument("--run-dir", required=True, help="folder of a `behavior train` run")
     export.add_argument("--out", required=True, help="folder (the package ships dwm_gym/data/behavior/assets)")
-    export.add_argument("--eval-episodes", type=int, default=50)
+    export.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=50,
+        help="episodes that re-evaluate each chosen actor (default: %(default)s)",
+    )
     export.set_defaults(func=_behavior_export)
 
     world_model = commands.add_parser("world-model", help="world models").add_subparsers(dest="action", required=True)
     wm_train = world_model.add_parser("train", help="train a world model on a Minari dataset (resumable)")
     wm_train.add_argument("--dataset", required=True, help="Minari id, e.g. dwm_gym/hopper/medium-v0")
-    wm_train.add_argument("--kind", default="dwm", choices=["dwm", "onestep"])
-    wm_train.add_argument("--preset", default="small", choices=["small", "paper"])
-    wm_train.add_argument("--steps", type=int, default=None, help="iterations (default: the preset's)")
+    wm_train.add_argument(
+        "--kind",
+        default="dwm",
+        choices=["dwm", "onestep"],
+        help="the diffusion world model, or the one-step baseline (default: %(default)s)",
+    )
+    wm_train.add_argument(
+        "--preset",
+        default="small",
+        choices=["small", "paper"],
+        help="model size and optimiser settings: small (2 CPU cores) or the paper's (default: %(default)s)",
+    )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
-    wm_train.add_argument("--checkpoint-every", type=int, default=5_000)
-    wm_train.add_argument("--eval-every", type=int, default=1_000)
-    wm_train.add_argument("--seed", type=int, default=0)
-    wm_train.add_argument("--device", default="auto")
-    wm_train.add_argument("--resume", action="store_true")
+    wm_train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    # the run's settings are TrainingRun's fields; its required `steps` defaults to the preset's train_steps
+    steps_help = "iterations to reach, counting those of a resumed run (default: the preset's train_steps)"
+    add_dataclass_arguments(
+        wm_train, TrainingRun, overrides={"steps": {"default": None, "required": False, "help": steps_help}}
+    )
     wm_train.set_defaults(func=_world_model_train)
     wm_eval = world_model.add_parser("eval", help="per-step state/reward error against held-out real trajectories")
-    wm_eval.add_argument("--checkpoint", required=True)
+    wm_eval.add_argument("--checkpoint", required=True, help="model.safetensors of a DWM or one-step model")
     wm_eval.add_argument("--baseline", default=None, help="a second checkpoint (e.g. the one-step model)")
-    wm_eval.add_argument("--dataset", required=True)
-    wm_eval.add_argument("--windows", type=int, default=500)
-    wm_eval.add_argument("--seed", type=int, default=0)
-    wm_eval.add_argument("--device", default="auto")
-    wm_eval.add_argument("--json", default=None)
-    wm_eval.add_argument("--plot", default=None)
+    wm_eval.add_argument("--dataset", required=True, help="Minari id of the real trajectories (held-out episodes)")
+    wm_eval.add_argument("--windows", type=int, default=500, help="held-out windows compared (default: %(default)s)")
+    wm_eval.add_argument(
+        "--seed", type=int, default=0, help="seed of the windows and the sampling (default: %(default)s)"
+    )
+    wm_eval.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    wm_eval.add_argument("--json", default=None, help="write the per-step errors here")
+    wm_eval.add_argument("--plot", default=None, help="write a PNG of error against horizon here")
     wm_eval.add_argument(
         "--noise-floor",
         choices=["medium", "expert"],
@@ -207,38 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wm_eval.set_defaults(func=_world_model_eval)
 
-    from dwm_gym.agents.cli_commands import add_agent_parser
-
     add_agent_parser(commands)
 
     demo = commands.add_parser(
         "demo", help="the whole project in ~4 minutes on a CPU: data, imagined env, video, TD3BC vs DWM-TD3BC"
     )
-    demo.add_argument("--out", default="runs/demo")
-    demo.add_argument("--dataset-steps", type=int, default=None, help="transitions of the demo dataset (50,000)")
-    demo.add_argument("--video-steps", type=int, default=None, help="steps of the real-vs-imagined video (100)")
-    demo.add_argument("--env-steps", type=int, default=None, help="random steps in the imagined env (200)")
-    demo.add_argument(
-        "--agent-updates", type=int, default=None, help="gradient updates of TD3BC and of DWM-TD3BC (20,000 each)"
-    )
-    demo.add_argument("--eval-episodes", type=int, default=None, help="real Hopper-v5 episodes (10)")
-    demo.add_argument("--device", default="auto")
+    add_dataclass_arguments(demo, DemoConfig)
     demo.set_defaults(func=_demo)
     return parser
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from dwm_gym.demo import default_config, run_demo
+    from dwm_gym.demo import DemoConfig, run_demo
 
-    config = default_config(
-        out=args.out,
-        dataset_steps=args.dataset_steps,
-        video_steps=args.video_steps,
-        env_steps=args.env_steps,
-        agent_updates=args.agent_updates,
-        eval_episodes=args.eval_episodes,
-        device=args.device,
-    )
+    config = dataclass_from_args(DemoConfig, args)
     run_demo(config)
     print(f"videos, plots and summary.md in {config.out}/")
     return 0

@@ -1,6 +1,10 @@
+import argparse
 import json
+import re
+import shlex
+from pathlib import Path
 
-from dwm_gym.cli import main
+from dwm_gym.cli import build_parser, main
 
 
 def test_dataset_make_list_info(capsys):
@@ -42,7 +46,7 @@ def test_world_model_train_one_step(tmp_path):
     assert main("dataset make hopper-random --steps 300 --num-envs 2".split()) == 0
     assert wm_train(tmp_path / "onestep", *"--kind onestep --steps 5 --eval-every 5".split()) == 0
     model = load_world_model(tmp_path / "onestep" / "model.safetensors", env="Hopper-v5")
-    assert isinstance(model, OneStepModel) and model.checkpoint_info["train_steps"] == 5
+    assert isinstance(model, OneStepModel) and model.info["train_steps"] == 5
 
 
 def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
@@ -62,3 +66,77 @@ def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
     assert list(report) == ["dwm", "baseline", "baseline, policy actions", "behaviour noise floor"]
     assert report["baseline, policy actions"]["state_mse"][1] == report["baseline"]["state_mse"][1]  # a_t is shared
     assert (tmp_path / "err.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def all_parsers(parser, name="dwm-gym"):
+    """(command name, parser) for ``parser`` and every sub-command below it."""
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from all_parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_option_of_every_command_has_help():
+    missing = []
+    for name, parser in all_parsers(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                helps = {choice.dest: choice.help for choice in action._choices_actions}
+                missing += [f"{name} {sub}" for sub in action.choices if not (helps.get(sub) or "").strip()]
+            elif not (action.help or "").strip() or action.help == argparse.SUPPRESS:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+        parser.format_help()  # every help string formats (no stray %)
+    assert not missing, f"options without help: {missing}"
+
+
+def test_agent_train_options_are_the_run_config_fields():
+    from dwm_gym.agents.cli_commands import agent_train
+    from dwm_gym.agents.runs import AgentRunConfig
+    from dwm_gym.utils.cli_fields import dataclass_from_args
+
+    args = build_parser().parse_args("agent train --dataset hopper-medium --out runs/x".split())
+    assert args.func is agent_train and not args.resume and not args.no_progress
+    assert dataclass_from_args(AgentRunConfig, args) == AgentRunConfig(dataset="hopper-medium")
+    argv = "agent train --algo iql --dataset hopper-medium --world-model dwm --horizon 3 --rtg 0.8 --fresh"
+    argv += " --cache-samples 2 --steps 10 --batch-size 32 --td-lambda 0.9 --seed 1 --device cpu --eval-every 5"
+    argv += " --eval-episodes 2 --refs v5 --checkpoint-every 5 --cache-file c.npz --out runs/x --resume --no-progress"
+    args = build_parser().parse_args(argv.split())
+    config = dataclass_from_args(AgentRunConfig, args)
+    assert config == AgentRunConfig(
+        "iql", "hopper-medium", "dwm", 3, 0.8, False, 2, 10, 32, 0.9, 1, "cpu", 5, 2, "v5", 5, "c.npz"
+    )
+    assert args.resume and args.no_progress and args.out == "runs/x"
+    assert not build_parser().parse_args("agent train --dataset d --out o --no-cache".split()).cache
+
+
+def test_world_model_train_and_demo_options_are_dataclass_fields():
+    from dwm_gym.demo import DemoConfig
+    from dwm_gym.utils.cli_fields import dataclass_from_args
+    from dwm_gym.world_model.training import TrainingRun
+
+    args = build_parser().parse_args("world-model train --dataset d --out o --held-out-fraction 0.1".split())
+    assert args.steps is None  # the preset's train_steps
+    assert dataclass_from_args(TrainingRun, args, steps=7) == TrainingRun(steps=7, held_out_fraction=0.1)
+    args = build_parser().parse_args("demo --agent-updates 300 --rtg 0.7".split())
+    assert dataclass_from_args(DemoConfig, args) == DemoConfig(agent_updates=300, rtg=0.7)
+
+
+def documented_commands() -> list[str]:
+    """The ``dwm-gym ...`` commands of README.md's and docs/*.md's shell blocks, and of the missing-checkpoint error."""
+    from dwm_gym.world_model.bundled import train_command
+
+    commands, root = [], Path(__file__).parents[1]
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        fenced = re.findall(r"^```(?:bash|sh|shell|console)\n(.*?)^```", page.read_text(), re.S | re.M)
+        for line in "\n".join(fenced).replace("\\\n", " ").splitlines():
+            commands += [part.strip() for part in line.split("&&")]
+    commands += [part.strip() for part in train_command("walker2d", "medium-replay", "onestep").split("&&")]
+    return [c for c in commands if c.startswith("dwm-gym ")]
+
+
+def test_documented_commands_parse():
+    commands = documented_commands()
+    assert any(c.startswith("dwm-gym agent train") for c in commands)
+    for command in commands:
+        build_parser().parse_args(shlex.split(command, comments=True)[1:])

@@ -1,4 +1,4 @@
-"""DESIGN.md's one-way data flow, enforced on the source: lower layers never import higher ones."""
+"""The one-way data flow (docs/architecture.md#layering), enforced on the source: no layer imports a later one."""
 
 import ast
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "dwm_gym"
-ORDER = ["utils", "data", "world_model", "envs", "value_expansion", "agents", "evaluation", "render", "demo", "cli"]
+ORDER = ["utils", "data", "world_model", "envs", "value_expansion", "evaluation", "agents", "render", "demo", "cli"]
 # envs and value_expansion are siblings: neither may import the other
 SIBLINGS = {("envs", "value_expansion"), ("value_expansion", "envs")}
 

@@ -1,4 +1,7 @@
-"""Periodic evaluation of an offline agent on the real env, logged as return and normalized score."""
+"""Periodic evaluation of an offline agent on the real env, logged as return and normalized score.
+
+One evaluation is :func:`dwm_gym.evaluation.policy_eval.evaluate_agent`.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +10,12 @@ import logging
 import os
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv
 
-from dwm_gym.data.specs import reference_scores, task_spec
+from dwm_gym.evaluation.policy_eval import evaluate_agent
 
 logger = logging.getLogger(__name__)
-
-
-def normalized_return(env_id: str, episode_return: float | np.ndarray, refs: str = "d4rl") -> float | np.ndarray:
-    """``(return - random) / (expert - random)`` with :func:`dwm_gym.data.specs.reference_scores`."""
-    low, high = reference_scores(env_id, refs)
-    return (np.asarray(episode_return, dtype=np.float64) - low) / (high - low)
-
-
-def evaluate_agent(model, env_id: str, episodes: int = 10, seed: int = 0, refs: str = "d4rl") -> dict[str, float]:
-    """Deterministic episodes of ``model`` on the real ``env_id``.
-
-    Returns:
-        ``mean_return``, ``std_return``, ``normalized_score`` (mean, 0-1 scale; NaN for unknown tasks),
-        ``episodes`` and the ``returns`` themselves.
-    """
-    env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
-    env.seed(seed)
-    try:
-        returns, _ = evaluate_policy(
-            model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
-        )
-    finally:
-        env.close()
-    returns = np.asarray(returns, dtype=np.float64)
-    try:
-        task_spec(env_id)
-        score = float(np.mean(normalized_return(env_id, returns, refs)))
-    except KeyError:
-        score = float("nan")
-    return {
-        "mean_return": float(returns.mean()),
-        "std_return": float(returns.std()),
-        "normalized_score": score,
-        "episodes": float(episodes),
-        "returns": returns.tolist(),
-    }
 
 
 class EvalOnRealEnvCallback(BaseCallback):

@@ -1,6 +1,8 @@
-"""``dwm-gym agent train|eval``: argument parsers and handlers (wired into ``dwm_gym.cli``).
+r"""``dwm-gym agent train|eval``: argument parsers and handlers (wired into ``dwm_gym.cli``).
 
-    dwm-gym agent train --algo td3bc --dataset hopper-medium --world-model dwm --horizon 5 --rtg 0.8 \\
+Typical command lines:
+
+    dwm-gym agent train --algo td3bc --dataset hopper-medium --world-model dwm --horizon 5 --rtg 0.8 \
         --steps 100000 --out runs/dwm_td3bc
     dwm-gym agent eval --model runs/dwm_td3bc/model.zip --episodes 10
 """
@@ -11,30 +13,23 @@ import argparse
 import json
 from pathlib import Path
 
-from dwm_gym.agents.callbacks import evaluate_agent
 from dwm_gym.agents.runs import ALGORITHMS, AgentRunConfig, train_agent
+from dwm_gym.evaluation.policy_eval import evaluate_agent
+from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
+
+REFS = ["d4rl", "v5"]
+# ``agent train`` options are AgentRunConfig's fields (--field-name, its type, default and docstring);
+# only what the dataclass cannot say is set here
+AGENT_TRAIN_OVERRIDES = {
+    "algo": {"choices": list(ALGORITHMS)},
+    "dataset": {"required": True},  # no silent default dataset on the command line
+    "refs": {"choices": REFS},
+}
 
 
 def agent_train(args: argparse.Namespace) -> int:
     """Handler of ``agent train``: trains (or resumes) a run into ``--out``."""
-    config = AgentRunConfig(
-        algo=args.algo,
-        dataset=args.dataset,
-        world_model=args.world_model,
-        horizon=args.horizon,
-        rtg=args.rtg,
-        cache=not args.fresh,
-        cache_samples=args.cache_samples,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        td_lambda=args.td_lambda,
-        seed=args.seed,
-        device=args.device,
-        eval_every=args.eval_every,
-        eval_episodes=args.eval_episodes,
-        refs=args.refs,
-        checkpoint_every=args.checkpoint_every,
-    )
+    config = dataclass_from_args(AgentRunConfig, args)
     summary = train_agent(config, args.out, resume=args.resume, progress_bar=not args.no_progress)
     final = summary["final_evaluation"]
     print(
@@ -100,43 +95,28 @@ def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     agent = subparsers.add_parser("agent", help="offline RL agents (TD3BC, IQL, TD3), optionally with Diffusion-MVE")
     actions = agent.add_subparsers(dest="action", required=True)
     train = actions.add_parser("train", help="train an agent offline on a dataset (resumable)")
-    train.add_argument("--algo", choices=list(ALGORITHMS), default="td3bc")
-    train.add_argument("--dataset", required=True, help="Minari id or short name, e.g. hopper-medium")
+    add_dataclass_arguments(train, AgentRunConfig, overrides=AGENT_TRAIN_OVERRIDES)
+    # aliases of the derived options, and the settings of train_agent() that are not AgentRunConfig fields
     train.add_argument(
-        "--world-model",
-        default=None,
-        help="checkpoint path, or 'dwm' / 'onestep' for the dataset's own checkpoint; omit for model-free",
+        "--fresh",
+        dest="cache",
+        action="store_false",
+        help="fresh DWM samples per minibatch instead of the cache (same as --no-cache)",
     )
-    train.add_argument("--horizon", type=int, default=5, help="H of the MVE target")
-    train.add_argument(
-        "--rtg",
-        type=float,
-        default=None,
-        help="DWM RTG target (default: the median RTG of the DWM's training data, stored in the checkpoint)",
-    )
-    train.add_argument("--fresh", action="store_true", help="fresh DWM samples per minibatch instead of the cache")
-    train.add_argument("--cache-samples", type=int, default=1, help="imagined segments kept per transition")
-    train.add_argument("--steps", type=int, default=100_000, help="gradient updates")
-    train.add_argument("--batch-size", type=int, default=128)
-    train.add_argument("--td-lambda", type=float, default=0.95, help="IQL λ-return over imagined segments")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--device", default="auto")
-    train.add_argument("--eval-every", type=int, default=10_000, help="updates between evaluations on the real env")
-    train.add_argument("--eval-episodes", type=int, default=10)
-    train.add_argument("--refs", choices=["d4rl", "v5"], default="d4rl", help="normalized-score references")
-    train.add_argument("--checkpoint-every", type=int, default=10_000)
     train.add_argument("--out", required=True, help="run folder, e.g. runs/dwm_td3bc")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=agent_train)
     evaluate = actions.add_parser("eval", help="evaluate a saved agent on the real env")
     evaluate.add_argument("--model", required=True, help="model.zip of a run")
-    evaluate.add_argument("--episodes", type=int, default=10)
+    evaluate.add_argument("--episodes", type=int, default=10, help="deterministic episodes (default: %(default)s)")
     evaluate.add_argument("--algo", choices=list(ALGORITHMS), default=None, help="default: from the run's agent.json")
     evaluate.add_argument("--env", default=None, help="default: from the run's agent.json")
-    evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--refs", choices=["d4rl", "v5"], default="d4rl")
-    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: %(default)s)")
+    evaluate.add_argument(
+        "--refs", choices=REFS, default="d4rl", help="normalized-score references (default: %(default)s)"
+    )
+    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     evaluate.add_argument("--json", default=None, help="write the result here")
     evaluate.set_defaults(func=agent_eval)
     return agent

@@ -15,7 +15,6 @@ import datetime as dt
 import logging
 import platform
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -241,11 +240,3 @@ def _versions() -> dict:
         "minari": minari.__version__,
         "python": platform.python_version(),
     }
-
-
-def dataset_folder(name: str) -> Path:
-    """Where ``make_dataset(name)`` writes."""
-    from dwm_gym.data.minari_io import datasets_root
-
-    spec, quality = parse_dataset_name(name)
-    return datasets_root() / dataset_id(spec.name, quality)

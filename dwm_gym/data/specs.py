@@ -17,7 +17,7 @@ class TaskSpec:
     Attributes:
         name: Short name, e.g. ``"hopper"``.
         env_id: Gymnasium id of the real environment.
-        rtg_scale: Divisor of the discounted return-to-go (PAPER.md: 400 / 550 / 1200).
+        rtg_scale: Divisor of the discounted return-to-go (docs/paper.md#return-to-go: 400 / 550 / 1200).
         d4rl_ref_min: D4RL random-policy reference return.
         d4rl_ref_max: D4RL expert reference return.
     """

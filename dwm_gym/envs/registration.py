@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-TASKS = ("hopper", "walker2d", "halfcheetah")
-QUALITIES = ("medium", "medium-replay", "medium-expert", "expert", "random")
+from dwm_gym.data.specs import QUALITIES, TASKS
+
 MAX_EPISODE_STEPS = 1000
 
 

@@ -7,21 +7,16 @@ Look-up order for ``{task}_{role}.safetensors`` (role ``medium`` or ``expert``) 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from dwm_gym.data.behavior.actor import BehaviorPolicy, load_actor
 from dwm_gym.data.episode import Episode
+from dwm_gym.utils.paths import dwm_gym_home
 
 ASSETS = Path(__file__).parent / "assets"
 ROLES = ("medium", "expert")
-
-
-def dwm_gym_home() -> Path:
-    """``$DWM_GYM_HOME`` or ``~/.cache/dwm_gym``."""
-    return Path(os.environ.get("DWM_GYM_HOME") or Path.home() / ".cache" / "dwm_gym")
 
 
 def user_behavior_dir() -> Path:
