@@ -123,7 +123,7 @@ def run_demo(config: DemoConfig) -> dict:
     for kind in ("dwm", "onestep"):
         imagined_env = DiffusionImaginedEnv(task="hopper", quality="medium", kind=kind, device=config.device)
         imagined[kind] = imagined_rollout(imagined_env, real.states[0], real.actions, config.seed)
-        errors[kind] = state_errors(real, imagined[kind], imagined_env.model.reference_data["states"].std(0) + 1e-6)
+        errors[kind] = state_errors(real, imagined[kind], imagined_env.model.start_states["states"].std(0) + 1e-6)
     frames = comparison_frames(real, imagined, errors)
     files = [write_mp4(frames, out / "real_vs_imagined.mp4"), write_gif(frames, out / "real_vs_imagined.gif")]
     files += plot_comparison(real, imagined, errors, out)
@@ -205,8 +205,3 @@ def summary_table(summary: dict) -> str:
         shown = ", ".join(f"{k} {v}" for k, v in values.items() if k != "seconds")
         lines.append(f"| {name} | {shown} | {values['seconds']} |")
     return "\n".join(lines) + "\n"
-
-
-def default_config(**overrides) -> DemoConfig:
-    """The demo's defaults with ``overrides`` (``None`` values ignored)."""
-    return DemoConfig(**{**DemoConfig().__dict__, **{k: v for k, v in overrides.items() if v is not None}})

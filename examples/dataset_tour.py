@@ -26,7 +26,7 @@ for refs in ("v5", "d4rl"):
     score = normalized_score(data.env_id, returns.mean(), refs)
     print(f"mean return {returns.mean():.1f} -> normalized ({refs} refs) {score:.3f}")
 
-windows = DWMWindows(data, horizon=8)
+windows = DWMWindows(data, segment_length=8)
 batch = windows.sample(4, rng=np.random.default_rng(0))
 print(
     f"{len(windows)} windows of 8 steps; a batch holds states {batch.states.shape}, "

@@ -4,7 +4,7 @@ The agent never touches the real env while training: every transition comes from
 hopper-medium world model through the batched imagined env (segment mode, H steps per env step,
 so TD3 discounts with gamma = 0.99**H). Evaluation runs the trained policy on real Hopper-v5.
 
-python examples/train_in_imagination.py [--steps 20000] [--segment-length 3] [--kind dwm|onestep]
+python examples/train_in_imagination.py [--steps 20000] [--horizon 3] [--kind dwm|onestep]
 """
 
 import argparse
@@ -25,25 +25,25 @@ from dwm_gym.evaluation import normalized_score
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--steps", type=int, default=20_000, help="imagined env steps (all sub-envs together)")
 parser.add_argument("--envs", type=int, default=16, help="imagined sub-envs stepped by one sampler call")
-parser.add_argument("--segment-length", type=int, default=3, help="H: imagined steps per env step (DWM)")
+parser.add_argument("--horizon", type=int, default=3, help="H: imagined steps per env step (DWM)")
 parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
 parser.add_argument("--eval-episodes", type=int, default=10)
 parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--out", default="runs/train_in_imagination")
 args = parser.parse_args()
-segment_length = args.segment_length if args.kind == "dwm" else 1
+horizon = args.horizon if args.kind == "dwm" else 1
 
 imagined = DiffusionImaginedVectorEnv(
     args.envs,
-    max_episode_steps=1000 // segment_length,
+    max_episode_steps=1000 // horizon,
     task="hopper",
     quality="medium",
     kind=args.kind,
-    segment_length=segment_length,
+    horizon=horizon,
 )
 venv = SB3ImaginedVecEnv(imagined)
 venv.seed(args.seed)
-gamma = 0.99**segment_length
+gamma = 0.99**horizon
 agent = TD3(
     "MlpPolicy",
     venv,
@@ -62,7 +62,7 @@ real.reset(seed=args.seed + 1000)
 returns, lengths = evaluate_policy(agent, real, n_eval_episodes=args.eval_episodes, return_episode_rewards=True)
 result = {
     "kind": args.kind,
-    "segment_length": segment_length,
+    "horizon": horizon,
     "gamma": gamma,
     "imagined_steps": args.steps,
     "real_mean_return": float(np.mean(returns)),

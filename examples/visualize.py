@@ -32,7 +32,7 @@ imagined, errors = {}, {}
 for kind in ("dwm", "onestep"):
     env = DiffusionImaginedEnv(task="hopper", quality="medium", kind=kind, device=args.device)
     imagined[kind] = imagined_rollout(env, real.states[0], real.actions, args.seed, args.size)
-    state_std = env.model.reference_data["states"].std(axis=0) + 1e-6
+    state_std = env.model.start_states["states"].std(axis=0) + 1e-6
     errors[kind] = state_errors(real, imagined[kind], state_std)
 
 frames = comparison_frames(real, imagined, errors)

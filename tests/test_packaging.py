@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import pytest
 
@@ -16,6 +17,7 @@ def test_wheel_install_makes_the_env_offline(tmp_path):
     run(sys.executable, "-m", "venv", "--system-site-packages", str(venv))
     python = venv / "bin" / "python"
     wheel = next(wheel_dir.glob("dwm_gym-*.whl"))
+    assert "dwm_gym/py.typed" in zipfile.ZipFile(wheel).namelist()  # PEP 561 marker ships with the package
     run(str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall", str(wheel))
     script = textwrap.dedent(
         """

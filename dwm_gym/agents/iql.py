@@ -1,4 +1,4 @@
-"""``IQL``: Implicit Q-Learning (Kostrikov et al. 2022) as an offline SB3 algorithm (PAPER.md 2.4).
+"""``IQL``: Implicit Q-Learning (Kostrikov et al. 2022) as an offline SB3 algorithm (docs/paper.md#dwm-iql).
 
 Per update, on a dataset minibatch (s, a):
 
@@ -31,7 +31,7 @@ from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
-from dwm_gym.value_expansion import lambda_return
+from dwm_gym.value_expansion import MVEReplayBuffer, MVEReplayBufferSamples, lambda_return
 from dwm_gym.value_expansion.targets import discounted_reward_sum
 
 
@@ -50,8 +50,25 @@ def expectile_loss(diff: th.Tensor, expectile: float) -> th.Tensor:
     return (weight * diff.pow(2)).mean()
 
 
+def segment_request(
+    buffer_class: type[ReplayBuffer] | None, kwargs: dict[str, Any] | None, td_lambda: float
+) -> dict[str, Any] | None:
+    """The buffer kwargs with ``return_segments=True`` when the λ-return needs the imagined segments.
+
+    Raises:
+        ValueError: When ``return_segments=False`` was passed explicitly with ``td_lambda < 1``.
+    """
+    if td_lambda >= 1.0 or buffer_class is None or not issubclass(buffer_class, MVEReplayBuffer):
+        return kwargs
+    kwargs = dict(kwargs or {})
+    if kwargs.get("return_segments") is False:
+        raise ValueError("td_lambda < 1 needs the imagined segments: drop return_segments=False or set td_lambda=1")
+    kwargs["return_segments"] = True
+    return kwargs
+
+
 class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
-    """IQL / DWM-IQL; accepts any ``replay_buffer_class``. Paper defaults (PAPER.md 2.4, 2.6).
+    """IQL / DWM-IQL; accepts any ``replay_buffer_class``. Paper defaults (docs/paper.md#hyper-parameters).
 
     Args:
         policy: ``"MlpPolicy"`` or :class:`IQLPolicy`.
@@ -109,6 +126,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         if not 0.0 <= td_lambda <= 1.0:
             raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}")
         self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
+        replay_buffer_kwargs = segment_request(replay_buffer_class, replay_buffer_kwargs, td_lambda)
         self.normalize_observations, self.normalize_rewards = normalize_observations, normalize_rewards
         self.reward_scale: float | None = None
         self.critic_monitor = CriticMonitor()
@@ -135,10 +153,6 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
-    def configure_replay_buffer(self, buffer) -> None:
-        if self.td_lambda < 1.0 and hasattr(buffer, "return_segments"):
-            buffer.return_segments = True
-
     @property
     def critic_reward_scale(self) -> float:
         """The reward scale of the critic's targets (fixed by :meth:`on_offline_start`)."""
@@ -152,6 +166,11 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             self.reward_scale = 1000.0 / spread if self.normalize_rewards and spread > 0 else 1.0
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
+        """Runs ``gradient_steps`` IQL updates (V expectile, Q, advantage-weighted actor, Polyak) and logs the means.
+
+        Rewards are multiplied by ``reward_scale``; the Q target uses the buffer's ``discounts`` (γ^H with an
+        MVE buffer), or the λ-return over the imagined segment when the buffer returns one and ``td_lambda < 1``.
+        """
         self.policy.set_training_mode(True)
         optimizers = [self.policy.actor.optimizer, self.policy.critic.optimizer, self.policy.value.optimizer]
         self._update_learning_rate(optimizers)
@@ -177,7 +196,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             value.optimizer.step()
 
             with th.no_grad():
-                segments = getattr(data, "segment_states", None)
+                segments = data.segment_states if isinstance(data, MVEReplayBufferSamples) else None
                 if segments is not None and self.td_lambda < 1.0:
                     b, h, _ = segments.shape
                     values = value(segments.reshape(b * h, *segments.shape[2:])).reshape(b, h)

@@ -40,6 +40,7 @@ class GaussianActor(BaseModel):
         self.log_std_bounds = log_std_bounds
 
     def distribution(self, obs: PyTorchObs) -> th.distributions.Normal:
+        """π(·|s): Normal with the tanh-squashed mean and the clamped, state-independent std."""
         mean = self.mu(self.extract_features(obs, self.features_extractor))
         return th.distributions.Normal(mean, self.log_std.clamp(*self.log_std_bounds).exp())
 
@@ -48,6 +49,7 @@ class GaussianActor(BaseModel):
         return self.distribution(obs).log_prob(actions).sum(dim=-1)
 
     def forward(self, obs: PyTorchObs, deterministic: bool = True) -> th.Tensor:
+        """Scaled actions in [-1, 1]: the mean, or a sample clamped to [-1, 1] when not ``deterministic``."""
         dist = self.distribution(obs)
         return dist.mean if deterministic else dist.sample().clamp(-1.0, 1.0)
 
@@ -157,12 +159,14 @@ class IQLPolicy(BasePolicy):
         return data
 
     def forward(self, obs: PyTorchObs, deterministic: bool = True) -> th.Tensor:
+        """Scaled actions of the actor (its mean by default), as :meth:`_predict`."""
         return self._predict(obs, deterministic)
 
     def _predict(self, observation: PyTorchObs, deterministic: bool = True) -> th.Tensor:
         return self.actor(observation, deterministic)
 
     def set_training_mode(self, mode: bool) -> None:
+        """Puts the actor, the critic and V (not the critic target) in training or evaluation mode."""
         self.actor.set_training_mode(mode)
         self.critic.set_training_mode(mode)
         self.value.set_training_mode(mode)

@@ -31,6 +31,7 @@ class NormalizedFlattenExtractor(BaseFeaturesExtractor):
         self.register_buffer("fitted", th.zeros((), dtype=th.bool))
 
     def forward(self, observations: th.Tensor) -> th.Tensor:
+        """Flattens ``(B, ...)`` observations to ``(B, dim)`` and standardizes them with the stored mean and std."""
         flat = observations.reshape(observations.shape[0], -1)
         return (flat - self.mean) / self.std
 

@@ -11,17 +11,15 @@ import logging
 import sys
 import time
 import warnings
-from collections import deque
 from typing import TypeVar
 
 import numpy as np
-from stable_baselines3.common import utils
-from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import MaybeCallback
 
 from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
+from dwm_gym.agents.sb3_adapter import setup_offline_learn
 from dwm_gym.data import OfflineDataset
 from dwm_gym.value_expansion import MVEReplayBuffer, load_offline_data, policy_function
 
@@ -29,9 +27,12 @@ logger = logging.getLogger(__name__)
 SelfOffline = TypeVar("SelfOffline", bound=OffPolicyAlgorithm)
 
 
-def prepare_offline(algo: OffPolicyAlgorithm) -> None:
-    """Checks the buffer, fits observation statistics once, binds the policy to one-step MVE buffers,
-    then calls the algorithm's ``on_offline_start()`` hook if it has one.
+def prepare_offline(algo: OffPolicyAlgorithm, progress_bar: bool = False) -> None:
+    """Checks the buffer, fits observation statistics once, then runs the declared hooks.
+
+    The hooks are the MVE buffer's (:class:`MVEReplayBuffer`: ``bind_policy``, ``prepare``) and the
+    project's agents' (:meth:`OfflineAlgorithm.on_offline_start`). Stock SB3 algorithms and buffers
+    have no hooks.
 
     Raises:
         ValueError: On an empty buffer or a buffer discount that differs from the algorithm's.
@@ -39,43 +40,18 @@ def prepare_offline(algo: OffPolicyAlgorithm) -> None:
     buffer = algo.replay_buffer
     if buffer is None or buffer.size() == 0:
         raise ValueError("the replay buffer is empty: load an offline dataset first (model.load_dataset(...))")
-    buffer_gamma = getattr(buffer, "gamma", None)
-    if buffer_gamma is not None and abs(buffer_gamma - algo.gamma) > 1e-12:
-        raise ValueError(f"the replay buffer discounts with gamma={buffer_gamma} but the algorithm uses {algo.gamma}")
+    if isinstance(buffer, MVEReplayBuffer) and abs(buffer.gamma - algo.gamma) > 1e-12:
+        raise ValueError(f"the replay buffer discounts with gamma={buffer.gamma} but the algorithm uses {algo.gamma}")
     if needs_observation_stats(algo.policy):
         mean, std = observation_stats(buffer.observations[: buffer.size()].reshape(-1, *buffer.obs_shape))
         set_observation_stats(algo.policy, mean, std)
-    if hasattr(buffer, "bind_policy"):
+    if isinstance(buffer, MVEReplayBuffer):
         buffer.bind_policy(policy_function(algo))
-    hook = getattr(algo, "on_offline_start", None)
-    if hook is not None:
-        hook()
+        buffer.prepare(progress=progress_bar)
     if isinstance(algo, OfflineAlgorithm):
+        algo.on_offline_start()
         rewards = buffer.rewards[: buffer.size()]
         algo.critic_monitor.set_q_bound(float(np.abs(rewards).max()) * algo.critic_reward_scale, algo.gamma)
-
-
-def setup_offline_learn(
-    algo: OffPolicyAlgorithm,
-    total_timesteps: int,
-    callback: MaybeCallback = None,
-    reset_num_timesteps: bool = True,
-    tb_log_name: str = "run",
-    progress_bar: bool = False,
-) -> tuple[int, BaseCallback]:
-    """SB3's ``_setup_learn`` without resetting the env (counters, logger, callbacks, progress bar)."""
-    algo.start_time = time.time_ns()
-    if algo.ep_info_buffer is None or reset_num_timesteps:
-        algo.ep_info_buffer = deque(maxlen=algo._stats_window_size)
-        algo.ep_success_buffer = deque(maxlen=algo._stats_window_size)
-    if reset_num_timesteps:
-        algo.num_timesteps, algo._episode_num = 0, 0
-    else:
-        total_timesteps += algo.num_timesteps
-    algo._total_timesteps, algo._num_timesteps_at_start = total_timesteps, algo.num_timesteps
-    if not algo._custom_logger:
-        algo._logger = utils.configure_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
-    return total_timesteps, algo._init_callback(callback, progress_bar)
 
 
 def dump_offline_logs(algo: OffPolicyAlgorithm) -> None:
@@ -113,7 +89,7 @@ def offline_learn(
         reset_num_timesteps: Restart the update counter (False continues a loaded model).
         progress_bar: Show SB3's progress bar.
     """
-    prepare_offline(algo)
+    prepare_offline(algo, progress_bar)
     total_timesteps, callback = setup_offline_learn(
         algo, total_timesteps, callback, reset_num_timesteps, tb_log_name, progress_bar
     )
@@ -135,8 +111,7 @@ class CriticDivergenceWarning(UserWarning):
 
 
 class OfflineAlgorithm:
-    """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset``, an offline ``learn``, and
-    critic diagnostics.
+    """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset``, an offline ``learn``, critic diagnostics.
 
     Subclasses set ``critic_monitor`` (a :class:`CriticMonitor`) in their constructor and feed it
     every update; ``critic_reward_scale`` is the factor between the data's rewards and the
@@ -167,12 +142,8 @@ class OfflineAlgorithm:
             logger.warning(text)
             warnings.warn(text, CriticDivergenceWarning, stacklevel=2)
 
-    def configure_replay_buffer(self, buffer) -> None:
-        """Hook: adjust a freshly created replay buffer (e.g. ask for imagined segments)."""
-
-    def _setup_model(self) -> None:
-        super()._setup_model()
-        self.configure_replay_buffer(self.replay_buffer)
+    def on_offline_start(self) -> None:
+        """Hook run by :func:`prepare_offline` before the first update (after the data is loaded)."""
 
     def load_dataset(self: SelfOffline, dataset: OfflineDataset | str) -> SelfOffline:
         """Fills the replay buffer with ``dataset`` (an :class:`OfflineDataset` or a Minari id).
@@ -184,8 +155,7 @@ class OfflineAlgorithm:
         if self.replay_buffer is None or self.replay_buffer.buffer_size != dataset.num_transitions:
             self.buffer_size = dataset.num_transitions
             kwargs, old = dict(self.replay_buffer_kwargs), self.replay_buffer
-            reuse_model = "world_model" in kwargs and getattr(old, "model", None) is not None
-            if reuse_model:  # the world model is already loaded: hand it over instead of reading it again
+            if isinstance(old, MVEReplayBuffer):  # the world model is loaded: hand it over, not read it again
                 kwargs["world_model"] = old.model
             self.replay_buffer = self.replay_buffer_class(
                 self.buffer_size,
@@ -196,9 +166,6 @@ class OfflineAlgorithm:
                 optimize_memory_usage=self.optimize_memory_usage,
                 **kwargs,
             )
-            if reuse_model:
-                self.replay_buffer.world_model_path = old.world_model_path  # pickles with the path, as before
-            self.configure_replay_buffer(self.replay_buffer)
         load_offline_data(self.replay_buffer, dataset)
         return self
 

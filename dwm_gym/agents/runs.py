@@ -32,6 +32,7 @@ from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
 from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.checkpoint import read_header
+from dwm_gym.world_model.kinds import model_class
 
 logger = logging.getLogger(__name__)
 ALGORITHMS = {"td3bc": TD3BC, "iql": IQL, "td3": TD3}
@@ -107,7 +108,7 @@ def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]
     if path is None:
         return None, {}
     kwargs: dict[str, Any] = {"world_model": path, "horizon": config.horizon, "seed": config.seed}
-    if kind == "dwm":
+    if not model_class(kind).needs_policy:  # segments from (s_t, a_t) alone: the cached buffer
         kwargs.update(rtg=config.rtg, cache=config.cache, cache_samples=config.cache_samples)
         if config.cache and config.cache_file:
             kwargs["cache_file"] = config.cache_file
@@ -200,8 +201,6 @@ def train_agent(
         agent.load_dataset(dataset)
     else:
         load_offline_data(agent.replay_buffer, dataset)
-    if getattr(agent.replay_buffer, "cache_file", None):
-        agent.replay_buffer.prepare_cache(progress=progress_bar)
     remaining = config.steps - agent.num_timesteps if resume else config.steps
     evaluation = EvalOnRealEnvCallback(
         env_id,

@@ -1,4 +1,4 @@
-"""``TD3BC``: TD3+BC (Fujimoto & Gu 2021) as an offline SB3 algorithm (PAPER.md 2.3).
+"""``TD3BC``: TD3+BC (Fujimoto & Gu 2021) as an offline SB3 algorithm (docs/paper.md#dwm-td3bc).
 
 Stock SB3 ``TD3`` with the actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|, and states
 normalized by the dataset's mean and std inside the networks. The critic target keeps SB3's
@@ -37,7 +37,7 @@ def offline_policy_kwargs(policy_kwargs: dict[str, Any] | None, normalize_observ
 
 
 class TD3BC(OfflineAlgorithm, TD3):
-    """TD3+BC; accepts any ``replay_buffer_class``. Paper defaults (PAPER.md 2.3, 2.6).
+    """TD3+BC; accepts any ``replay_buffer_class``. Paper defaults (docs/paper.md#hyper-parameters).
 
     Args:
         policy: ``"MlpPolicy"`` or a TD3 policy class.
@@ -109,6 +109,11 @@ class TD3BC(OfflineAlgorithm, TD3):
         )
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
+        """SB3's TD3 update with the TD3+BC actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|.
+
+        The critic target uses the buffer's ``discounts`` (γ^H with an MVE buffer) and feeds
+        ``critic_monitor``; the BC loss is logged next to SB3's losses.
+        """
         self.policy.set_training_mode(True)
         self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
         actor_losses, critic_losses, bc_losses = [], [], []

@@ -1,4 +1,4 @@
-"""State and reward normalizers of the DWM (PAPER.md: CDF states, min-max rewards, both to [-1, 1]).
+"""State and reward normalizers of the DWM (docs/paper.md#normalization: CDF states, min-max rewards, both to [-1, 1]).
 
 Both work on numpy arrays and on torch tensors (any device) and round-trip through
 ``state_dict()`` / ``load_state_dict()``, whose values are plain arrays that fit in safetensors.
@@ -91,6 +91,7 @@ class CDFNormalizer:
 
     @property
     def dim(self) -> int:
+        """Number of dimensions the normalizer was fitted on (raises if it is not fitted)."""
         self._check_fitted()
         return self.knots.shape[0]
 
@@ -145,10 +146,12 @@ class CDFNormalizer:
         return self._apply(y, inverse=True, clip_tails=clip_tails)
 
     def state_dict(self) -> dict[str, np.ndarray]:
+        """The fitted quantiles, ``{"knots": (dim, num_knots) float64}``, for a checkpoint."""
         self._check_fitted()
         return {"knots": self.knots.astype(np.float64)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> CDFNormalizer:
+        """Restores the knots of :meth:`state_dict` (``num_knots`` follows them) and returns ``self``."""
         knots = np.asarray(state["knots"], dtype=np.float64)
         if knots.ndim != 2 or knots.shape[1] < 2 or np.any(np.diff(knots, axis=1) < 0):
             raise ValueError(f"invalid CDF normalizer state: knots of shape {knots.shape} must be (dim, >=2), sorted")
@@ -202,11 +205,13 @@ class MinMaxNormalizer:
         return _back((tensor + 1) / 2 * span + low, was_numpy, y)
 
     def state_dict(self) -> dict[str, np.ndarray]:
+        """The fitted range, ``{"low": ..., "high": ...}`` (copies), for a checkpoint."""
         if self.low is None:
             raise RuntimeError("the normalizer is not fitted")
         return {"low": self.low.copy(), "high": self.high.copy()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> MinMaxNormalizer:
+        """Restores the range of :meth:`state_dict` and returns ``self``."""
         low, high = (
             np.atleast_1d(np.asarray(state["low"], np.float64)),
             np.atleast_1d(np.asarray(state["high"], np.float64)),

@@ -147,8 +147,10 @@ class OfflineDataset:
 
     @classmethod
     def from_d4rl(cls, path: str | os.PathLike, env_id: str | None = None) -> OfflineDataset:
-        """Loads a D4RL-format HDF5 file (``observations``, ``actions``, ``rewards``,
-        ``next_observations``, ``terminals``, ``timeouts``).
+        """Loads a D4RL-format HDF5 file.
+
+        The file holds ``observations``, ``actions``, ``rewards``, ``next_observations``,
+        ``terminals`` and ``timeouts``.
 
         Args:
             path: The ``.hdf5`` file.
@@ -162,18 +164,22 @@ class OfflineDataset:
     # ------------------------------------------------------------------ views
     @property
     def obs_dim(self) -> int:
+        """Size of a state vector."""
         return int(self.episodes[0].observations.shape[-1])
 
     @property
     def action_dim(self) -> int:
+        """Size of an action vector."""
         return int(self.episodes[0].actions.shape[-1])
 
     @property
     def num_episodes(self) -> int:
+        """Number of episodes."""
         return len(self.episodes)
 
     @property
     def num_transitions(self) -> int:
+        """Number of (s, a, r, s') transitions over all episodes."""
         return int(sum(len(e) for e in self.episodes))
 
     @property
@@ -198,8 +204,11 @@ class OfflineDataset:
 
     @cached_property
     def transitions(self) -> dict[str, np.ndarray]:
-        """All transitions as flat arrays: ``observations``, ``actions``, ``rewards``,
-        ``next_observations``, ``terminations``, ``truncations``, ``episode_index``."""
+        """All transitions as flat arrays, concatenated over episodes.
+
+        Keys: ``observations``, ``actions``, ``rewards``, ``next_observations``, ``terminations``,
+        ``truncations``, ``episode_index``.
+        """
         eps = self.episodes
         return {
             "observations": np.concatenate([e.observations[:-1] for e in eps]),

@@ -1,6 +1,6 @@
 """DWM training windows: (s_t, a_t, g_t) -> (r_t, s_{t+1}, r_{t+1}, ..., s_{t+T-1}, r_{t+T-1}).
 
-Termination semantics (DESIGN.md):
+Termination semantics (docs/paper.md#terminations):
 
 * A window never crosses a truncation (time limit or collection cut): in an episode that was
   cut after ``L`` transitions, windows start at t = 0 .. L - T only.
@@ -9,7 +9,7 @@ Termination semantics (DESIGN.md):
   episode start at every t = 0 .. L - 1.
 
 The return-to-go is the full-episode discounted return from t to the end of the episode's
-data, divided by the task's scale (PAPER.md: 400 hopper, 550 walker2d, 1200 halfcheetah).
+data, divided by the task's scale (docs/paper.md#return-to-go: 400 hopper, 550 walker2d, 1200 halfcheetah).
 
 Windows are index views over flat padded arrays (no copy of T states per window);
 :meth:`DWMWindows.batch` gathers a batch.
@@ -17,6 +17,7 @@ Windows are index views over flat padded arrays (no copy of T states per window)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,13 +63,14 @@ def discounted_returns_to_go(rewards: np.ndarray, gamma: float) -> np.ndarray:
 
 
 class DWMWindows:
-    """All length-``horizon`` windows of an :class:`OfflineDataset`.
+    """All length-T windows of an :class:`OfflineDataset` (T: the world model's ``segment_length``).
 
     Args:
         dataset: The data.
-        horizon: Window length T (paper: 8).
+        segment_length: Window length T (paper: 8).
         gamma: Discount of the return-to-go (paper: 0.99).
         rtg_scale: Divisor of the return-to-go; defaults to the task's scale.
+        horizon: Deprecated name of ``segment_length``.
 
     Raises:
         DatasetError: If no episode is long enough for a single window.
@@ -76,16 +78,25 @@ class DWMWindows:
     """
 
     def __init__(
-        self, dataset: OfflineDataset, horizon: int = 8, gamma: float = 0.99, rtg_scale: float | None = None
+        self,
+        dataset: OfflineDataset,
+        segment_length: int = 8,
+        gamma: float = 0.99,
+        rtg_scale: float | None = None,
+        *,
+        horizon: int | None = None,
     ) -> None:
-        if horizon < 1:
-            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        if horizon is not None:
+            warnings.warn("DWMWindows(horizon=...) is deprecated: use segment_length=", DeprecationWarning, 2)
+            segment_length = horizon
+        if segment_length < 1:
+            raise ValueError(f"segment_length must be >= 1, got {segment_length}")
         if rtg_scale is None:
             if dataset.task is None:
                 raise ValueError(f"no RTG scale known for env {dataset.env_id!r}; pass rtg_scale=")
             rtg_scale = dataset.task.rtg_scale
-        self.horizon, self.gamma, self.rtg_scale = horizon, gamma, float(rtg_scale)
-        pad = horizon - 1
+        self.segment_length, self.gamma, self.rtg_scale = segment_length, gamma, float(rtg_scale)
+        pad = segment_length - 1
         states, actions, rewards, masks, terminals, rtg, starts = [], [], [], [], [], [], []
         offset = 0
         for episode in dataset.episodes:
@@ -108,12 +119,13 @@ class DWMWindows:
                 masks.append(np.ones(length))
                 terminals.append(np.zeros(length))
                 rtg.append(episode_rtg)
-                starts.append(offset + np.arange(max(0, length - horizon + 1)))
+                starts.append(offset + np.arange(max(0, length - segment_length + 1)))
             offset += rows
         self.starts = np.concatenate(starts).astype(np.int64)
         if len(self.starts) == 0:
             raise DatasetError(
-                f"no window of length {horizon} fits: every episode is truncated and shorter than {horizon} steps"
+                f"no window of length {segment_length} fits: every episode is truncated and shorter than "
+                f"{segment_length} steps"
             )
         self._states = np.concatenate(states).astype(np.float32)
         self._actions = np.concatenate(actions).astype(np.float32)
@@ -121,6 +133,12 @@ class DWMWindows:
         self._masks = np.concatenate(masks).astype(np.float32)
         self._terminals = np.concatenate(terminals).astype(np.float32)
         self._rtg = np.concatenate(rtg).astype(np.float32)
+
+    @property
+    def horizon(self) -> int:
+        """Deprecated name of :attr:`segment_length`."""
+        warnings.warn("DWMWindows.horizon is deprecated: use segment_length", DeprecationWarning, 2)
+        return self.segment_length
 
     @property
     def start_rtg(self) -> np.ndarray:
@@ -133,7 +151,7 @@ class DWMWindows:
     def batch(self, indices: np.ndarray) -> WindowBatch:
         """Gathers the windows ``indices`` (positions in ``0 .. len(self) - 1``)."""
         start = self.starts[np.asarray(indices)]
-        rows = start[:, None] + np.arange(self.horizon)
+        rows = start[:, None] + np.arange(self.segment_length)
         return WindowBatch(
             states=self._states[start],
             actions=self._actions[start],
@@ -146,7 +164,7 @@ class DWMWindows:
 
     def action_sequences(self, indices: np.ndarray) -> np.ndarray:
         """The dataset actions a_t .. a_{t+T-1} of windows ``indices`` (``(B, T, action_dim)``, 0 on padding)."""
-        rows = self.starts[np.asarray(indices)][:, None] + np.arange(self.horizon)
+        rows = self.starts[np.asarray(indices)][:, None] + np.arange(self.segment_length)
         return self._actions[rows]
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> WindowBatch:

@@ -39,6 +39,7 @@ class ClipWarning:
         self.done = False
 
     def __call__(self, space: spaces.Box) -> None:
+        """Issues the ``UserWarning`` naming ``space`` the first time it is called; later calls do nothing."""
         if not self.done:
             warnings.warn(
                 f"actions outside the action space {space} were clipped into it (warned once per env)",

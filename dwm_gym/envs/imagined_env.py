@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import os
+import warnings
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
-from dwm_gym.envs.imagination import Imagination
-from dwm_gym.envs.start_states import StartStates
-from dwm_gym.utils.device import resolve_device
-from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import load_world_model
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepModel
-
-
-def load_env_model(checkpoint, task: str | None, quality: str | None, kind: str, model, device):
-    """The world model of an imagined env: ``model`` as given, else the resolved checkpoint."""
-    if model is not None:
-        return model
-    if checkpoint is None and (task is None or quality is None):
-        raise ValueError("pass checkpoint='model.safetensors', model=..., or task= and quality= ('hopper', 'medium')")
-    path = resolve_checkpoint(task or "", quality or "", kind, checkpoint)
-    return load_world_model(path, device=resolve_device(device))
+from dwm_gym.envs.settings import build_parts
 
 
 class DiffusionImaginedEnv(gym.Env):
-    """A real ``gymnasium.Env`` that imagines its transitions with a DWM (or a one-step model).
+    """A real ``gymnasium.Env`` that imagines its transitions with a DWM (or any world model).
 
     Spaces are the real env's. ``reset`` draws a start state, ``step`` imagines the next one:
 
-    * ``segment_length=1`` (default): returns ŝ_{t+1} and r̂_t;
-    * ``segment_length=H`` (2..T-1, DWM only): returns ŝ_{t+H} and Σ_{h<H} γ^h r̂_{t+h};
+    * ``horizon=1`` (default): returns ŝ_{t+1} and r̂_t;
+    * ``horizon=H`` (2..T-1, DWM only): returns ŝ_{t+H} and Σ_{h<H} γ^h r̂_{t+h};
       ``info["discount"] = γ^H`` (train the agent with ``gamma=γ**H``) and ``info["segment"]``
       holds the H states and rewards.
 
@@ -43,53 +28,23 @@ class DiffusionImaginedEnv(gym.Env):
     ``np_random``, so the same seed gives the same rollout.
 
     Args:
-        checkpoint: A ``.safetensors`` world model; default: resolved from ``task``/``quality``.
-        task: ``hopper``, ``walker2d`` or ``halfcheetah`` (checkpoint look-up).
-        quality: Dataset quality (``medium``...) (checkpoint look-up).
-        kind: ``dwm`` or ``onestep`` (checkpoint look-up).
-        model: An already loaded world model (overrides the checkpoint).
-        segment_length: H.
-        rtg: Scaled RTG target; default: the median RTG of the training data (stored in the checkpoint).
-        gamma: Discount inside a segment.
-        sampler: DWM sampler overrides (``guidance_weight``, ``temperature``, ``start_noise_scale``...).
-        start_states: ``episode_starts`` (dataset episode starts), ``dataset`` (any dataset
-            state) or ``env`` (the real env's reset); ``reset(options={"start_states": ...})``
-            or ``options={"state": obs}`` override it per episode.
-        device: Torch device of the sampler (``auto``: CUDA when available).
         render_mode: ``None`` or ``rgb_array`` (the imagined state drawn in MuJoCo).
         width: Render width.
         height: Render height.
+        **settings: What to imagine with and how: the fields of :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`
+            (``checkpoint``, ``task``, ``quality``, ``kind``, ``model``, ``horizon``, ``rtg``,
+            ``gamma``, ``sampler``, ``start_states``, ``device``).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 125}
 
-    def __init__(
-        self,
-        checkpoint: str | os.PathLike | None = None,
-        task: str | None = None,
-        quality: str | None = None,
-        kind: str = "dwm",
-        model: DiffusionWorldModel | OneStepModel | None = None,
-        segment_length: int = 1,
-        rtg: float | None = None,
-        gamma: float = 0.99,
-        sampler: dict | None = None,
-        start_states: str = "episode_starts",
-        device: str = "auto",
-        render_mode: str | None = None,
-        width: int = 480,
-        height: int = 480,
-    ) -> None:
+    def __init__(self, render_mode: str | None = None, width: int = 480, height: int = 480, **settings: Any) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        model = load_env_model(checkpoint, task, quality, kind, model, device)
-        self.imagination = Imagination(model, segment_length, rtg, gamma, sampler)
-        self.starts = StartStates(model, start_states)
-        real = gym.make(model.env_id)
-        self.observation_space, self.action_space = real.observation_space, real.action_space
-        real_fps = real.metadata.get("render_fps", 125)
-        real.close()
-        self.metadata = {**self.metadata, "render_fps": max(1, round(real_fps / segment_length))}
+        parts = build_parts(type(self).__name__, settings)
+        self.config, self.imagination, self.starts = parts.config, parts.imagination, parts.starts
+        self.observation_space, self.action_space = parts.observation_space, parts.action_space
+        self.metadata = {**self.metadata, "render_fps": max(1, round(parts.real_fps / parts.config.horizon))}
         self.render_mode, self.width, self.height = render_mode, width, height
         self._renderer = None
         self._generator: torch.Generator | None = None
@@ -102,14 +57,27 @@ class DiffusionImaginedEnv(gym.Env):
         return self.imagination.model
 
     @property
+    def horizon(self) -> int:
+        """H, transitions imagined per ``step``."""
+        return self.imagination.horizon
+
+    @property
     def segment_length(self) -> int:
-        return self.imagination.segment_length
+        """Deprecated name of :attr:`horizon`."""
+        warnings.warn("segment_length is deprecated: use horizon", DeprecationWarning, stacklevel=2)
+        return self.imagination.horizon
 
     @property
     def rtg(self) -> float:
+        """The scaled RTG target the world model is conditioned on (``None`` for models without RTG)."""
         return self.imagination.rtg
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Starts an episode from a drawn start state, or from ``options["state"]``; returns ``(obs, {})``.
+
+        A ``seed`` (or the first reset) also reseeds the sampler's ``torch.Generator`` from ``np_random``;
+        ``options["start_states"]`` overrides the start mode for this call.
+        """
         super().reset(seed=seed)
         options = options or {}
         if seed is not None or self._generator is None:
@@ -127,6 +95,11 @@ class DiffusionImaginedEnv(gym.Env):
         return self._observation(), {}
 
     def step(self, action):
+        """Imagines ``horizon`` transitions for ``action`` (clipped into the action space, warned once).
+
+        Returns ŝ_{t+H}, the discounted reward sum, the imagined termination, ``truncated=False`` (time
+        limits come from ``gym.make``) and ``info`` with ``discount`` and ``segment``.
+        """
         if self._obs is None:
             raise RuntimeError("call reset() before step()")
         action, clipped = check_actions(action, self.action_space)
@@ -136,9 +109,9 @@ class DiffusionImaginedEnv(gym.Env):
         out = self.imagination.step(self._obs, act, self._generator)
         self._obs = out.next_obs
         if self._renderer is not None:
-            self._renderer.advance(self._observation(), self.segment_length)
+            self._renderer.advance(self._observation(), self.horizon)
         info = {
-            "discount": self.imagination.gamma**self.segment_length,
+            "discount": self.imagination.gamma**self.horizon,
             "segment": {
                 "states": out.segment_states[0].double().cpu().numpy(),
                 "rewards": out.segment_rewards[0].double().cpu().numpy(),
@@ -150,6 +123,7 @@ class DiffusionImaginedEnv(gym.Env):
         return self._obs[0].double().cpu().numpy().astype(self.observation_space.dtype)
 
     def render(self):
+        """An ``rgb_array`` image of the current imagined state drawn in MuJoCo (``None`` without a render mode)."""
         if self.render_mode != "rgb_array":
             return None
         if self._obs is None:
@@ -161,6 +135,7 @@ class DiffusionImaginedEnv(gym.Env):
         return self._renderer.render(self._observation())
 
     def close(self) -> None:
+        """Closes the renderer and the real env used for start states, if they were opened."""
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None

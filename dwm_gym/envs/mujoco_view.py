@@ -53,4 +53,5 @@ class ObservationRenderer:
             ) from exc
 
     def close(self) -> None:
+        """Closes the real env that draws the observations."""
         self.env.close()

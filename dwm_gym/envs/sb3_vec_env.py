@@ -30,6 +30,7 @@ class SB3ImaginedVecEnv(VecEnv):
         self._actions: np.ndarray | None = None
 
     def reset(self) -> np.ndarray:
+        """Resets every sub-env with the first seed given to ``seed()`` (if any); returns the observations."""
         seed = self._seeds[0]
         obs, _ = self.venv.reset(seed=seed)
         self._reset_seeds()
@@ -37,9 +38,15 @@ class SB3ImaginedVecEnv(VecEnv):
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
+        """Stores the actions; the batched imagination runs in :meth:`step_wait`."""
         self._actions = actions
 
     def step_wait(self):
+        """Imagines one step for all sub-envs and resets finished ones in the same call, SB3-style.
+
+        A finished sub-env's last state goes to ``info["terminal_observation"]``, with
+        ``info["TimeLimit.truncated"]``; every ``info`` carries the step's ``discount``.
+        """
         rewards, terminated, truncated, info = self.venv.advance(self._actions)
         done = terminated | truncated
         infos = [{"discount": float(info["discount"][i])} for i in range(self.num_envs)]
@@ -52,19 +59,24 @@ class SB3ImaginedVecEnv(VecEnv):
         return self.venv.observations(), rewards.astype(np.float32), done, infos
 
     def close(self) -> None:
+        """Closes the wrapped imagined vector env."""
         self.venv.close()
 
     def get_attr(self, attr_name: str, indices=None) -> list:
+        """The wrapped vector env's attribute, repeated once per requested sub-env (they share it)."""
         return [getattr(self.venv, attr_name)] * len(self._indices(indices))
 
     def set_attr(self, attr_name: str, value, indices=None) -> None:
+        """Sets the attribute on the wrapped vector env, so for all sub-envs whatever ``indices`` says."""
         setattr(self.venv, attr_name, value)
 
     def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list:
+        """Calls the method once on the wrapped vector env; its result is repeated per requested sub-env."""
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result] * len(self._indices(indices))
 
     def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        """Always ``False`` per sub-env: the imagined envs carry no Gymnasium wrappers."""
         return [False] * len(self._indices(indices))
 
     def _indices(self, indices) -> list[int]:

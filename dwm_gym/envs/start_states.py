@@ -1,15 +1,14 @@
 """Where imagined episodes start: dataset episode starts, any dataset state, or the real env's reset.
 
-The dataset states travel inside the checkpoint (``reference_data``), so the envs work without the
-dataset on disk; for older checkpoints without them the dataset is loaded from Minari.
+The dataset states travel inside the checkpoint (the model's ``start_states``), so the envs work
+without the dataset on disk; for older checkpoints without them the dataset is loaded from Minari.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.base import WorldModel
 
 START_MODES = ("episode_starts", "dataset", "env")
 
@@ -18,7 +17,7 @@ class StartStates:
     """Draws start states for a world model's env.
 
     Args:
-        model: A loaded world model (``reference_data``, ``checkpoint_info`` and ``env_id`` are read).
+        model: A loaded world model (its ``start_states``, ``info`` and ``env_id`` are read).
         mode: ``"episode_starts"`` (default), ``"dataset"`` (any dataset state) or ``"env"``
             (the real env's own reset distribution).
 
@@ -26,7 +25,7 @@ class StartStates:
         ValueError: On an unknown mode.
     """
 
-    def __init__(self, model: DiffusionWorldModel | OneStepModel, mode: str = "episode_starts") -> None:
+    def __init__(self, model: WorldModel, mode: str = "episode_starts") -> None:
         self.check_mode(mode)
         self.model, self.mode = model, mode
         self._pools: dict[str, np.ndarray] = {}
@@ -34,22 +33,21 @@ class StartStates:
 
     @staticmethod
     def check_mode(mode: str) -> None:
+        """Raises ValueError unless ``mode`` is one of :data:`START_MODES`."""
         if mode not in START_MODES:
             raise ValueError(f"start state mode must be one of {START_MODES}, got {mode!r}")
 
     def pool(self, mode: str) -> np.ndarray:
         """The candidate states for a dataset ``mode`` (loaded once)."""
         if mode not in self._pools:
-            stored = (getattr(self.model, "reference_data", None) or {}).get(
-                "episode_starts" if mode == "episode_starts" else "states"
-            )
+            stored = self.model.start_states.get("episode_starts" if mode == "episode_starts" else "states")
             self._pools[mode] = stored if stored is not None and len(stored) else self._from_dataset(mode)
         return self._pools[mode]
 
     def _from_dataset(self, mode: str) -> np.ndarray:
         from dwm_gym.data.offline_dataset import OfflineDataset
 
-        dataset_id = (getattr(self.model, "checkpoint_info", None) or {}).get("dataset_id")
+        dataset_id = self.model.info.get("dataset_id")
         if not dataset_id:
             raise ValueError(
                 "this checkpoint carries no start states and names no dataset: use start_states='env' or pass "
@@ -75,6 +73,7 @@ class StartStates:
         return pool[rng.integers(0, len(pool), size=count)]
 
     def close(self) -> None:
+        """Closes the real env made for ``start_states="env"``, if one was made."""
         if self._real_env is not None:
             self._real_env.close()
             self._real_env = None

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
-from dwm_gym.envs.imagination import Imagination
-from dwm_gym.envs.imagined_env import load_env_model
-from dwm_gym.envs.start_states import StartStates
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.envs.settings import build_parts
 
 
 class DiffusionImaginedVectorEnv(VectorEnv):
@@ -30,18 +25,9 @@ class DiffusionImaginedVectorEnv(VectorEnv):
     Args:
         num_envs: N.
         max_episode_steps: Truncation limit per sub-env (``None``: never truncated).
-        checkpoint: A ``.safetensors`` world model; default: resolved from ``task``/``quality``.
-        task: ``hopper``, ``walker2d`` or ``halfcheetah`` (checkpoint look-up).
-        quality: Dataset quality (checkpoint look-up).
-        kind: ``dwm`` or ``onestep`` (checkpoint look-up).
-        model: An already loaded world model (overrides the checkpoint).
-        segment_length: H, as for the single env.
-        rtg: Scaled RTG target; default: the median RTG of the training data.
-        gamma: Discount inside a segment.
-        sampler: DWM sampler overrides.
-        start_states: ``episode_starts``, ``dataset`` or ``env``.
-        device: Torch device of the sampler (``auto``: CUDA when available).
         render_mode: Must be ``None`` (render a single env instead).
+        **settings: What to imagine with and how: the fields of :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`, as for
+            the single env.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -50,29 +36,16 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         self,
         num_envs: int = 1,
         max_episode_steps: int | None = None,
-        checkpoint: str | os.PathLike | None = None,
-        task: str | None = None,
-        quality: str | None = None,
-        kind: str = "dwm",
-        model: DiffusionWorldModel | OneStepModel | None = None,
-        segment_length: int = 1,
-        rtg: float | None = None,
-        gamma: float = 0.99,
-        sampler: dict | None = None,
-        start_states: str = "episode_starts",
-        device: str = "auto",
         render_mode: str | None = None,
+        **settings: Any,
     ) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         if render_mode is not None:
             raise ValueError("the vector env does not render; render a single DiffusionImaginedEnv instead")
-        model = load_env_model(checkpoint, task, quality, kind, model, device)
-        self.imagination = Imagination(model, segment_length, rtg, gamma, sampler)
-        self.starts = StartStates(model, start_states)
-        real = gym.make(model.env_id)
-        self.single_observation_space, self.single_action_space = real.observation_space, real.action_space
-        real.close()
+        parts = build_parts(type(self).__name__, settings)
+        self.config, self.imagination, self.starts = parts.config, parts.imagination, parts.starts
+        self.single_observation_space, self.single_action_space = parts.observation_space, parts.action_space
         self.num_envs, self.max_episode_steps, self.render_mode = num_envs, max_episode_steps, None
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
@@ -84,6 +57,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
 
     @property
     def device(self) -> torch.device:
+        """The sampler's device, where the imagined states stay between steps."""
         return self.imagination.device
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
@@ -142,10 +116,15 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         self._steps += 1
         terminated = out.terminated.cpu().numpy()
         truncated = ~terminated & (self._steps >= (self.max_episode_steps or np.iinfo(np.int64).max))
-        info = {"discount": np.full(self.num_envs, self.imagination.gamma**self.imagination.segment_length)}
+        info = {"discount": np.full(self.num_envs, self.imagination.gamma**self.imagination.horizon)}
         return out.reward.double().cpu().numpy(), terminated, truncated, info
 
     def step(self, actions):
+        """Imagines one step for every sub-env, with Gymnasium's NEXT_STEP autoreset.
+
+        Sub-envs that ended at the previous step are reset instead: their start state is returned with
+        reward 0, ``terminated`` and ``truncated`` False, and their action ignored.
+        """
         resetting = self._needs_reset.copy()
         rewards, terminated, truncated, info = self.advance(actions)
         if resetting.any():
@@ -159,4 +138,5 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         return self._obs.double().cpu().numpy().astype(self.single_observation_space.dtype)
 
     def close_extras(self, **kwargs) -> None:
+        """Closes the real env used for start states, if one was made (called by ``close()``)."""
         self.starts.close()

@@ -12,15 +12,14 @@ from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import model_error_by_horizon
 from dwm_gym.evaluation.noise_floor import behaviour_noise_floor
 from dwm_gym.world_model.checkpoint import load_world_model
-from dwm_gym.world_model.one_step import OneStepModel
 
 
-def held_out_part(dataset: OfflineDataset, checkpoint_info: dict) -> OfflineDataset:
-    """The episodes the checkpoint did not train on, when it was trained on ``dataset``; else all of it."""
-    if checkpoint_info.get("dataset_id") != dataset.dataset_id or "held_out_fraction" not in checkpoint_info:
+def held_out_part(dataset: OfflineDataset, info: dict) -> OfflineDataset:
+    """The episodes a checkpoint (header ``info``) did not train on, when it was trained on ``dataset``; else all."""
+    if info.get("dataset_id") != dataset.dataset_id or "held_out_fraction" not in info:
         return dataset
-    rng = np.random.default_rng(checkpoint_info["split_seed"])
-    return dataset.split(checkpoint_info["held_out_fraction"], rng)[1]
+    rng = np.random.default_rng(info["split_seed"])
+    return dataset.split(info["held_out_fraction"], rng)[1]
 
 
 def error_report(
@@ -35,23 +34,23 @@ def error_report(
 
     With ``noise_floor_policy`` (the data's behaviour policy), two kinds of entries are added:
 
-    * ``"<name>, policy actions"`` for each one-step model: rolled out with a_t then actions the
-      policy samples, i.e. given (s_t, a_t) only, as the DWM is;
+    * ``"<name>, policy actions"`` for each model that needs a policy (the one-step model): rolled
+      out with a_t then actions the policy samples, i.e. given (s_t, a_t) only, as the DWM is;
     * ``behaviour noise floor``: the error of a perfect sampler of the future given (s_t, a_t),
       on the same windows as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
     """
-    report, first_held = {}, None
+    report, first_held, length = {}, None, None
     for name, path in checkpoints.items():
         model = load_world_model(path, env=dataset.env_id, device=device)
-        held = held_out_part(dataset, model.checkpoint_info)
+        held = held_out_part(dataset, model.info)
         first_held = first_held or held
-        horizon = model.checkpoint_info["config"]["horizon"]
-        result = model_error_by_horizon(model, held, num_windows, horizon, seed=seed)
-        entry = {"checkpoint": str(path), "kind": model.checkpoint_info["kind"], "eval_data": held.dataset_id}
+        length = length or model.segment_length or 8
+        result = model_error_by_horizon(model, held, num_windows, length, seed=seed)
+        entry = {"checkpoint": str(path), "kind": model.kind, "eval_data": held.dataset_id}
         report[name] = {**entry, **result}
-        if noise_floor_policy is not None and isinstance(model, OneStepModel):
+        if noise_floor_policy is not None and model.needs_policy:
             on_policy = model_error_by_horizon(
-                model, held, num_windows, horizon, seed=seed, behaviour_policy=noise_floor_policy
+                model, held, num_windows, length, seed=seed, behaviour_policy=noise_floor_policy
             )
             report[f"{name}, policy actions"] = {**entry, **on_policy}
     if noise_floor_policy is not None:
@@ -73,7 +72,7 @@ def format_table(report: dict) -> str:
     header = "step " + " ".join(f"{n + ' state':>16s} {n + ' reward':>16s}" for n in names)
     lines = [header]
     for h in range(steps):
-        cells = " ".join(f"{report[n]['state_mse'][h]:16.4f} {report[n]['reward_mse'][h]:16.3e}" for n in names)
+        cells = " ".join(f"{report[n]['state_mse'][h]:16.4f} {_cell(report[n]['reward_mse'], h)}" for n in names)
         lines.append(f"{h + 1:4d} {cells}")
     means = " ".join(f"{report[n]['mean_state_mse']:16.4f} {report[n]['mean_reward_mse']:16.3e}" for n in names)
     lines += [f"mean {means}", "", "state MSE, median over windows", "step " + " ".join(f"{n:>16s}" for n in names)]
@@ -82,6 +81,11 @@ def format_table(report: dict) -> str:
     means = " ".join(f"{np.mean(report[n]['state_median']):16.4f}" for n in names)
     lines.append(f"mean {means}")
     return "\n".join(lines)
+
+
+def _cell(values: list[float], step: int) -> str:
+    """``values[step]`` formatted, or a dash past the end (there is one reward step fewer than state steps)."""
+    return f"{values[step]:16.3e}" if step < len(values) else f"{'-':>16s}"
 
 
 def write_report(report: dict, json_path: str | Path | None, plot_path: str | Path | None) -> None:
@@ -97,9 +101,8 @@ def write_report(report: dict, json_path: str | Path | None, plot_path: str | Pa
 
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         for name, result in report.items():
-            steps = np.arange(1, len(result["state_mse"]) + 1)
-            axes[0].plot(steps, result["state_mse"], marker="o", label=name)
-            axes[1].plot(steps, result["reward_mse"], marker="o", label=name)
+            axes[0].plot(np.arange(1, len(result["state_mse"]) + 1), result["state_mse"], marker="o", label=name)
+            axes[1].plot(np.arange(1, len(result["reward_mse"]) + 1), result["reward_mse"], marker="o", label=name)
         axes[0].set(title="state MSE (z-scored dims)", xlabel="step", ylabel="MSE")
         axes[1].set(title="reward MSE", xlabel="step", ylabel="MSE")
         for ax in axes:

@@ -4,7 +4,7 @@ The DWM predicts s_{t+1..t+T-1} from (s_t, a_t, RTG) only: the actions after a_t
 behaviour policy's, which samples them. Two real rollouts from the same (s_t, a_t) that draw the
 policy's noise independently differ by exactly what a perfect sampler of p(future | s_t, a_t)
 would differ from the data: their per-step MSE is that sampler's expected error. The one-step
-model, rolled out with the true actions (PAPER.md 4.7 protocol), does not face this noise.
+model, rolled out with the true actions (docs/paper.md#model-error-protocol), does not face this noise.
 
 Needs the behaviour policy and a MuJoCo env whose observation is ``qpos[1:]`` then ``qvel``
 (the x position, absent from the observation, does not change the dynamics).

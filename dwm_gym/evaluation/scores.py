@@ -1,4 +1,4 @@
-"""Normalized scores: ``(return - random) / (expert - random)`` on a 0-1 scale (PAPER.md section 5)."""
+"""Normalized scores: ``(return - random) / (expert - random)`` on a 0-1 scale (docs/paper.md#evaluation-protocol)."""
 
 from __future__ import annotations
 

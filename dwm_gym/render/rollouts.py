@@ -51,8 +51,11 @@ def real_rollout(env_id: str, policy, steps: int, seed: int, size: int = 240, re
 def imagined_rollout(
     env: DiffusionImaginedEnv, start: np.ndarray, actions: np.ndarray, seed: int, size: int = 240, render: bool = True
 ) -> Rollout:
-    """Replays ``actions`` open-loop in the imagined ``env`` from ``start``; keeps going after an imagined
-    termination (recorded in ``terminated_at``) so the comparison spans the same steps."""
+    """Replays ``actions`` open-loop in the imagined ``env`` from ``start``.
+
+    It keeps going after an imagined termination (recorded in ``terminated_at``) so the comparison
+    spans the same steps.
+    """
     renderer = ObservationRenderer(env.model.env_id, size, size) if render else None
     obs, _ = env.reset(seed=seed, options={"state": start})
     states, rewards, frames, end = [obs], [], [renderer.render(obs)] if render else [], None

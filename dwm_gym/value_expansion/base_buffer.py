@@ -11,12 +11,23 @@ computes ``target = rewards + (1 - dones) * discounts * next_value`` trains with
 
 Index sampling is SB3's own (``np.random``, seeded by the algorithm's ``seed``); imagination uses the
 buffer's torch generator. ``horizon=0`` returns SB3's plain batch unchanged.
+
+The agent ↔ buffer contract. This class declares everything an agent may rely on, so agents test
+``isinstance(buffer, MVEReplayBuffer)`` instead of probing for attributes:
+
+* ``gamma`` — the discount of the target, which must equal the algorithm's;
+* ``return_segments`` — fixed at construction (IQL's λ-return asks for it through its kwargs);
+* :meth:`MVEReplayBuffer.bind_policy` — the current actor, for buffers that roll out with it;
+* :meth:`MVEReplayBuffer.on_data_loaded` — called after the arrays were rewritten in bulk;
+* :meth:`MVEReplayBuffer.prepare` — called once before training (e.g. to fill a shared cache);
+* :meth:`MVEReplayBuffer.pop_diagnostics` — imagination statistics for the logger.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,9 +37,10 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 
 from dwm_gym.value_expansion.targets import discounted_reward_sum
-from dwm_gym.world_model import DiffusionWorldModel, OneStepModel, load_world_model
+from dwm_gym.world_model import WorldModel, load_world_model
 
 logger = logging.getLogger(__name__)
+PolicyFn = Callable[[th.Tensor], th.Tensor]
 
 
 class MVEReplayBufferSamples(NamedTuple):
@@ -62,7 +74,8 @@ class MVEReplayBuffer(ReplayBuffer):
         n_envs: Parallel envs (1 for offline data).
         optimize_memory_usage: Not supported (must be False).
         handle_timeout_termination: As in SB3.
-        world_model: Checkpoint path (preferred: SB3 pickles buffer kwargs on save) or a loaded model.
+        world_model: Checkpoint path (preferred: SB3 pickles buffer kwargs on save) or a loaded
+            :class:`~dwm_gym.world_model.base.WorldModel`.
         horizon: H, imagined steps in the target (0: SB3's plain batch).
         gamma: Discount of the target; must equal the algorithm's γ.
         world_model_device: Where the world model runs (default: the buffer's device; ``"auto"`` allowed).
@@ -70,8 +83,6 @@ class MVEReplayBuffer(ReplayBuffer):
         seed: Seed of the imagination generator (default: drawn from ``np.random``, so SB3's ``seed=``
             makes runs reproducible).
     """
-
-    model_class: type[th.nn.Module] = th.nn.Module
 
     def __init__(
         self,
@@ -83,7 +94,7 @@ class MVEReplayBuffer(ReplayBuffer):
         optimize_memory_usage: bool = False,
         handle_timeout_termination: bool = True,
         *,
-        world_model: str | os.PathLike | DiffusionWorldModel | OneStepModel,
+        world_model: str | os.PathLike | WorldModel,
         horizon: int = 5,
         gamma: float = 0.99,
         world_model_device: str | th.device | None = None,
@@ -99,13 +110,14 @@ class MVEReplayBuffer(ReplayBuffer):
         super().__init__(
             buffer_size, observation_space, action_space, device, n_envs, False, handle_timeout_termination
         )
-        self.world_model_path = None if isinstance(world_model, th.nn.Module) else os.fspath(world_model)
         self.world_model_device = self.device if world_model_device is None else world_model_device
-        if isinstance(world_model, th.nn.Module):
+        if isinstance(world_model, WorldModel):
             self.model = world_model
         else:
             self.model = load_world_model(world_model, device=self.world_model_device)
-        self._check_model()
+        # the file it came from: pickling stores the path, and the cache identity hashes the file
+        self.world_model_path: str | None = self.model.info.get("path")
+        self.check_model(self.model)
         if not isinstance(horizon, (int, np.integer)) or horizon < 0:
             raise ValueError(f"horizon must be an integer >= 0, got {horizon!r}")
         if horizon > self.max_horizon:
@@ -115,6 +127,7 @@ class MVEReplayBuffer(ReplayBuffer):
         self._generator: th.Generator | None = None
         low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
         self._action_low, self._action_span = low, high - low
+        self._policy: PolicyFn | None = None
         self._support: tuple[th.Tensor, th.Tensor] | None = None
         self._diagnostic_sums: dict[str, float] = {}
         self._diagnostic_batches = 0
@@ -122,20 +135,15 @@ class MVEReplayBuffer(ReplayBuffer):
     # ------------------------------------------------------------------ model
     @property
     def max_horizon(self) -> int:
-        """The largest H this world model supports."""
-        return int(self.model.config.horizon) - 1 if hasattr(self.model, "config") else int(self.model.horizon) - 1
+        """The largest H this world model supports (T - 1; unbounded for a model that steps as asked)."""
+        return 10**6 if self.model.max_steps is None else int(self.model.max_steps)
 
-    def _check_model(self) -> None:
-        if not isinstance(self.model, self.model_class):
-            raise ValueError(
-                f"{type(self).__name__} needs a {self.model_class.__name__} checkpoint, got a "
-                f"{type(self.model).__name__}{f' ({self.world_model_path})' if self.world_model_path else ''}: "
-                "use DiffusionMVEReplayBuffer for DWM checkpoints and OneStepMVEReplayBuffer for one-step ones"
-            )
+    def check_model(self, model: WorldModel) -> None:
+        """Raises ValueError when ``model`` does not fit the spaces; subclasses add what they need."""
         obs_dim, act_dim = self.obs_shape[0], self.action_dim
-        if (self.model.obs_dim, self.model.action_dim) != (obs_dim, act_dim):
+        if (model.obs_dim, model.action_dim) != (obs_dim, act_dim):
             raise ValueError(
-                f"world model has obs/action sizes {self.model.obs_dim}/{self.model.action_dim}, the spaces have "
+                f"world model has obs/action sizes {model.obs_dim}/{model.action_dim}, the spaces have "
                 f"{obs_dim}/{act_dim}"
             )
 
@@ -152,6 +160,18 @@ class MVEReplayBuffer(ReplayBuffer):
         low = th.as_tensor(self._action_low, device=act.device)
         span = th.as_tensor(self._action_span, device=act.device)
         return low + 0.5 * (act + 1.0) * span
+
+    # ------------------------------------------------------------------ the agent's hooks
+    def bind_policy(self, policy: PolicyFn | None) -> None:
+        """Sets the current actor: raw states ``(B, obs)`` → actions scaled to [-1, 1] (SB3's convention).
+
+        Kept for buffers whose imagination depends on the policy (the agents bind theirs before training).
+        """
+        self._policy = policy
+
+    def prepare(self, progress: bool = False) -> dict[str, float]:
+        """Called once before training, after the data was loaded; returns metrics (none here)."""
+        return {}
 
     # ------------------------------------------------------------------ subclass hook
     def imagine_rows(self, rows: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> tuple[th.Tensor, ...]:
@@ -211,6 +231,7 @@ class MVEReplayBuffer(ReplayBuffer):
 
     # ------------------------------------------------------------------ SB3 hooks
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
+        """SB3's ``add``, after widening the cached data support (if computed) to the new states."""
         if self._support is not None:  # widen the support by the new states
             new = th.as_tensor(np.concatenate([obs, next_obs]).reshape(-1, self.obs_shape[0]), device=self.device)
             low, high = self._support
@@ -255,7 +276,7 @@ class MVEReplayBuffer(ReplayBuffer):
         state = self.__dict__.copy()
         if self.world_model_path is None:
             raise ValueError("only buffers built from a checkpoint path can be pickled (pass world_model='path')")
-        state["model"], state["_generator"] = None, None
+        state["model"], state["_generator"], state["_policy"] = None, None, None
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -8,8 +8,10 @@ buffer row, M samples of the first H imagined rewards and termination flags and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,40 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.world_model.base import WorldModel
 
 logger = logging.getLogger(__name__)
+
+
+def array_digest(*arrays: np.ndarray) -> str:
+    """SHA-256 of the arrays' shapes, dtypes and bytes (in order): equal only for equal content."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (e.g. a checkpoint: a retrained one differs even at the same size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_digest(model: WorldModel) -> str:
+    """SHA-256 of a model's weights and normalizers, for models not read from a file."""
+    state = {f"model.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    for name, normalizer in (("state", model.state_normalizer), ("reward", model.reward_normalizer)):
+        state.update({f"{name}.{k}": np.asarray(v) for k, v in normalizer.state_dict().items()})
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(array_digest(state[name]).encode())
+    return digest.hexdigest()
 
 
 class ImaginationCache:
@@ -69,8 +103,11 @@ class ImaginationCache:
         self.filled[slice(None) if rows is None else rows] = False
 
     def store(self, rows: np.ndarray, states: th.Tensor, rewards: th.Tensor, terminated: th.Tensor) -> None:
-        """Stores imagined segments of ``rows``: ``states (n*M, H, obs)``, ``rewards``/``terminated (n*M, H)``,
-        the M samples of a row consecutive."""
+        """Stores imagined segments of ``rows`` and marks them filled.
+
+        Shapes: ``states (n*M, H, obs)``, ``rewards``/``terminated (n*M, H)``, the M samples of a row
+        consecutive.
+        """
         if self.states is None:
             self._allocate()
         n, m = len(rows), self.samples

@@ -3,7 +3,7 @@
     model = TD3("MlpPolicy", env, replay_buffer_class=DiffusionMVEReplayBuffer,
                 replay_buffer_kwargs=dict(world_model="hopper_medium_dwm.safetensors", horizon=5, rtg=0.8))
 
-Segments are imagined from the dataset pair (s_t, a_t) and the RTG target g (PAPER.md 2.1): the
+Segments are imagined from the dataset pair (s_t, a_t) and the RTG target g (docs/paper.md#diffusion-mve-target): the
 conditioning action is the data's a_t, so imagination does not depend on the policy. As the paper
 says, the model's r̂_t and ŝ_{t+1} are used even for H = 1 (not the dataset's r_t, s_{t+1}).
 
@@ -20,15 +20,14 @@ import logging
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 import torch as th
-from gymnasium import spaces
 
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer
-from dwm_gym.value_expansion.cache import ImaginationCache
-from dwm_gym.world_model import DiffusionWorldModel
-from dwm_gym.world_model.rtg import default_rtg
+from dwm_gym.value_expansion.cache import ImaginationCache, array_digest, file_digest, model_digest
+from dwm_gym.world_model import WorldModel
 
 logger = logging.getLogger(__name__)
 
@@ -36,74 +35,44 @@ logger = logging.getLogger(__name__)
 class DiffusionMVEReplayBuffer(MVEReplayBuffer):
     """Replay buffer that imagines H steps with a Diffusion World Model (see the module docstring).
 
+    Takes the arguments of :class:`~dwm_gym.value_expansion.base_buffer.MVEReplayBuffer` (SB3's
+    ``ReplayBuffer`` ones, ``world_model``, ``horizon`` in 0 .. T-1, ``gamma``, ``world_model_device``,
+    ``return_segments``, ``seed``), plus:
+
     Args:
-        buffer_size: Capacity (transitions), passed by the algorithm as for SB3's ``ReplayBuffer``.
-        observation_space: A 1-D ``Box``.
-        action_space: A ``Box``.
-        device: Torch device of the returned batches.
-        n_envs: Parallel envs (1 for offline data).
-        optimize_memory_usage: Not supported (must be False).
-        handle_timeout_termination: As in SB3.
-        world_model: DWM checkpoint path (or a loaded :class:`DiffusionWorldModel`).
-        horizon: H in 0 .. T-1 (paper sweep: 1, 3, 5, 7). 0 returns SB3's plain batch.
+        *args: SB3's positional ``ReplayBuffer`` arguments (``buffer_size``, ``observation_space``...).
         rtg: Scaled return-to-go target g; default: the median RTG of the DWM's training data
-            (:func:`dwm_gym.world_model.rtg.default_rtg`).
-        gamma: Discount γ (must equal the algorithm's).
+            (the model's ``default_rtg``).
+        sampler: Sampler settings of the DWM for this buffer (a ``SamplerConfig`` or overrides such as
+            ``{"clip_state_tails": False}``); default: the checkpoint's.
         cache: Use the imagination cache (default) instead of fresh sampling per minibatch.
         cache_samples: M, segments kept per transition.
         cache_refresh_every: Re-imagine the whole cache once every this many ``sample()`` calls,
             a slice per call (None: never).
         cache_batch_size: Segments per world-model call when filling the cache.
-        world_model_device: Where the DWM runs (default: the buffer's device).
-        return_segments: Also return all H imagined states/rewards/flags (λ-returns need them).
-        seed: Seed of the imagination generator (default: drawn from ``np.random``).
         cache_file: A safetensors file the filled cache is saved to and loaded from, so runs on the
             same data, model, RTG, H and M share one cache (:meth:`prepare_cache`). Such a cache
             keeps all H states, so it serves λ-returns too.
+        **kwargs: The other arguments of ``MVEReplayBuffer``.
     """
-
-    model_class = DiffusionWorldModel
 
     def __init__(
         self,
-        buffer_size: int,
-        observation_space: spaces.Space,
-        action_space: spaces.Space,
-        device: th.device | str = "auto",
-        n_envs: int = 1,
-        optimize_memory_usage: bool = False,
-        handle_timeout_termination: bool = True,
-        *,
-        world_model: str | os.PathLike | DiffusionWorldModel,
-        horizon: int = 5,
+        *args: Any,
         rtg: float | None = None,
-        gamma: float = 0.99,
+        sampler: Any = None,
         cache: bool = True,
         cache_samples: int = 1,
         cache_refresh_every: int | None = None,
         cache_batch_size: int = 2048,
-        world_model_device: str | th.device | None = None,
-        return_segments: bool = False,
-        seed: int | None = None,
         cache_file: str | os.PathLike | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            buffer_size,
-            observation_space,
-            action_space,
-            device,
-            n_envs,
-            optimize_memory_usage,
-            handle_timeout_termination,
-            world_model=world_model,
-            horizon=horizon,
-            gamma=gamma,
-            world_model_device=world_model_device,
-            return_segments=return_segments,
-            seed=seed,
-        )
-        info = getattr(self.model, "checkpoint_info", None) or {}
-        self.rtg = default_rtg(info, rtg)
+        super().__init__(*args, **kwargs)
+        self.sampler = self.model.sampler_settings(sampler)
+        self.rtg = self.model.default_rtg if rtg is None else float(rtg)
+        if self.rtg is not None and not np.isfinite(self.rtg):
+            raise ValueError(f"rtg must be a finite number, got {rtg!r}")
         if cache_refresh_every is not None and cache_refresh_every < 1:
             raise ValueError(f"cache_refresh_every must be >= 1 or None, got {cache_refresh_every}")
         self.use_cache, self.cache_samples = bool(cache), int(cache_samples)
@@ -113,6 +82,15 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self._refresh_cursor, self._np_rng = 0, np.random.default_rng(self.seed)
         if self.use_cache and self.cache_samples < 1:
             raise ValueError(f"cache_samples must be >= 1, got {cache_samples}")
+
+    def check_model(self, model: WorldModel) -> None:
+        """The segments must not depend on the policy (that is what makes them cacheable)."""
+        super().check_model(model)
+        if model.needs_policy:
+            raise ValueError(
+                f"DiffusionMVEReplayBuffer imagines from (s_t, a_t) alone, but a {model.kind!r} world model needs "
+                "a policy for the steps after a_t: use OneStepMVEReplayBuffer for it"
+            )
 
     # ------------------------------------------------------------------ imagination
     def imagine(self, obs: np.ndarray, actions: np.ndarray, samples: int = 1) -> tuple[th.Tensor, ...]:
@@ -127,9 +105,15 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         parts = []
         for start in range(0, len(obs_t), self.cache_batch_size):
             stop = start + self.cache_batch_size
-            seg = self.model.imagine(obs_t[start:stop], act_t[start:stop], self.rtg, generator=self.generator)
-            h = self.horizon
-            parts.append((seg.states[:, :h], seg.rewards[:, :h], seg.terminated[:, :h]))
+            seg = self.model.rollout(
+                obs_t[start:stop],
+                act_t[start:stop],
+                self.horizon,
+                rtg=self.rtg,
+                generator=self.generator,
+                sampler=self.sampler,
+            )
+            parts.append((seg.states, seg.rewards, seg.terminated))
         return tuple(th.cat(p) for p in zip(*parts))
 
     @property
@@ -159,18 +143,32 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             self.cache.store(part, *self.imagine(obs, actions, self.cache_samples))
 
     def cache_identity(self) -> dict:
-        """What a shared cache file must have been made for: data, world model, RTG, γ."""
-        rows = self.size() * self.n_envs
-        observations, actions = self.observations[: self.size()], self.actions[: self.size()]
+        """What a shared cache file must have been made for.
+
+        That is the content of the data (SHA-256 of the stored states and actions, so a reordered or
+        edited dataset differs), the world model (SHA-256 of its checkpoint file, or of its tensors when
+        it has none), the RTG, γ and sampler settings.
+        """
+        size = self.size()
+        model_hash = file_digest(self.world_model_path) if self.world_model_path else model_digest(self.model)
         return {
-            "rows": rows,
-            "data_checksum": float(np.float64(observations).sum() + 3.0 * np.float64(actions).sum()),
-            "world_model": str(self.world_model_path),
-            "world_model_bytes": os.path.getsize(self.world_model_path) if self.world_model_path else None,
+            "rows": size * self.n_envs,
+            "data_sha256": array_digest(self.observations[:size], self.actions[:size]),
+            "world_model_sha256": model_hash,
             "rtg": self.rtg,
             "gamma": self.gamma,
-            "sampler": {key: value for key, value in dataclasses.asdict(self.model.config).items() if key != "extra"},
+            "sampler": dataclasses.asdict(self.sampler) if self.sampler is not None else None,
         }
+
+    def prepare(self, progress: bool = False) -> dict[str, float]:
+        """With a ``cache_file``: loads or fills the shared cache (:meth:`prepare_cache`); else nothing.
+
+        Without one, segments are imagined lazily, the first time a row is sampled.
+        """
+        stored = np.arange(self.size() * self.n_envs)
+        if self.use_cache and self.cache_file and len(self.cache.missing(stored)):
+            return self.prepare_cache(progress=progress)
+        return {}
 
     def prepare_cache(self, progress: bool = False) -> dict[str, float]:
         """Loads the cache from ``cache_file`` when it matches, else fills it (and saves it there).
@@ -230,6 +228,11 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self._fill_rows(rows[self.cache.filled[rows]])  # rows never sampled stay lazy
 
     def imagine_rows(self, rows: np.ndarray, obs: np.ndarray, actions: np.ndarray) -> tuple[th.Tensor, ...]:
+        """Segments for ``rows``: imagined afresh without a cache, else one of the M cached per row, at random.
+
+        Rows not cached yet are imagined first; with ``cache_refresh_every``, a slice of the cache is
+        re-imagined on every call.
+        """
         if not self.use_cache:
             return self.imagine(obs, actions)
         missing = self.cache.missing(rows)
@@ -243,6 +246,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
 
     # ------------------------------------------------------------------ data changes
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
+        """SB3's ``add``, after invalidating the cached segments of the position it (over)writes."""
         if self._cache is not None:
             self._cache.invalidate(np.arange(self.pos * self.n_envs, (self.pos + 1) * self.n_envs))
         super().add(obs, next_obs, action, reward, done, infos)
@@ -254,6 +258,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             self._cache.invalidate()
 
     def reset(self) -> None:
+        """SB3's ``reset`` (empties the buffer), then forgets the data support and cached segments."""
         super().reset()
         self.on_data_loaded()
 

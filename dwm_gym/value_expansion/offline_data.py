@@ -14,6 +14,7 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 
 from dwm_gym.data import OfflineDataset
+from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer
 
 
 def scale_actions(actions: np.ndarray, action_space: spaces.Box) -> np.ndarray:
@@ -61,7 +62,7 @@ def load_offline_data(buffer: ReplayBuffer, dataset: OfflineDataset) -> ReplayBu
     for name in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts"):
         getattr(buffer, name)[n:] = 0
     buffer.pos, buffer.full = n % buffer.buffer_size, n == buffer.buffer_size
-    if hasattr(buffer, "on_data_loaded"):
+    if isinstance(buffer, MVEReplayBuffer):
         buffer.on_data_loaded()
     return buffer
 

@@ -1,4 +1,4 @@
-"""Diffusion-MVE targets as pure functions of an imagined segment (PAPER.md 2.1, 2.4).
+"""Diffusion-MVE targets as pure functions of an imagined segment (docs/paper.md#diffusion-mve-target).
 
 Conventions for a segment of horizon H imagined from a dataset pair (s_t, a_t):
 
@@ -59,7 +59,7 @@ def mve_target(
 def lambda_return(
     rewards: torch.Tensor, values: torch.Tensor, terminated: torch.Tensor, gamma: float, lam: float = 0.95
 ) -> torch.Tensor:
-    """λ-return over the imagined segment (PAPER.md 2.4, DWM-IQL's default with λ = 0.95).
+    """λ-return over the imagined segment (docs/paper.md#lambda-return, DWM-IQL's default with λ = 0.95).
 
     Q^λ_{t+H} = V(ŝ_{t+H}) and, for h = H-1 .. 0,
     Q^λ_{t+h} = r̂_{t+h} + γ (1 - terminated_h) [(1 - λ) V(ŝ_{t+h+1}) + λ Q^λ_{t+h+1}].

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dwm_gym.data.behavior.shipped import dwm_gym_home
 from dwm_gym.data.specs import dataset_id
+from dwm_gym.utils.paths import dwm_gym_home
 
 BUNDLED = Path(__file__).parent / "assets"
 KINDS = ("dwm", "onestep")

@@ -1,8 +1,9 @@
 """World-model checkpoints: one ``.safetensors`` file, weights + normalizers as tensors, JSON header.
 
 The JSON (safetensors metadata key ``dwm_gym``) holds the format version, model kind, config,
-obs/action sizes, env id, dataset id and size, training steps and the dwm_gym version. Files are
-written atomically and validated on load; loading never executes code.
+sampler settings, obs/action sizes, env id, dataset id and size, training steps and the dwm_gym
+version. The kind picks the class (:mod:`dwm_gym.world_model.kinds`). Files are written atomically
+and validated on load; loading never executes code.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from safetensors.torch import save_file
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.device import resolve_device
-from dwm_gym.world_model.config import DWMConfig
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.base import WorldModel
+from dwm_gym.world_model.kinds import model_class
 
 if TYPE_CHECKING:
     import gymnasium as gym
 
 FORMAT_VERSION = 1
+NORMALIZER_KINDS = {"cdf": CDFNormalizer, "minmax": MinMaxNormalizer}
 
 
 class CheckpointError(ValueError):
@@ -36,19 +37,19 @@ class CheckpointError(ValueError):
 
 
 def save_world_model(
-    model: DiffusionWorldModel | OneStepModel,
+    model: WorldModel,
     path: str | os.PathLike,
-    reference_data: dict[str, np.ndarray] | None = None,
+    start_states: dict[str, np.ndarray] | None = None,
     **info: Any,
 ) -> Path:
-    """Writes ``model`` (a DWM or a one-step model) to ``path`` atomically.
+    """Writes ``model`` (any :class:`WorldModel`) to ``path`` atomically.
 
     Args:
         model: The model (for a DWM, its EMA copy usually).
         path: Target ``.safetensors`` file.
-        reference_data: Arrays from the training data that travel with the model, so envs work
-            without the dataset on disk: ``episode_starts`` (start states) and ``states`` (a
-            sample of dataset states). Defaults to the model's own ``reference_data``, if any.
+        start_states: Arrays from the training data that travel with the model, so envs work
+            without the dataset on disk: ``episode_starts`` and ``states`` (a sample of dataset
+            states). Default: the model's own :attr:`~WorldModel.start_states`.
         **info: Extra JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...
 
     Returns:
@@ -58,23 +59,21 @@ def save_world_model(
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     normalizers = {}
-    for name in ("state_normalizer", "reward_normalizer"):
-        normalizer = getattr(model, name)
-        normalizers[name] = "cdf" if isinstance(normalizer, CDFNormalizer) else "minmax"
+    for name, normalizer in (
+        ("state_normalizer", model.state_normalizer),
+        ("reward_normalizer", model.reward_normalizer),
+    ):
+        normalizers[name] = next(key for key, cls in NORMALIZER_KINDS.items() if isinstance(normalizer, cls))
         for k, v in normalizer.state_dict().items():
             tensors[f"{name}.{k}"] = torch.as_tensor(v)
-    if reference_data is None:
-        reference_data = getattr(model, "reference_data", None) or {}
-    for k, v in reference_data.items():
+    for k, v in (model.start_states if start_states is None else start_states).items():
         tensors[f"data.{k}"] = torch.as_tensor(np.asarray(v, dtype=np.float32)).contiguous()
-    if isinstance(model, OneStepModel):
-        kind, config = "onestep", {"horizon": model.horizon, "hidden": model.hidden, "layers": model.layers}
-    else:
-        kind, config = "dwm", asdict(model.config)
+    sampler = None if model.sampler is None else asdict(model.sampler)
     header = {
         "format_version": FORMAT_VERSION,
-        "kind": kind,
-        "config": config,
+        "kind": model.kind,
+        "config": model.config_dict(),
+        "sampler": sampler,
         "normalizers": normalizers,
         "obs_dim": model.obs_dim,
         "action_dim": model.action_dim,
@@ -114,16 +113,19 @@ def read_header(path: str | os.PathLike) -> dict:
 
 def load_world_model(
     path: str | os.PathLike, env: gym.Env | str | None = None, device: str | torch.device = "cpu"
-) -> DiffusionWorldModel | OneStepModel:
-    """Loads a checkpoint (DWM or one-step), validated against ``env`` when given.
+) -> WorldModel:
+    """Loads a checkpoint of any registered kind, validated against ``env`` when given.
 
     Args:
         path: The ``.safetensors`` file.
         env: A Gymnasium env (or env id) the model must match (obs/action sizes, id).
         device: Where to put the model (``"auto"``: CUDA when available).
 
+    Returns:
+        The model in eval mode; its ``info`` is the header (plus ``path``, the file it came from).
+
     Raises:
-        CheckpointError: On unreadable files or a mismatch with ``env`` (the message names it).
+        CheckpointError: On unreadable files, an unknown kind or a mismatch with ``env`` (the message names it).
     """
     header = read_header(path)
     _validate_env(header, env, path)
@@ -132,32 +134,27 @@ def load_world_model(
     norms = {}
     for name, kind in header["normalizers"].items():
         state = {k.split(".", 1)[1]: v.numpy() for k, v in tensors.items() if k.startswith(name + ".")}
-        norms[name] = (CDFNormalizer() if kind == "cdf" else MinMaxNormalizer()).load_state_dict(state)
-    obs_dim, action_dim, env_id = header["obs_dim"], header["action_dim"], header["env_id"]
-    if header["kind"] == "dwm":
-        config_dict = dict(header["config"])
-        config_dict["dim_mults"] = tuple(config_dict["dim_mults"])
-        model = DiffusionWorldModel(
-            DWMConfig(**config_dict), obs_dim, action_dim, norms["state_normalizer"], norms["reward_normalizer"], env_id
-        )
-    elif header["kind"] == "onestep":
-        model = OneStepModel(
-            obs_dim,
-            action_dim,
-            norms["state_normalizer"],
-            norms["reward_normalizer"],
-            env_id=env_id,
-            **header["config"],
-        )
-    else:
-        raise CheckpointError(f"{path} holds an unknown model kind {header['kind']!r}")
+        norms[name] = NORMALIZER_KINDS[kind]().load_state_dict(state)
+    try:
+        cls = model_class(header["kind"])
+    except KeyError as exc:
+        raise CheckpointError(f"{path}: {exc.args[0]}") from exc
+    model = cls.from_config(
+        header["config"],
+        header.get("sampler"),
+        obs_dim=header["obs_dim"],
+        action_dim=header["action_dim"],
+        state_normalizer=norms["state_normalizer"],
+        reward_normalizer=norms["reward_normalizer"],
+        env_id=header["env_id"],
+        info={**header, "path": str(Path(path).resolve())},
+        start_states={k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")},
+    )
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
-    model.checkpoint_info = header
-    model.reference_data = {k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")}
     return model.to(resolve_device(device)).eval()
 
 

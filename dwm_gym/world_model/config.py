@@ -1,32 +1,58 @@
-"""DWM configuration and presets (PAPER.md 1.2-1.4); every preset is a dataclass."""
+"""DWM settings: the model's (:class:`DWMConfig`, with presets) and the sampler's (:class:`SamplerConfig`).
+
+The two are apart because sampler settings can change per call (``rollout(..., sampler=...)``, the
+envs' and buffers' ``sampler=``) without touching the trained network, while the model settings
+fix the network and its training. See docs/paper.md for the paper's values.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import warnings
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 
-@dataclass
-class DWMConfig:
-    """Architecture, training and sampling settings of a :class:`DiffusionWorldModel`.
+@dataclass(frozen=True)
+class SamplerConfig:
+    """How a :class:`DiffusionWorldModel` samples (changeable per call, no retraining).
 
     Attributes:
-        horizon: Sequence length T (paper: 8).
-        dim: Base channels of the temporal U-Net (paper/DD: 128).
-        dim_mults: Channel multipliers per U-Net resolution (DD: (1, 4, 8)).
-        kernel_size: Temporal convolution kernel (5).
-        diffusion_steps: Training diffusion steps K (5).
-        sampling_steps: Respaced sampling steps N (3).
-        condition_dropout: Probability of dropping the RTG during training (0.25).
         guidance_weight: Classifier-free guidance ω (1.2).
         start_noise_scale: x_K ~ scale · N(0, I) (0.5).
         temperature: Scale of the posterior noise (0.5).
-        clip_denoised: Clip x̂0 to [-1, 1] (DD: True).
+        clip_denoised: Clip x̂0 to [-1, 1] (as Diffuser: True).
         clip_state_tails: Map sampled states back to raw units only within the data's inner
             quantile range (0.1 % to 99.9 %), not out to its single most extreme values: see
             ``CDFNormalizer.unnormalize`` and docs/concepts.md ("Why Diffusion-MVE diverged").
             False reproduces the plain CDF inverse of Diffuser / the paper.
         precision: Sampler arithmetic: ``"auto"`` (bf16 autocast on CUDA, fp32 elsewhere),
             ``"bf16"`` (autocast on any device) or ``"fp32"``. Training always runs in fp32.
+    """
+
+    guidance_weight: float = 1.2
+    start_noise_scale: float = 0.5
+    temperature: float = 0.5
+    clip_denoised: bool = True
+    clip_state_tails: bool = True
+    precision: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+
+
+@dataclass
+class DWMConfig:
+    """Architecture and training settings of a :class:`DiffusionWorldModel` (sampling: :class:`SamplerConfig`).
+
+    Attributes:
+        segment_length: Sequence length T (paper: 8): s_t, a_t and T - 1 future states, T rewards.
+        dim: Base channels of the temporal U-Net (paper/DD: 128).
+        dim_mults: Channel multipliers per U-Net resolution (DD: (1, 4, 8)).
+        kernel_size: Temporal convolution kernel (5).
+        diffusion_steps: Training diffusion steps K (5).
+        sampling_steps: Respaced sampling steps N (3).
+        condition_dropout: Probability of dropping the RTG during training (0.25).
         gamma: Discount of the return-to-go (0.99).
         learning_rate: Adam learning rate (1e-4).
         batch_size: Training batch (64).
@@ -35,26 +61,45 @@ class DWMConfig:
         ema_every: EMA update period in iterations (10).
     """
 
-    horizon: int = 8
+    segment_length: int = 8
     dim: int = 128
     dim_mults: tuple[int, ...] = (1, 4, 8)
     kernel_size: int = 5
     diffusion_steps: int = 5
     sampling_steps: int = 3
     condition_dropout: float = 0.25
-    guidance_weight: float = 1.2
-    start_noise_scale: float = 0.5
-    temperature: float = 0.5
-    clip_denoised: bool = True
-    clip_state_tails: bool = True
-    precision: str = "auto"
     gamma: float = 0.99
     learning_rate: float = 1e-4
     batch_size: int = 64
     train_steps: int = 2_000_000
     ema_decay: float = 0.995
     ema_every: int = 10
-    extra: dict = field(default_factory=dict)
+
+    @property
+    def horizon(self) -> int:
+        """Deprecated name of :attr:`segment_length`."""
+        warnings.warn("DWMConfig.horizon is deprecated: use segment_length", DeprecationWarning, stacklevel=2)
+        return self.segment_length
+
+
+# keys of checkpoints written before the sampler settings had their own dataclass
+_LEGACY_SAMPLER_KEYS = {f.name for f in fields(SamplerConfig)}
+
+
+def split_stored_config(stored: dict[str, Any]) -> tuple[DWMConfig, dict[str, Any]]:
+    """A checkpoint header's ``config`` as :class:`DWMConfig`, plus sampler settings found in it.
+
+    Handles the layout of older checkpoints: sampler settings inside ``config``, T named
+    ``horizon``, an unused ``extra`` field.
+    """
+    config = dict(stored)
+    sampler = {key: config.pop(key) for key in list(config) if key in _LEGACY_SAMPLER_KEYS}
+    config.pop("extra", None)
+    if "horizon" in config:
+        config["segment_length"] = config.pop("horizon")
+    if "dim_mults" in config:
+        config["dim_mults"] = tuple(config["dim_mults"])
+    return DWMConfig(**config), sampler
 
 
 PRESETS: dict[str, DWMConfig] = {
@@ -72,4 +117,7 @@ def preset(name: str, **overrides) -> DWMConfig:
     """
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+    if "horizon" in overrides:
+        warnings.warn("preset(horizon=...) is deprecated: use segment_length=", DeprecationWarning, stacklevel=2)
+        overrides["segment_length"] = overrides.pop("horizon")
     return replace(PRESETS[name], **overrides)

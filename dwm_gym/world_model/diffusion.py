@@ -1,7 +1,7 @@
 """Gaussian diffusion pieces: the cosine schedule, forward noising, respaced DDPM posterior.
 
 Follows Decision Diffuser's ``GaussianDiffusion`` (cosine schedule with s = 0.008, betas clipped at
-0.999, ε-prediction, clipped x̂0) and IDDPM respacing (PAPER.md 1.4): sampling runs the DDPM
+0.999, ε-prediction, clipped x̂0) and IDDPM respacing (docs/paper.md#sampling): sampling runs the DDPM
 posterior only at N of the K training steps, with β̃_i = 1 - ᾱ_{τ_i} / ᾱ_{τ_{i-1}}.
 """
 
@@ -46,6 +46,7 @@ class PosteriorTable:
 
     @classmethod
     def build(cls, alphas_cumprod: np.ndarray, timesteps: list[int]) -> PosteriorTable:
+        """The table of the chain respaced to ``timesteps`` (ascending) of the training schedule ``alphas_cumprod``."""
         ab = alphas_cumprod[timesteps]
         ab_prev = np.concatenate([[1.0], ab[:-1]])
         betas = 1.0 - ab / ab_prev
@@ -61,6 +62,7 @@ class PosteriorTable:
         )
 
     def to(self, device: torch.device) -> PosteriorTable:
+        """A copy with every tensor on ``device``."""
         return PosteriorTable(**{k: v.to(device) for k, v in self.__dict__.items()})
 
 

@@ -19,9 +19,11 @@ class DistContext:
 
     @property
     def is_main(self) -> bool:
+        """Whether this is rank 0, the process that logs and saves checkpoints."""
         return self.rank == 0
 
     def barrier(self) -> None:
+        """Waits for every rank (``dist.barrier``); a no-op in a plain run."""
         if self.world_size > 1:
             dist.barrier()
 

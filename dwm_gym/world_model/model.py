@@ -2,58 +2,50 @@
 
 Rows of the diffused sequence are ``[s, a, r]``: row h holds s_{t+h} and r_{t+h}; row 0 also holds
 a_t, the action slots of later rows are 0 (the DWM does not model future actions). s_t and a_t
-are inpainted into row 0 before every denoising step (PAPER.md Alg. 20), a_t also enters through
+are inpainted into row 0 before every denoising step (docs/paper.md#conditioning), a_t also enters through
 its own embedding, and the RTG through classifier-free guidance. States are CDF-normalized and
 rewards min-max-normalized to [-1, 1]; actions are used as they are (the envs' box is [-1, 1]).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from numpy.typing import ArrayLike
-from torch import nn
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
-from dwm_gym.world_model.config import DWMConfig
+from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
+from dwm_gym.world_model.config import DWMConfig, SamplerConfig, split_stored_config
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
-from dwm_gym.world_model.termination import segment_terminated
 from dwm_gym.world_model.unet import TemporalUnet
 
 
-@dataclass
-class Segment:
-    """An imagined future in raw (unnormalized) units.
-
-    Attributes:
-        states: ``(B, T-1, obs_dim)`` ŝ_{t+1} .. ŝ_{t+T-1}.
-        rewards: ``(B, T)`` r̂_t .. r̂_{t+T-1}.
-        terminated: ``(B, T)`` True from the first transition whose next state breaks the env's
-            termination rule (cumulative; the last column repeats the one before, since ŝ_{t+T}
-            is not generated). All False for envs without a rule.
-    """
-
-    states: torch.Tensor
-    rewards: torch.Tensor
-    terminated: torch.Tensor
-
-
-class DiffusionWorldModel(nn.Module):
+class DiffusionWorldModel(WorldModel):
     """The DWM: a temporal U-Net ε-predictor plus its normalizers and sampler.
 
     Args:
-        config: Settings (see :mod:`dwm_gym.world_model.config`).
+        config: Model settings (see :mod:`dwm_gym.world_model.config`).
         obs_dim: State size.
         action_dim: Action size.
         state_normalizer: Fitted CDF normalizer of states.
         reward_normalizer: Fitted min-max normalizer of rewards.
         env_id: Gymnasium id (selects the termination rule), optional.
+        info: The checkpoint's JSON header (holds the RTG statistics of the training data).
+        start_states: Dataset states that travel with the model (see :class:`WorldModel`).
+        sampler: Default sampler settings (:class:`SamplerConfig`).
 
     Attributes:
         generated_slots: ``(T, row_dim)`` buffer, 1 where the sampler generates a value and the loss
             applies, 0 where the sampler writes it (row 0's s_t and a_t, later rows' action slots).
     """
+
+    kind = "dwm"
+    uses_rtg = True
+    needs_policy = False
+    sampler_class = SamplerConfig
 
     def __init__(
         self,
@@ -63,18 +55,21 @@ class DiffusionWorldModel(nn.Module):
         state_normalizer: CDFNormalizer,
         reward_normalizer: MinMaxNormalizer,
         env_id: str | None = None,
+        info: Mapping[str, Any] | None = None,
+        start_states: Mapping[str, ArrayLike] | None = None,
+        sampler: SamplerConfig | None = None,
     ) -> None:
-        super().__init__()
-        self.config, self.obs_dim, self.action_dim, self.env_id = config, obs_dim, action_dim, env_id
+        super().__init__(obs_dim, action_dim, state_normalizer, reward_normalizer, env_id, info, start_states)
+        self.config = config
+        self.sampler = sampler or SamplerConfig()
         self.row_dim = obs_dim + action_dim + 1
-        self.state_normalizer, self.reward_normalizer = state_normalizer, reward_normalizer
         self.net = TemporalUnet(
-            config.horizon, self.row_dim, action_dim, config.dim, config.dim_mults, config.kernel_size
+            config.segment_length, self.row_dim, action_dim, config.dim, config.dim_mults, config.kernel_size
         )
         alphas_cumprod = cosine_alphas_cumprod(config.diffusion_steps)
         self.register_buffer("alphas_cumprod", torch.tensor(alphas_cumprod, dtype=torch.float32), persistent=False)
         steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
-        generated = torch.ones(config.horizon, self.row_dim)
+        generated = torch.ones(config.segment_length, self.row_dim)
         generated[0, : obs_dim + action_dim] = 0.0  # s_t, a_t: inpainted
         generated[1:, obs_dim : obs_dim + action_dim] = 0.0  # future actions: not modeled, held at 0
         self.register_buffer("generated_slots", generated, persistent=False)
@@ -83,27 +78,47 @@ class DiffusionWorldModel(nn.Module):
         self._compiled_net = None
 
     @property
-    def device(self) -> torch.device:
-        return self.alphas_cumprod.device
+    def segment_length(self) -> int:
+        """T: the sampled sequence holds s_t and T - 1 future states, and T rewards."""
+        return self.config.segment_length
+
+    def config_dict(self) -> dict[str, Any]:
+        """The model settings (:class:`DWMConfig`) as JSON-able values."""
+        return dataclasses.asdict(self.config)
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], sampler: Mapping[str, Any] | None, **common: Any
+    ) -> DiffusionWorldModel:
+        """A DWM from a checkpoint's ``config`` and ``sampler`` (older layouts included)."""
+        model_config, legacy_sampler = split_stored_config(dict(config))
+        settings = SamplerConfig(**{**legacy_sampler, **(sampler or {})})
+        obs_dim, action_dim = common.pop("obs_dim"), common.pop("action_dim")
+        state_norm, reward_norm = common.pop("state_normalizer"), common.pop("reward_normalizer")
+        return cls(model_config, obs_dim, action_dim, state_norm, reward_norm, sampler=settings, **common)
 
     # ------------------------------------------------------------------ training
     def build_x0(
         self, states: torch.Tensor, actions: torch.Tensor, future_states: torch.Tensor, rewards: torch.Tensor
     ) -> torch.Tensor:
         """Normalized sequence ``(B, T, row_dim)`` from a raw window batch."""
-        batch, horizon = rewards.shape
-        x0 = torch.zeros(batch, horizon, self.row_dim, device=rewards.device)
+        batch, length = rewards.shape
+        x0 = torch.zeros(batch, length, self.row_dim, device=rewards.device)
         all_states = torch.cat([states[:, None], future_states], dim=1)
         x0[..., : self.obs_dim] = self.state_normalizer.normalize(all_states)
         x0[:, 0, self.obs_dim : self.obs_dim + self.action_dim] = actions
         x0[..., -1] = self.reward_normalizer.normalize(rewards)
         return x0
 
-    def forward(self, *args, **kwargs) -> torch.Tensor:
-        """The training loss (so ``DistributedDataParallel`` can wrap the model); see :meth:`loss`."""
-        return self.loss(*args, **kwargs)
-
-    def loss(self, states, actions, future_states, rewards, rtg, generator: torch.Generator | None = None):
+    def loss(
+        self,
+        states: torch.Tensor,
+        actions: torch.Tensor,
+        future_states: torch.Tensor,
+        rewards: torch.Tensor,
+        rtg: torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """ε-prediction MSE with RTG dropout (p = ``condition_dropout``) over the generated slots only.
 
         The slots that :meth:`_impose` overwrites (s_t and a_t in row 0, the zero action slots of
@@ -131,21 +146,18 @@ class DiffusionWorldModel(nn.Module):
         x[:, 0, : self.obs_dim + self.action_dim] = condition
         return x
 
-    def _guided_eps(self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def _guided_eps(
+        self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor, sampler: SamplerConfig
+    ) -> torch.Tensor:
         batch = x.shape[0]
         keep = torch.cat([torch.ones(batch, 1, device=x.device), torch.zeros(batch, 1, device=x.device)])
         net = self.net if self._compiled_net is None else self._compiled_net
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self._use_bf16(x.device)):
+        bf16 = sampler.precision == "bf16" or (sampler.precision == "auto" and x.device.type == "cuda")
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
             eps = net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
         eps = eps.float()
         cond, uncond = eps[:batch], eps[batch:]
-        return uncond + self.config.guidance_weight * (cond - uncond)
-
-    def _use_bf16(self, device: torch.device) -> bool:
-        precision = self.config.precision
-        if precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
-        return precision == "bf16" or (precision == "auto" and device.type == "cuda")
+        return uncond + sampler.guidance_weight * (cond - uncond)
 
     def compile_sampler(self, mode: str | None = None) -> DiffusionWorldModel:
         """Compiles the denoiser for sampling with ``torch.compile`` (first calls are slow).
@@ -163,59 +175,72 @@ class DiffusionWorldModel(nn.Module):
         return self
 
     @torch.no_grad()
-    def imagine(
-        self, obs: ArrayLike, action: ArrayLike, rtg: float | ArrayLike, generator: torch.Generator | None = None
+    def rollout(
+        self,
+        obs: ArrayLike,
+        action: ArrayLike,
+        steps: int | None = None,
+        *,
+        rtg: float | ArrayLike | None = None,
+        policy: ActionSource | None = None,
+        generator: torch.Generator | None = None,
+        sampler: SamplerConfig | Mapping[str, Any] | None = None,
     ) -> Segment:
         """Samples one future per row of ``obs`` in a single (respaced, guided) diffusion pass.
 
         Args:
             obs: s_t, ``(B, obs_dim)`` or ``(obs_dim,)`` raw states (numpy or torch).
             action: a_t, ``(B, action_dim)``.
-            rtg: Target scaled return-to-go: a float or ``(B,)``.
+            steps: Transitions kept, 1 .. T - 1 (default T - 1).
+            rtg: Target scaled return-to-go, a float or ``(B,)``; default :attr:`default_rtg`.
+            policy: Ignored: the DWM imagines the actions after a_t itself (they are the data's
+                behaviour, not the agent's), which is what makes its segments cacheable.
             generator: Torch generator on the model's device for reproducible samples.
+            sampler: Sampler settings for this call (a :class:`SamplerConfig` or overrides of
+                :attr:`sampler`, e.g. ``{"guidance_weight": 1.0}``).
 
         Returns:
             The :class:`Segment` (raw units, on the model's device).
         """
-        x = self.sample_sequence(obs, action, rtg, generator)
-        states = self.state_normalizer.unnormalize(x[:, 1:, : self.obs_dim], clip_tails=self.config.clip_state_tails)
-        rewards = self.reward_normalizer.unnormalize(x[..., -1])
-        return Segment(states, rewards, self._terminated(states))
+        steps = self.check_steps(steps)
+        settings = self.sampler_settings(sampler)
+        x = self.sample_sequence(obs, action, self.default_rtg if rtg is None else rtg, generator, settings)
+        normalized = x[:, 1 : steps + 1, : self.obs_dim]
+        states = self.state_normalizer.unnormalize(normalized, clip_tails=settings.clip_state_tails)
+        rewards = self.reward_normalizer.unnormalize(x[:, :steps, -1])
+        return Segment(states, rewards, self.terminated(states))
 
     @torch.no_grad()
-    def sample_sequence(self, obs, action, rtg, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The normalized sampled sequence ``(B, T, row_dim)`` behind :meth:`imagine`."""
+    def sample_sequence(
+        self,
+        obs: ArrayLike,
+        action: ArrayLike,
+        rtg: float | ArrayLike,
+        generator: torch.Generator | None = None,
+        sampler: SamplerConfig | Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """The normalized sampled sequence ``(B, T, row_dim)`` behind :meth:`rollout` (rows ``[s, a, r]``)."""
+        settings = self.sampler_settings(sampler)
         device = self.device
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=device)
-        act_t = torch.as_tensor(action, dtype=torch.float32, device=device)
-        if obs_t.dim() == 1:
-            obs_t, act_t = obs_t[None], act_t[None]
-        if obs_t.shape[-1] != self.obs_dim or act_t.shape != (obs_t.shape[0], self.action_dim):
-            raise ValueError(
-                f"expected obs (B, {self.obs_dim}) and action (B, {self.action_dim}), got {tuple(obs_t.shape)} "
-                f"and {tuple(act_t.shape)}"
-            )
+        obs_t, act_t = self.as_batch(obs, action)
         batch = obs_t.shape[0]
         rtg_t = torch.as_tensor(rtg, dtype=torch.float32, device=device).reshape(-1, 1).expand(batch, 1)
         condition = torch.cat([self.state_normalizer.normalize(obs_t), act_t], dim=-1)
         if device not in self._posterior_by_device:  # moved once per device, not once per call
             self._posterior_by_device[device] = self._posterior.to(device)
         table = self._posterior_by_device[device]
-        shape = (batch, self.config.horizon, self.row_dim)
-        x = self.config.start_noise_scale * torch.randn(shape, device=device, generator=generator)
+        shape = (batch, self.config.segment_length, self.row_dim)
+        x = settings.start_noise_scale * torch.randn(shape, device=device, generator=generator)
         x = self._impose(x, condition)
         for i in reversed(range(len(table.timesteps))):
             k = table.timesteps[i].expand(batch)
-            eps = self._guided_eps(x, k, rtg_t, act_t)
+            eps = self._guided_eps(x, k, rtg_t, act_t, settings)
             x0 = table.sqrt_recip_ab[i] * x - table.sqrt_recipm1_ab[i] * eps
-            if self.config.clip_denoised:
+            if settings.clip_denoised:
                 x0 = x0.clamp(-1.0, 1.0)
             x = table.coef_x0[i] * x0 + table.coef_xt[i] * x
             if i > 0:
                 noise = torch.randn(shape, device=device, generator=generator)
-                x = x + self.config.temperature * table.std[i] * noise
+                x = x + settings.temperature * table.std[i] * noise
             x = self._impose(x, condition)
         return x
-
-    def _terminated(self, states: torch.Tensor) -> torch.Tensor:
-        return segment_terminated(self.env_id, states)

@@ -1,4 +1,4 @@
-"""``OneStepModel``: the paper's one-step baseline (PAPER.md 3.1).
+"""``OneStepModel``: the paper's one-step baseline (docs/paper.md#one-step-mve-baseline).
 
 A single Gaussian f_θ(s_{t+1}, r_t | s_t, a_t) = N(μ_θ, diag σ²_θ): μ and σ from two separate
 4-layer, 256-unit ReLU MLPs (softplus on σ), trained by maximum likelihood. It predicts the state
@@ -8,8 +8,9 @@ rolls out step by step, with given actions or with a policy, so it can stand in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from numpy.typing import ArrayLike
@@ -17,8 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
-from dwm_gym.world_model.model import Segment
-from dwm_gym.world_model.termination import segment_terminated
+from dwm_gym.world_model.base import ActionSource, Segment, WorldModel, next_actions
 
 
 def _mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
@@ -33,10 +33,9 @@ def _mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
 
 @dataclass
 class OneStepConfig:
-    """Settings of the one-step baseline (PAPER.md 3.1: 4×256 MLPs, Adam 1e-4, 1M iterations).
+    """Settings of the one-step baseline (docs/paper.md#one-step-mve-baseline: 4×256 MLPs, Adam 1e-4, 1M iterations).
 
     Attributes:
-        horizon: Length T of imagined segments (as the DWM's).
         hidden: MLP width.
         layers: Hidden layers per MLP.
         learning_rate: Adam learning rate.
@@ -44,7 +43,6 @@ class OneStepConfig:
         train_steps: Default training iterations.
     """
 
-    horizon: int = 8
     hidden: int = 256
     layers: int = 4
     learning_rate: float = 1e-4
@@ -58,7 +56,7 @@ ONESTEP_PRESETS: dict[str, OneStepConfig] = {
 }
 
 
-class OneStepModel(nn.Module):
+class OneStepModel(WorldModel):
     """Gaussian one-step dynamics and reward model.
 
     Args:
@@ -66,11 +64,16 @@ class OneStepModel(nn.Module):
         action_dim: Action size.
         state_normalizer: Per-dimension min-max normalizer of states (fitted).
         reward_normalizer: Min-max normalizer of rewards (fitted).
-        horizon: Length T of the segments :meth:`imagine` returns (as the DWM's).
         hidden: MLP width (256).
         layers: Hidden layers per MLP (4).
         env_id: Gymnasium id (termination rule).
+        info: The checkpoint's JSON header.
+        start_states: Dataset states that travel with the model (see :class:`WorldModel`).
     """
+
+    kind = "onestep"
+    uses_rtg = False
+    needs_policy = True
 
     def __init__(
         self,
@@ -78,30 +81,37 @@ class OneStepModel(nn.Module):
         action_dim: int,
         state_normalizer: MinMaxNormalizer,
         reward_normalizer: MinMaxNormalizer,
-        horizon: int = 8,
         hidden: int = 256,
         layers: int = 4,
         env_id: str | None = None,
+        info: Mapping[str, Any] | None = None,
+        start_states: Mapping[str, ArrayLike] | None = None,
     ) -> None:
-        super().__init__()
-        self.obs_dim, self.action_dim, self.horizon, self.env_id = obs_dim, action_dim, horizon, env_id
+        super().__init__(obs_dim, action_dim, state_normalizer, reward_normalizer, env_id, info, start_states)
         self.hidden, self.layers = hidden, layers
-        self.state_normalizer, self.reward_normalizer = state_normalizer, reward_normalizer
         self.mean_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)
         self.std_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)
-        self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
     @property
-    def device(self) -> torch.device:
-        return self._anchor.device
+    def segment_length(self) -> None:
+        """None: the model steps as often as asked."""
+        return None
+
+    def config_dict(self) -> dict[str, Any]:
+        """The network sizes."""
+        return {"hidden": self.hidden, "layers": self.layers}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], sampler: Mapping[str, Any] | None, **common: Any) -> OneStepModel:
+        """A one-step model from a checkpoint's ``config`` (older ones also stored a segment length)."""
+        if sampler:
+            raise ValueError("a one-step checkpoint has no sampler settings")
+        sizes = {key: int(config[key]) for key in ("hidden", "layers")}
+        return cls(**common, **sizes)
 
     def _dist(self, obs_n: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([obs_n, action], dim=-1)
         return self.mean_net(x), F.softplus(self.std_net(x)) + 1e-4
-
-    def forward(self, *args, **kwargs) -> torch.Tensor:
-        """The training loss (so ``DistributedDataParallel`` can wrap the model); see :meth:`loss`."""
-        return self.loss(*args, **kwargs)
 
     def loss(
         self,
@@ -121,7 +131,9 @@ class OneStepModel(nn.Module):
         return (((target - mean) / std) ** 2 / 2 + std.log()).mean()
 
     @torch.no_grad()
-    def step(self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None = None):
+    def step(
+        self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Samples (s_{t+1}, r_t) in raw units for raw ``obs`` and ``action``."""
         obs_n = self.state_normalizer.normalize(obs)
         mean, std = self._dist(obs_n, action)
@@ -130,41 +142,39 @@ class OneStepModel(nn.Module):
         return next_obs, self.reward_normalizer.unnormalize(sample[:, -1])
 
     @torch.no_grad()
-    def imagine(
+    def rollout(
         self,
         obs: ArrayLike,
         action: ArrayLike,
+        steps: int | None = None,
+        *,
         rtg: float | ArrayLike | None = None,
+        policy: ActionSource | None = None,
         generator: torch.Generator | None = None,
-        future_actions: ArrayLike | None = None,
-        policy: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        sampler: Any = None,
     ) -> Segment:
-        """Rolls out T steps from (s_t, a_t), the same :class:`Segment` as the DWM returns.
+        """Steps ``steps`` times from (s_t, a_t), then with the actions of ``policy``.
 
         Args:
             obs: s_t ``(B, obs_dim)``.
             action: a_t ``(B, action_dim)``.
-            rtg: Ignored (accepted so both models are interchangeable).
+            steps: Transitions (required: the model has no segment length).
+            rtg: Ignored (the model is not conditioned on a return).
+            policy: The actions a_{t+1} .. a_{t+steps-1}: a function of the imagined states (on-policy
+                MVE rollouts) or a ``(B, steps - 1, action_dim)`` sequence (the error protocol's true
+                actions). Not needed for ``steps=1``.
             generator: Torch generator for the Gaussian samples.
-            future_actions: ``(B, T-1, action_dim)`` actions a_{t+1} .. a_{t+T-1} (the paper's
-                error protocol uses the true ones).
-            policy: Maps states ``(B, obs_dim)`` to actions, used when ``future_actions`` is None
-                (on-policy MVE rollouts).
+            sampler: Must be None (the model has no sampler settings).
         """
-        obs_t = torch.as_tensor(obs, dtype=torch.float32, device=self.device).reshape(-1, self.obs_dim)
-        act = torch.as_tensor(action, dtype=torch.float32, device=self.device).reshape(-1, self.action_dim)
-        if future_actions is None and policy is None:
-            raise ValueError("a one-step model needs future_actions (B, T-1, action_dim) or a policy to roll out")
+        steps = self.check_steps(steps)
+        self.sampler_settings(sampler)
+        state, act = self.as_batch(obs, action)
         states, rewards = [], []
-        for h in range(self.horizon):
-            obs_t, reward = self.step(obs_t, act, generator)
+        for h in range(steps):
+            if h:
+                act = next_actions(policy, state, h)
+            state, reward = self.step(state, act, generator)
+            states.append(state)
             rewards.append(reward)
-            if h == self.horizon - 1:
-                break
-            states.append(obs_t)
-            if future_actions is not None:
-                act = torch.as_tensor(future_actions, dtype=torch.float32, device=self.device)[:, h]
-            else:
-                act = policy(obs_t)
         states_t = torch.stack(states, dim=1)
-        return Segment(states_t, torch.stack(rewards, dim=1), segment_terminated(self.env_id, states_t))
+        return Segment(states_t, torch.stack(rewards, dim=1), self.terminated(states_t))

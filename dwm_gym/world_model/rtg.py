@@ -37,7 +37,7 @@ def default_rtg(info: dict[str, Any], rtg: float | None = None) -> float:
     """``rtg`` when given, else the checkpoint's median training RTG (see the module docstring).
 
     Args:
-        info: The checkpoint's header (``DiffusionWorldModel.checkpoint_info``).
+        info: The checkpoint's header (``WorldModel.info``).
         rtg: An explicit target, which wins.
 
     Raises:

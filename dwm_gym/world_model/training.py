@@ -64,8 +64,8 @@ def _to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str,
 class _WindowSource:
     """DWM batches: windows of length T."""
 
-    def __init__(self, data: OfflineDataset, horizon: int, gamma: float, rtg_scale: float | None = None) -> None:
-        self.windows = DWMWindows(data, horizon, gamma, rtg_scale=rtg_scale)
+    def __init__(self, data: OfflineDataset, segment_length: int, gamma: float, rtg_scale: float | None = None) -> None:
+        self.windows = DWMWindows(data, segment_length, gamma, rtg_scale=rtg_scale)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -99,24 +99,28 @@ class _TransitionSource:
         }
 
 
-def build_model(dataset: OfflineDataset, config: DWMConfig | OneStepConfig) -> DiffusionWorldModel | OneStepModel:
-    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset``."""
+def build_model(
+    dataset: OfflineDataset, config: DWMConfig | OneStepConfig, info: dict | None = None, seed: int = 0
+) -> DiffusionWorldModel | OneStepModel:
+    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset``.
+
+    Its ``start_states`` are drawn from ``dataset`` with seed ``seed`` (see :func:`reference_states`)
+    and ``info`` becomes its header.
+    """
     states = np.concatenate([e.observations for e in dataset.episodes])
     reward_norm = MinMaxNormalizer().fit(dataset.transitions["rewards"])
+    common = {
+        "env_id": dataset.env_id,
+        "info": info,
+        "start_states": reference_states(dataset, np.random.default_rng(seed)),
+    }
     if isinstance(config, OneStepConfig):
+        state_norm = MinMaxNormalizer().fit(states)
         return OneStepModel(
-            dataset.obs_dim,
-            dataset.action_dim,
-            MinMaxNormalizer().fit(states),
-            reward_norm,
-            config.horizon,
-            config.hidden,
-            config.layers,
-            dataset.env_id,
+            dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, config.hidden, config.layers, **common
         )
-    return DiffusionWorldModel(
-        config, dataset.obs_dim, dataset.action_dim, CDFNormalizer().fit(states), reward_norm, dataset.env_id
-    )
+    state_norm = CDFNormalizer().fit(states)
+    return DiffusionWorldModel(config, dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, **common)
 
 
 def train_world_model(
@@ -147,14 +151,21 @@ def train_world_model(
     rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
     train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
     is_dwm = isinstance(config, DWMConfig)
+    info = {
+        "dataset_id": dataset.dataset_id,
+        "dataset_transitions": dataset.num_transitions,
+        "held_out_fraction": run.held_out_fraction,
+        "split_seed": run.seed,
+    }
     if is_dwm:
-        train_src = _WindowSource(train_data, config.horizon, config.gamma)
-        held_src = _WindowSource(held_data, config.horizon, config.gamma, train_src.windows.rtg_scale)
+        train_src = _WindowSource(train_data, config.segment_length, config.gamma)
+        held_src = _WindowSource(held_data, config.segment_length, config.gamma, train_src.windows.rtg_scale)
+        info.update(rtg_scale=train_src.windows.rtg_scale, **rtg_statistics(train_src.windows.start_rtg))
     else:
         train_src, held_src = _TransitionSource(train_data), _TransitionSource(held_data)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(run.seed)
-        model = build_model(train_data, config).to(device)
+        model = build_model(train_data, config, info, run.seed).to(device)
     ema = copy.deepcopy(model).requires_grad_(False) if is_dwm else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator(device=device).manual_seed(run.seed * 1000 + ctx.rank)
@@ -175,17 +186,6 @@ def train_world_model(
             rng = np.random.default_rng([run.seed, ctx.rank, step])
             generator.manual_seed(run.seed * 1000 + ctx.rank + 7919 * step)
         logger.info("resumed %s at step %d", out_dir, step)
-    info = {
-        "dataset_id": dataset.dataset_id,
-        "dataset_transitions": dataset.num_transitions,
-        "held_out_fraction": run.held_out_fraction,
-        "split_seed": run.seed,
-    }
-    if is_dwm:
-        info.update(rtg_scale=train_src.windows.rtg_scale, **rtg_statistics(train_src.windows.start_rtg))
-    model.reference_data = ema_reference = reference_states(train_data, np.random.default_rng(run.seed))
-    if ema is not None:
-        ema.reference_data = ema_reference
     train_model = wrap_model(model, ctx, device)
     bar = None
     if progress and ctx.is_main:
@@ -244,7 +244,7 @@ def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
 
 
 def reference_states(dataset: OfflineDataset, rng: np.random.Generator, size: int = 4096) -> dict[str, np.ndarray]:
-    """Episode start states (up to ``size``) and a sample of ``size`` dataset states, saved with the model."""
+    """Episode start states (up to ``size``) and a sample of ``size`` dataset states: a model's ``start_states``."""
     starts = np.stack([e.observations[0] for e in dataset.episodes])
     states = dataset.transitions["observations"]
     return {

@@ -1,7 +1,7 @@
 """Temporal U-Net noise predictor (Janner et al. 2022; Decision Diffuser's ``TemporalUnet``).
 
 Residual temporal blocks of two Conv1d + GroupNorm + Mish; the conditioning vector is the
-concatenation of the diffusion-step, RTG and action embeddings (PAPER.md 1.2) and enters every
+concatenation of the diffusion-step, RTG and action embeddings (docs/paper.md#network) and enters every
 block through a Mish + Linear projection added after the first convolution.
 """
 
@@ -21,6 +21,7 @@ class SinusoidalPosEmb(nn.Module):
         self.dim = dim
 
     def forward(self, k: torch.Tensor) -> torch.Tensor:
+        """``(B, dim)`` sin/cos features of the ``(B,)`` diffusion steps ``k``."""
         half = self.dim // 2
         freqs = torch.exp(torch.arange(half, device=k.device, dtype=torch.float32) * (-math.log(10000) / (half - 1)))
         args = k.float()[:, None] * freqs[None]
@@ -37,6 +38,7 @@ class Conv1dBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, inp, T)`` -> ``(B, out, T)``."""
         return self.block(x)
 
 
@@ -51,6 +53,7 @@ class ResidualTemporalBlock(nn.Module):
         self.residual = nn.Conv1d(inp, out, 1) if inp != out else nn.Identity()
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """``(B, inp, T)`` features and ``(B, embed_dim)`` conditioning -> ``(B, out, T)``."""
         h = self.first(x) + self.cond(cond)[:, :, None]
         return self.second(h) + self.residual(x)
 
@@ -68,7 +71,7 @@ class TemporalUnet(nn.Module):
     """ε-predictor over ``(B, T, row_dim)`` sequences.
 
     Args:
-        horizon: T (must be divisible by 2^(len(dim_mults) - 1)).
+        segment_length: T (must be divisible by 2^(len(dim_mults) - 1)).
         row_dim: Size of one row (state + action + reward slots).
         action_dim: Size of a_t (embedded by a 3-layer MLP).
         dim: Base channels (paper/DD: 128).
@@ -78,7 +81,7 @@ class TemporalUnet(nn.Module):
 
     def __init__(
         self,
-        horizon: int,
+        segment_length: int,
         row_dim: int,
         action_dim: int,
         dim: int = 128,
@@ -86,9 +89,10 @@ class TemporalUnet(nn.Module):
         kernel_size: int = 5,
     ) -> None:
         super().__init__()
-        if horizon % (2 ** (len(dim_mults) - 1)):
+        if segment_length % (2 ** (len(dim_mults) - 1)):
             raise ValueError(
-                f"horizon {horizon} must be divisible by {2 ** (len(dim_mults) - 1)} for dim_mults {dim_mults}"
+                f"segment length {segment_length} must be divisible by {2 ** (len(dim_mults) - 1)} "
+                f"for dim_mults {dim_mults}"
             )
         dims = [row_dim, *[dim * m for m in dim_mults]]
         in_out = list(zip(dims[:-1], dims[1:]))

@@ -58,3 +58,13 @@ def test_dwm_iql_uses_the_lambda_return_over_imagined_states(medium_data, monkey
     agent.load_dataset(medium_data).learn(3)
     assert agent.replay_buffer.return_segments == (td_lambda < 1)
     assert calls == ([(32, 3)] * 3 if td_lambda < 1 else [])
+
+
+def test_segments_are_requested_at_construction_and_a_contradiction_is_an_error():
+    from dwm_gym.agents.iql import segment_request
+
+    assert segment_request(DiffusionMVEReplayBuffer, {"horizon": 3}, 0.95) == {"horizon": 3, "return_segments": True}
+    assert segment_request(DiffusionMVEReplayBuffer, {"horizon": 3}, 1.0) == {"horizon": 3}
+    assert segment_request(None, None, 0.95) is None  # model-free: SB3's plain buffer
+    with pytest.raises(ValueError, match="td_lambda < 1 needs the imagined segments"):
+        segment_request(DiffusionMVEReplayBuffer, {"return_segments": False}, 0.5)

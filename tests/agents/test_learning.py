@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dwm_gym.agents import IQL, TD3BC
-from dwm_gym.agents.callbacks import evaluate_agent
+from dwm_gym.evaluation.policy_eval import evaluate_agent
 
 RANDOM_RETURN = 18.0  # uniform actions on Hopper-v5 (v5 reference: 15.7)
 

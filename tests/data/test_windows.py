@@ -24,7 +24,7 @@ def test_rtg_matches_hand_computation():
 
 def test_windows_of_truncated_episode_never_cross_the_cut():
     data = OfflineDataset([make_episode(5, terminated=False)], env_id="Hopper-v5")
-    windows = DWMWindows(data, horizon=3, gamma=1.0, rtg_scale=1.0)
+    windows = DWMWindows(data, segment_length=3, gamma=1.0, rtg_scale=1.0)
     assert len(windows) == 3  # starts 0, 1, 2 (5 - 3 + 1)
     batch = windows.batch(np.arange(3))
     np.testing.assert_array_equal(batch.states[:, 0], [0, 1, 2])
@@ -38,7 +38,7 @@ def test_windows_of_truncated_episode_never_cross_the_cut():
 
 def test_windows_after_termination_are_padded_with_absorbing_state():
     data = OfflineDataset([make_episode(3, terminated=True)], env_id="Hopper-v5")
-    windows = DWMWindows(data, horizon=4, gamma=0.9, rtg_scale=2.0)
+    windows = DWMWindows(data, segment_length=4, gamma=0.9, rtg_scale=2.0)
     assert len(windows) == 3  # every start of a terminated episode
     last = windows.batch(np.array([2]))
     # s_2, then s_3 = the terminal next-state, repeated
@@ -59,7 +59,7 @@ def test_windows_do_not_mix_episodes():
         [make_episode(4, terminated=True, obs_start=0), make_episode(4, terminated=False, obs_start=100)],
         env_id="Hopper-v5",
     )
-    windows = DWMWindows(data, horizon=3, gamma=1.0, rtg_scale=1.0)
+    windows = DWMWindows(data, segment_length=3, gamma=1.0, rtg_scale=1.0)
     assert len(windows) == 4 + 2
     batch = windows.batch(np.arange(len(windows)))
     for states, future in zip(batch.states[:, 0], batch.future_states[:, :, 0]):
@@ -69,21 +69,21 @@ def test_windows_do_not_mix_episodes():
 
 def test_default_rtg_scale_comes_from_the_task():
     data = OfflineDataset([make_episode(10, terminated=False)], env_id="Hopper-v5")
-    assert DWMWindows(data, horizon=2).rtg_scale == 400.0
+    assert DWMWindows(data, segment_length=2).rtg_scale == 400.0
     unknown = OfflineDataset([make_episode(10, terminated=False)], env_id="Pendulum-v1")
     with pytest.raises(ValueError, match="rtg_scale"):
-        DWMWindows(unknown, horizon=2)
+        DWMWindows(unknown, segment_length=2)
 
 
 def test_no_window_fits_gives_clear_error():
     data = OfflineDataset([make_episode(3, terminated=False)], env_id="Hopper-v5")
     with pytest.raises(DatasetError, match="no window of length 8"):
-        DWMWindows(data, horizon=8)
+        DWMWindows(data, segment_length=8)
 
 
 def test_sample_uses_the_generator():
     data = OfflineDataset([make_episode(50, terminated=False)], env_id="Hopper-v5")
-    windows = DWMWindows(data, horizon=8)
+    windows = DWMWindows(data, segment_length=8)
     a = windows.sample(16, np.random.default_rng(3))
     b = windows.sample(16, np.random.default_rng(3))
     np.testing.assert_array_equal(a.states, b.states)

@@ -1,4 +1,4 @@
-"""A scripted world model for env tests: a tiny DWM whose ``imagine`` returns chosen segments."""
+"""A scripted world model for env tests: a tiny DWM whose ``rollout`` returns chosen segments."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ import torch
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, Segment, preset
-from dwm_gym.world_model.termination import segment_terminated
 
 OBS, ACT = 11, 3
 HEALTHY = np.array([1.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
 
 class ScriptedDWM(DiffusionWorldModel):
-    """``imagine`` moves x-velocity (obs[5]) by +1 per step and the torso height by ``dz`` per step.
+    """``rollout`` moves x-velocity (obs[5]) by +1 per step and the torso height by ``dz`` per step.
 
     Rewards are ``h + 1`` for row h; the segment terminates by the real Hopper rule once z <= 0.7.
     """
@@ -23,15 +22,16 @@ class ScriptedDWM(DiffusionWorldModel):
     dz = 0.0
     calls = 0
 
-    def imagine(self, obs, action, rtg, generator=None) -> Segment:
+    def rollout(self, obs, action, steps=None, *, rtg=None, policy=None, generator=None, sampler=None) -> Segment:
         self.calls += 1
+        steps = self.check_steps(steps)
         obs = torch.as_tensor(obs, dtype=torch.float32)
-        steps = torch.arange(1, self.config.horizon, dtype=torch.float32)
-        states = obs[:, None, :].repeat(1, self.config.horizon - 1, 1)
-        states[..., 5] += steps
-        states[..., 0] += self.dz * steps
-        rewards = (torch.arange(self.config.horizon, dtype=torch.float32) + 1).repeat(len(obs), 1)
-        return Segment(states, rewards, segment_terminated(self.env_id, states))
+        moves = torch.arange(1, steps + 1, dtype=torch.float32)
+        states = obs[:, None, :].repeat(1, steps, 1)
+        states[..., 5] += moves
+        states[..., 0] += self.dz * moves
+        rewards = (torch.arange(steps, dtype=torch.float32) + 1).repeat(len(obs), 1)
+        return Segment(states, rewards, self.terminated(states))
 
 
 @pytest.fixture
@@ -45,9 +45,9 @@ def scripted_dwm() -> ScriptedDWM:
         CDFNormalizer().fit(states),
         MinMaxNormalizer().fit(rng.uniform(0, 3, 500)),
         env_id="Hopper-v5",
+        info={"rtg_max": 0.9, "rtg_median": 0.7},
+        start_states={"episode_starts": np.tile(HEALTHY, (4, 1)), "states": states},
     )
-    model.reference_data = {"episode_starts": np.tile(HEALTHY, (4, 1)), "states": states}
-    model.checkpoint_info = {"rtg_max": 0.9, "rtg_median": 0.7}
     return model
 
 

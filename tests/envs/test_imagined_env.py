@@ -7,12 +7,13 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import dwm_gym  # noqa: F401  (registers the ids)
+from dwm_gym.data.specs import QUALITIES, TASKS
 from dwm_gym.envs import DiffusionImaginedEnv
-from dwm_gym.envs.registration import QUALITIES, TASKS, env_id
+from dwm_gym.envs.registration import env_id
 from dwm_gym.world_model.bundled import CheckpointNotFoundError
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"kind": "onestep"}, {"segment_length": 5}])
+@pytest.mark.parametrize("kwargs", [{}, {"kind": "onestep"}, {"horizon": 5}])
 def test_bundled_envs_pass_gymnasium_and_sb3_checkers(kwargs):
     env = DiffusionImaginedEnv(task="hopper", quality="medium", device="cpu", **kwargs)
     gym_check_env(env, skip_render_check=True)
@@ -32,7 +33,7 @@ def rollout(env, seed, steps=30):
     return trace
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("quality", QUALITIES)
 def test_every_registered_id_is_deterministic_or_names_the_training_command(task, quality):
     name = env_id(task, quality)
@@ -52,7 +53,7 @@ def test_unknown_id_suggests_the_right_one():
 
 
 def test_segment_mode_discounts_rewards_and_returns_the_h_th_state(scripted_dwm):
-    env = DiffusionImaginedEnv(model=scripted_dwm, segment_length=3, gamma=0.9)
+    env = DiffusionImaginedEnv(model=scripted_dwm, horizon=3, gamma=0.9)
     obs, _ = env.reset(seed=0)
     next_obs, reward, terminated, truncated, info = env.step(np.zeros(3))
     assert reward == pytest.approx(1 + 0.9 * 2 + 0.81 * 3)
@@ -63,7 +64,7 @@ def test_segment_mode_discounts_rewards_and_returns_the_h_th_state(scripted_dwm)
 
 def test_imagined_termination_masks_later_rewards_and_stops_at_the_terminal_state(scripted_dwm, healthy):
     scripted_dwm.dz = -0.3  # z: 1.25 -> 0.95 -> 0.65 (unhealthy) at the 2nd transition
-    env = DiffusionImaginedEnv(model=scripted_dwm, segment_length=5, gamma=1.0)
+    env = DiffusionImaginedEnv(model=scripted_dwm, horizon=5, gamma=1.0)
     env.reset(seed=0)
     next_obs, reward, terminated, _, _ = env.step(np.zeros(3))
     assert terminated and reward == pytest.approx(1 + 2)
@@ -99,7 +100,7 @@ def test_start_state_modes(scripted_dwm, healthy):
     env = DiffusionImaginedEnv(model=scripted_dwm)
     assert np.array_equal(env.reset(seed=0)[0], healthy)
     from_dataset = env.reset(seed=0, options={"start_states": "dataset"})[0]
-    assert any(np.allclose(from_dataset, s) for s in scripted_dwm.reference_data["states"])
+    assert any(np.allclose(from_dataset, s) for s in scripted_dwm.start_states["states"])
     real_start = env.reset(seed=0, options={"start_states": "env"})[0]
     assert abs(real_start[0] - 1.25) <= 5e-3 and not np.array_equal(real_start, healthy)
 
@@ -129,3 +130,15 @@ def test_gym_make_and_a_thousand_random_steps_offline_on_cpu():
             episodes += 1
             obs, _ = env.reset()
     assert np.all(np.isfinite(rewards)) and -1.0 < np.mean(rewards) < 5.0
+
+
+def test_settings_are_shared_validated_and_the_old_name_still_works(scripted_dwm):
+    with pytest.raises(TypeError, match=r"unknown keyword arguments \['segment_lenght'\]; accepted: checkpoint"):
+        DiffusionImaginedEnv(model=scripted_dwm, segment_lenght=3)
+    with pytest.warns(DeprecationWarning, match="horizon="):
+        env = DiffusionImaginedEnv(model=scripted_dwm, segment_length=3)
+    assert env.horizon == 3
+    with pytest.raises(ValueError, match=r"unknown sampler settings \['guidance'\]"):
+        DiffusionImaginedEnv(model=scripted_dwm, sampler={"guidance": 1.0})
+    with pytest.raises(ValueError, match=r"horizon must be an integer in 1..7"):
+        DiffusionImaginedEnv(model=scripted_dwm, horizon=8)

@@ -12,6 +12,7 @@ class LookupModel:
     """A fake DWM that returns the real future of the window starting at s_t, shifted by ``offset`` stds."""
 
     device = torch.device("cpu")
+    segment_length = 8
 
     def __init__(self, data: OfflineDataset, offset: float) -> None:
         self.windows = DWMWindows(data, 8)
@@ -20,10 +21,10 @@ class LookupModel:
         self.std = data.transitions["observations"].std(0) + 1e-6
         self.offset = offset
 
-    def imagine(self, obs, action, rtg, generator=None):
+    def rollout(self, obs, action, steps, *, rtg=None, policy=None, generator=None, sampler=None):
         futures, rewards = zip(*(self.truth[np.asarray(s, np.float32).tobytes()] for s in obs))
-        states = np.stack(futures) + self.offset * self.std
-        return Segment(torch.as_tensor(states), torch.as_tensor(np.stack(rewards)) + self.offset, None)
+        states = np.stack(futures)[:, :steps] + self.offset * self.std
+        return Segment(torch.as_tensor(states), torch.as_tensor(np.stack(rewards)[:, :steps]) + self.offset, None)
 
 
 def test_error_by_horizon_is_zero_for_the_truth_and_measures_offsets():
@@ -38,6 +39,7 @@ def test_error_by_horizon_is_zero_for_the_truth_and_measures_offsets():
     np.testing.assert_allclose(off["state_mse"][1:], 1.0, rtol=1e-3)  # one std on every dimension
     np.testing.assert_allclose(off["state_median"][1:], 1.0, rtol=1e-3)
     np.testing.assert_allclose(off["reward_mse"], 1.0, rtol=1e-5)
+    assert len(off["state_mse"]) == 8 and len(off["reward_mse"]) == 7  # s_t .. s_{t+7}; r_t .. r_{t+6}
 
 
 class ZeroPolicy:
@@ -67,13 +69,13 @@ def test_one_step_model_rolled_out_with_behaviour_policy_actions():
     model.env_id = None  # no termination rule: keep the comparison about actions only
     policy = ZeroPolicy()
     on_policy = model_error_by_horizon(model, data, num_windows=40, batch_size=40, behaviour_policy=policy)
-    assert policy.calls == 7  # one call per imagined state after a_t
+    assert policy.calls == 6  # one call per action after a_t (T - 1 = 7 transitions)
 
     # the same rollout by hand: a_t, then zero actions, the same generator seed
     windows, idx = evaluation_windows(data, 8, 40, 0)
     batch = windows.batch(idx)
-    seg = model.imagine(
-        batch.states, batch.actions, future_actions=np.zeros((40, 7, 3)), generator=torch.Generator().manual_seed(0)
+    seg = model.rollout(
+        batch.states, batch.actions, 7, policy=np.zeros((40, 6, 3)), generator=torch.Generator().manual_seed(0)
     )
     mean, std = state_scale(data)
     by_hand = (((seg.states.numpy() - batch.future_states) / std) ** 2).mean(-1).mean(0)

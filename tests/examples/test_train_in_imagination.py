@@ -17,7 +17,7 @@ def test_train_in_imagination_tiny_budget(tmp_path):
     cmd = [sys.executable, str(EXAMPLE), "--steps", "200", "--envs", "4", "--eval-episodes", "1", "--out", str(out)]
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     result = json.loads((out / "result.json").read_text())
-    assert result["segment_length"] == 3 and result["gamma"] == 0.99**3 and result["imagined_steps"] == 200
+    assert result["horizon"] == 3 and result["gamma"] == 0.99**3 and result["imagined_steps"] == 200
     assert np.isfinite(result["normalized_score_v5"]) and result["real_mean_length"] >= 1
     agent = TD3.load(out / "td3_imagined.zip", device="cpu")
     assert agent.gamma == 0.99**3 and agent.num_timesteps >= 200

@@ -8,9 +8,8 @@ import torch
 
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
-from dwm_gym.world_model import DiffusionWorldModel, Segment, preset, save_world_model
+from dwm_gym.world_model import DiffusionWorldModel, SamplerConfig, Segment, preset, save_world_model
 from dwm_gym.world_model.one_step import OneStepModel
-from dwm_gym.world_model.termination import segment_terminated
 
 OBS, ACT = 11, 3
 HEALTHY = np.array([1.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
@@ -38,24 +37,25 @@ def tiny_dwm(deterministic: bool = False, seed: int = 0) -> DiffusionWorldModel:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     states = rng.normal(0, 0.05, size=(500, OBS)) + HEALTHY
-    noise = dict(temperature=0.0, start_noise_scale=0.0) if deterministic else {}
-    config = preset("small", dim=8, dim_mults=(1, 2), **noise)
+    sampler = SamplerConfig(temperature=0.0, start_noise_scale=0.0) if deterministic else None
+    config = preset("small", dim=8, dim_mults=(1, 2))
     sn, rn = CDFNormalizer(num_knots=101).fit(states), MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
-    return DiffusionWorldModel(config, OBS, ACT, sn, rn, env_id="Hopper-v5").eval()
+    return DiffusionWorldModel(config, OBS, ACT, sn, rn, env_id="Hopper-v5", sampler=sampler).eval()
 
 
 class ScriptedDWM(DiffusionWorldModel):
-    """``imagine``: ŝ_{t+h} = s_t with torso height z + dz·h, r̂_{t+h} = h + 1 (deterministic)."""
+    """``rollout``: ŝ_{t+h} = s_t with torso height z + dz·h, r̂_{t+h} = h + 1 (deterministic)."""
 
     dz = 0.0
 
-    def imagine(self, obs, action, rtg, generator=None) -> Segment:
+    def rollout(self, obs, action, steps=None, *, rtg=None, policy=None, generator=None, sampler=None) -> Segment:
+        steps = self.check_steps(steps)
         obs = torch.as_tensor(obs, dtype=torch.float32)
-        steps = torch.arange(1, self.config.horizon, dtype=torch.float32)
-        states = obs[:, None, :].repeat(1, self.config.horizon - 1, 1)
-        states[..., 0] += self.dz * steps
-        rewards = (torch.arange(self.config.horizon, dtype=torch.float32) + 1).repeat(len(obs), 1)
-        return Segment(states, rewards, segment_terminated(self.env_id, states))
+        moves = torch.arange(1, steps + 1, dtype=torch.float32)
+        states = obs[:, None, :].repeat(1, steps, 1)
+        states[..., 0] += self.dz * moves
+        rewards = (torch.arange(steps, dtype=torch.float32) + 1).repeat(len(obs), 1)
+        return Segment(states, rewards, self.terminated(states))
 
 
 @pytest.fixture
@@ -66,9 +66,8 @@ def dataset() -> OfflineDataset:
 @pytest.fixture
 def scripted_dwm() -> ScriptedDWM:
     base = tiny_dwm()
-    model = ScriptedDWM(base.config, OBS, ACT, base.state_normalizer, base.reward_normalizer, env_id="Hopper-v5")
-    model.checkpoint_info = {"rtg_max": 0.9, "rtg_median": 0.7}
-    return model
+    info = {"rtg_max": 0.9, "rtg_median": 0.7}
+    return ScriptedDWM(base.config, OBS, ACT, base.state_normalizer, base.reward_normalizer, "Hopper-v5", info)
 
 
 @pytest.fixture
@@ -89,5 +88,11 @@ def onestep_path(tmp_path) -> str:
     rng = np.random.default_rng(0)
     sn = MinMaxNormalizer().fit(rng.normal(0, 0.05, size=(500, OBS)) + HEALTHY)
     rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
-    model = OneStepModel(OBS, ACT, sn, rn, horizon=8, hidden=16, layers=2, env_id="Hopper-v5")
+    model = OneStepModel(OBS, ACT, sn, rn, hidden=16, layers=2, env_id="Hopper-v5")
     return str(save_world_model(model, tmp_path / "onestep.safetensors"))
+
+
+@pytest.fixture
+def retrained_dwm_path(tmp_path) -> str:
+    """The tiny DWM's architecture with other weights (as if retrained): the same file size as ``dwm_path``."""
+    return str(save_world_model(tiny_dwm(seed=1), tmp_path / "retrained.safetensors", rtg_max=0.9, rtg_median=0.7))

@@ -1,5 +1,6 @@
 """DiffusionMVEReplayBuffer: the SB3 batch carries the Diffusion-MVE target; cache and fresh agree."""
 
+import os
 import pickle
 
 import numpy as np
@@ -49,8 +50,8 @@ def test_cache_and_fresh_sampling_agree_and_match_the_model(dataset, determinist
         torch.testing.assert_close(getattr(a, name), getattr(b, name), atol=1e-5, rtol=1e-5)
     # ... and both equal the target assembled by hand from the model's own segment (other batch: float rounding)
     model = load_world_model(deterministic_dwm_path)
-    seg = model.imagine(a.observations.float(), a.actions, 0.8)
-    expected = discounted_reward_sum(seg.rewards[:, :4], seg.terminated[:, :4], 0.99)
+    seg = model.rollout(a.observations.float(), a.actions, 4, rtg=0.8)
+    expected = discounted_reward_sum(seg.rewards, seg.terminated, 0.99)
     torch.testing.assert_close(a.rewards[:, 0], expected, atol=1e-3, rtol=1e-3)
     torch.testing.assert_close(a.next_observations.float(), seg.states[:, 3], atol=1e-3, rtol=1e-3)
     assert a.segment_states.shape == (64, 4, 11) and a.segment_rewards.shape == (64, 4)
@@ -92,7 +93,7 @@ def test_fresh_samples_differ_between_calls_and_seeded_buffers_repeat(dataset, d
 def test_arguments_are_validated(dataset, dwm_path, onestep_path):
     with pytest.raises(ValueError, match="horizon must be <= 7"):
         buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model=dwm_path, horizon=8)
-    with pytest.raises(ValueError, match="OneStepMVEReplayBuffer for one-step"):
+    with pytest.raises(ValueError, match="use OneStepMVEReplayBuffer for it"):
         buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model=onestep_path, horizon=2)
     with pytest.raises(FileNotFoundError):
         buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model="missing.safetensors")
@@ -146,3 +147,36 @@ def test_shared_cache_file_is_reused_by_matching_runs_and_rebuilt_otherwise(data
     other = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **{**kwargs, "rtg": 0.5})
     assert other.prepare_cache()["segments"] == dataset.num_transitions
     assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache().get("loaded") is None
+
+
+def test_shared_cache_identity_hashes_the_data_and_the_checkpoint(dataset, dwm_path, retrained_dwm_path, tmp_path):
+    """A reordered dataset (same sums, same size) or a retrained checkpoint (same byte size) must not
+    be served the segments imagined for the original ones."""
+    from dwm_gym.data import OfflineDataset
+
+    cache_file = tmp_path / "cache.safetensors"
+    kwargs = dict(device="cpu", horizon=3, rtg=0.8, cache_file=cache_file)
+    first = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model=dwm_path, **kwargs)
+    first.prepare_cache()
+    assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model=dwm_path, **kwargs).prepare_cache() == {
+        "loaded": 1.0
+    }
+    # the same episodes in another order: sums, sizes and shapes are unchanged
+    reordered = OfflineDataset(dataset.episodes[::-1], env_id="Hopper-v5", dataset_id=dataset.dataset_id)
+    shuffled = buffer_from_dataset(reordered, DiffusionMVEReplayBuffer, world_model=dwm_path, **kwargs)
+    assert shuffled.cache_identity()["rows"] == first.cache_identity()["rows"]
+    assert shuffled.prepare_cache().get("loaded") is None
+    # a "retrained" checkpoint: other weights, the same architecture and file size
+    assert os.path.getsize(retrained_dwm_path) == os.path.getsize(dwm_path)
+    first.prepare_cache()  # the file holds the original's segments again
+    other = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, world_model=retrained_dwm_path, **kwargs)
+    assert other.prepare_cache().get("loaded") is None
+
+
+def test_a_model_that_needs_a_policy_is_refused_with_the_right_buffer_named(dataset, onestep_path, dwm_path):
+    with pytest.raises(ValueError, match="use OneStepMVEReplayBuffer"):
+        buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, device="cpu", world_model=onestep_path)
+    from dwm_gym.value_expansion import OneStepMVEReplayBuffer
+
+    with pytest.raises(ValueError, match="use DiffusionMVEReplayBuffer"):
+        buffer_from_dataset(dataset, OneStepMVEReplayBuffer, device="cpu", world_model=dwm_path)

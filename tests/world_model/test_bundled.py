@@ -12,7 +12,7 @@ def test_bundled_hopper_medium_checkpoints_load_with_reference_states():
         path = resolve_checkpoint("hopper", "medium", kind)
         assert path.parent.name == "assets"
         model = load_world_model(path, env="Hopper-v5")
-        starts = model.reference_data["episode_starts"]
+        starts = model.start_states["episode_starts"]
         assert starts.shape[1] == 11 and len(starts) >= 1000
         assert np.all(np.abs(starts[:, 0] - 1.25) < 0.01)  # Hopper-v5 resets at z = 1.25 +- 0.005
 

@@ -18,10 +18,10 @@ def model():
 def test_round_trip_gives_identical_samples(model, tmp_path):
     path = save_world_model(model, tmp_path / "dwm.safetensors", dataset_id="dwm_gym/hopper/medium-v0", train_steps=5)
     loaded = load_world_model(path, env="Hopper-v5")
-    assert loaded.checkpoint_info["train_steps"] == 5 and loaded.config == model.config
+    assert loaded.info["train_steps"] == 5 and loaded.config == model.config
     obs, act = np.full((2, 11), 0.3), np.zeros((2, 3))
-    a = model.imagine(obs, act, 0.6, generator=torch.Generator().manual_seed(1))
-    b = loaded.imagine(obs, act, 0.6, generator=torch.Generator().manual_seed(1))
+    a = model.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
+    b = loaded.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(a.states, b.states)
     torch.testing.assert_close(a.rewards, b.rewards)
     assert not list(tmp_path.glob(".*.tmp"))
@@ -52,8 +52,49 @@ def test_one_step_round_trip(tmp_path):
     model = OneStepModel(11, 3, sn, rn, hidden=16, layers=2, env_id="Hopper-v5")
     path = save_world_model(model, tmp_path / "onestep.safetensors", train_steps=3)
     loaded = load_world_model(path, env="Hopper-v5")
-    assert isinstance(loaded, OneStepModel) and loaded.checkpoint_info["kind"] == "onestep"
+    assert isinstance(loaded, OneStepModel) and loaded.info["kind"] == "onestep"
     obs, act = torch.zeros(2, 11), torch.zeros(2, 3)
-    a = model.imagine(obs, act, future_actions=torch.zeros(2, 7, 3), generator=torch.Generator().manual_seed(0))
-    b = loaded.imagine(obs, act, future_actions=torch.zeros(2, 7, 3), generator=torch.Generator().manual_seed(0))
+    a = model.rollout(obs, act, 7, policy=torch.zeros(2, 6, 3), generator=torch.Generator().manual_seed(0))
+    b = loaded.rollout(obs, act, 7, policy=torch.zeros(2, 6, 3), generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(a.states, b.states)
+
+
+def test_sampler_settings_travel_with_the_checkpoint_and_old_headers_still_load(model, tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from dwm_gym.world_model import SamplerConfig
+
+    model.sampler = SamplerConfig(guidance_weight=1.0, clip_state_tails=False)
+    path = save_world_model(model, tmp_path / "dwm.safetensors", rtg_median=0.5)
+    assert load_world_model(path).sampler == model.sampler
+    # the layout before SamplerConfig: sampler keys inside "config", T named "horizon", an "extra" dict
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        header = json.loads(handle.metadata()["dwm_gym"])
+    config = dict(header.pop("config"))
+    config["horizon"] = config.pop("segment_length")
+    header["config"] = {**config, **header.pop("sampler"), "extra": {}}
+    old = tmp_path / "old.safetensors"
+    save_file(tensors, str(old), metadata={"dwm_gym": json.dumps(header)})
+    loaded = load_world_model(old)
+    assert loaded.config == model.config and loaded.sampler == model.sampler and loaded.segment_length == 8
+
+
+def test_unknown_kind_is_a_clear_error(model, tmp_path):
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = save_world_model(model, tmp_path / "dwm.safetensors")
+    with safe_open(str(path), framework="pt") as handle:
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        header = json.loads(handle.metadata()["dwm_gym"])
+    header["kind"] = "mystery"
+    odd = tmp_path / "odd.safetensors"
+    save_file(tensors, str(odd), metadata={"dwm_gym": json.dumps(header)})
+    with pytest.raises(CheckpointError, match="unknown world-model kind 'mystery'; known kinds: dwm, onestep"):
+        load_world_model(odd)

@@ -30,11 +30,15 @@ def test_schedule_and_respacing():
         respaced_timesteps(5, 6)
 
 
-def test_imagine_shapes_units_and_conditioning(tiny_model):
+def test_rollout_shapes_units_and_conditioning(tiny_model):
     rng = np.random.default_rng(1)
     obs, act = rng.normal(size=(5, OBS)) + 1.2 * (np.arange(OBS) == 0), rng.uniform(-1, 1, (5, ACT))
-    seg = tiny_model.imagine(obs, act, 0.7, generator=torch.Generator().manual_seed(0))
-    assert seg.states.shape == (5, 7, OBS) and seg.rewards.shape == (5, 8) and seg.terminated.shape == (5, 8)
+    seg = tiny_model.rollout(obs, act, rtg=0.7, generator=torch.Generator().manual_seed(0))
+    assert seg.states.shape == (5, 7, OBS) and seg.rewards.shape == (5, 7) and seg.terminated.shape == (5, 7)
+    short = tiny_model.rollout(obs, act, 3, rtg=0.7, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(short.states, seg.states[:, :3], rtol=0, atol=0)  # a prefix of the same sample
+    with pytest.raises(ValueError, match=r"<= 7 \(T - 1, T = 8\)"):
+        tiny_model.rollout(obs, act, 8, rtg=0.7)
     # raw units: rewards inside the reward normalizer's range
     assert seg.rewards.min() >= 0 - 1e-4 and seg.rewards.max() <= 3 + 1e-4
     x = tiny_model.sample_sequence(obs, act, 0.7, generator=torch.Generator().manual_seed(0))
@@ -48,14 +52,14 @@ def test_imagine_shapes_units_and_conditioning(tiny_model):
     torch.testing.assert_close(x[:, 0, : OBS + ACT], condition, rtol=0, atol=0)
     assert torch.all(x[:, 1:, OBS : OBS + ACT] == 0)
     with pytest.raises(ValueError, match=r"obs \(B, 11\)"):
-        tiny_model.imagine(np.zeros((2, 5)), np.zeros((2, ACT)), 0.5)
+        tiny_model.rollout(np.zeros((2, 5)), np.zeros((2, ACT)), rtg=0.5)
 
 
 def test_same_generator_same_sample(tiny_model):
     obs, act = np.ones((3, OBS)), np.zeros((3, ACT))
-    a = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(7))
-    b = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(7))
-    c = tiny_model.imagine(obs, act, 0.5, generator=torch.Generator().manual_seed(8))
+    a = tiny_model.rollout(obs, act, rtg=0.5, generator=torch.Generator().manual_seed(7))
+    b = tiny_model.rollout(obs, act, rtg=0.5, generator=torch.Generator().manual_seed(7))
+    c = tiny_model.rollout(obs, act, rtg=0.5, generator=torch.Generator().manual_seed(8))
     torch.testing.assert_close(a.states, b.states, rtol=0, atol=0)
     assert not torch.allclose(a.states, c.states)
 
@@ -119,28 +123,27 @@ def test_terminated_is_cumulative_from_hopper_rule(tiny_model):
     fallen[0] = 0.5
     assert not hopper_v5_unhealthy(healthy) and hopper_v5_unhealthy(fallen)
     states = torch.stack([healthy, healthy, fallen, healthy, healthy, healthy, healthy])[None]
-    terminated = tiny_model._terminated(states)
-    assert terminated.tolist() == [[False, False, True, True, True, True, True, True]]
+    terminated = tiny_model.terminated(states)
+    assert terminated.tolist() == [[False, False, True, True, True, True, True]]  # one flag per state
 
 
 def test_bf16_sampler_stays_close_to_fp32_and_returns_fp32():
-    import dataclasses
-
     from dwm_gym.world_model import load_world_model
     from dwm_gym.world_model.bundled import resolve_checkpoint
 
     model = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"))  # trained weights
-    obs = model.reference_data["states"][:128]
+    obs = model.start_states["states"][:128]
     act = np.random.default_rng(2).uniform(-1, 1, (128, ACT))
     fp32 = model.sample_sequence(obs, act, 0.8, generator=torch.Generator().manual_seed(0))
-    model.config = dataclasses.replace(model.config, precision="bf16")
-    bf16 = model.sample_sequence(obs, act, 0.8, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    bf16 = model.sample_sequence(obs, act, 0.8, generator=generator, sampler={"precision": "bf16"})
     assert bf16.dtype == torch.float32
     gap = (bf16 - fp32)[:, 1:, :OBS].abs()  # imagined states, normalized units
     assert 0 < gap.mean() < 0.03  # bf16 really ran, and stayed close
-    model.config = dataclasses.replace(model.config, precision="fp16")
     with pytest.raises(ValueError, match="precision must be"):
-        model.imagine(obs, act, 0.8)
+        model.rollout(obs, act, rtg=0.8, sampler={"precision": "fp16"})
+    with pytest.raises(ValueError, match=r"unknown sampler settings \['guidance'\]"):
+        model.rollout(obs, act, rtg=0.8, sampler={"guidance": 1.0})
 
 
 @pytest.mark.slow

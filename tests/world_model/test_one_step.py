@@ -12,18 +12,23 @@ def model():
     rng = np.random.default_rng(0)
     sn = MinMaxNormalizer().fit(rng.normal(size=(500, 11)) + 1.25 * (np.arange(11) == 0))
     rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
-    return OneStepModel(11, 3, sn, rn, horizon=8, hidden=32, layers=2, env_id="Hopper-v5")
+    return OneStepModel(11, 3, sn, rn, hidden=32, layers=2, env_id="Hopper-v5")
 
 
 def test_segment_shapes_with_true_actions_and_with_policy(model):
     obs, act = torch.zeros(4, 11), torch.zeros(4, 3)
-    seg = model.imagine(obs, act, future_actions=torch.zeros(4, 7, 3), generator=torch.Generator().manual_seed(0))
-    assert seg.states.shape == (4, 7, 11) and seg.rewards.shape == (4, 8) and seg.terminated.shape == (4, 8)
+    seg = model.rollout(obs, act, 7, policy=torch.zeros(4, 6, 3), generator=torch.Generator().manual_seed(0))
+    assert seg.states.shape == (4, 7, 11) and seg.rewards.shape == (4, 7) and seg.terminated.shape == (4, 7)
     calls = []
-    seg2 = model.imagine(obs, act, policy=lambda s: calls.append(s) or torch.zeros(len(s), 3))
-    assert len(calls) == 7 and seg2.states.shape == (4, 7, 11)
-    with pytest.raises(ValueError, match="future_actions"):
-        model.imagine(obs, act)
+    seg2 = model.rollout(obs, act, 7, policy=lambda s: calls.append(s) or torch.zeros(len(s), 3))
+    assert len(calls) == 6 and seg2.states.shape == (4, 7, 11)
+    assert model.rollout(obs, act, 1).states.shape == (4, 1, 11)  # one step needs no policy
+    with pytest.raises(ValueError, match="needs the actions after a_t"):
+        model.rollout(obs, act, 3)
+    with pytest.raises(ValueError, match="pass steps="):
+        model.rollout(obs, act)
+    with pytest.raises(ValueError, match="no sampler settings"):
+        model.rollout(obs, act, 1, sampler={"temperature": 0.0})
 
 
 def test_maximum_likelihood_fits_a_linear_system(model):

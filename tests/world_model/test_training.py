@@ -28,14 +28,14 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     for p, q in zip(straight.net.parameters(), resumed.net.parameters()):
         torch.testing.assert_close(p, q)
     loaded = load_world_model(tmp_path / "b" / "model.safetensors", env="Hopper-v5")
-    assert loaded.checkpoint_info["train_steps"] == 12
-    assert loaded.checkpoint_info["dataset_id"] == "test/hopper-random"
+    assert loaded.info["train_steps"] == 12
+    assert loaded.info["dataset_id"] == "test/hopper-random"
     lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"step": 12' in lines[-1]
     # the checkpoint carries start states and the data's RTG range, so envs work without the dataset
-    starts = loaded.reference_data["episode_starts"]
+    starts = loaded.start_states["episode_starts"]
     assert starts.shape[1] == 11 and np.all(np.abs(starts[:, 0] - 1.25) <= 5e-3)
-    states, dataset_states = loaded.reference_data["states"], data.transitions["observations"].astype(np.float32)
+    states, dataset_states = loaded.start_states["states"], data.transitions["observations"].astype(np.float32)
     assert 0 < len(states) <= len(dataset_states)
     assert all((np.abs(dataset_states - s).max(axis=1) < 1e-6).any() for s in states[:20])
-    assert 0 < loaded.checkpoint_info["rtg_p90"] <= loaded.checkpoint_info["rtg_max"]
+    assert 0 < loaded.info["rtg_p90"] <= loaded.info["rtg_max"]

@@ -1,0 +1,72 @@
+"""The one place that re-implements a private part of Stable-Baselines3: the setup of ``learn``.
+
+SB3's ``OffPolicyAlgorithm._setup_learn`` (and ``BaseAlgorithm._setup_learn`` it calls) resets the
+env, which an offline run never steps. :func:`setup_offline_learn` is that setup without the env
+reset, the action-noise handling or the replay-buffer truncation (offline buffers are not
+memory-optimized). It touches SB3's private attributes, so it is pinned to the source it mirrors:
+:data:`MIRRORED_SOURCES` holds the SHA-256 of the SB3 methods as they were when this was written,
+and a test compares them with the installed SB3, failing loudly when SB3 changes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import textwrap
+import time
+from collections import deque
+
+from stable_baselines3.common import utils
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.type_aliases import MaybeCallback
+
+# SHA-256 of the dedented source of each SB3 method setup_offline_learn mirrors (SB3 2.9.2)
+MIRRORED_SOURCES: dict[str, str] = {
+    "BaseAlgorithm._setup_learn": "0582542537255ec1eb8d4aea526d2576187818ad9fa1275a7518dbecc7c538b4",
+    "OffPolicyAlgorithm._setup_learn": "55bb53d6fdf0a60cc225147b72638756ae70c8e3b73fcbb9569833be4f851a33",
+}
+
+
+def source_digest(name: str) -> str:
+    """SHA-256 of the dedented source of SB3 method ``name`` (a key of :data:`MIRRORED_SOURCES`)."""
+    owner, method = name.split(".")
+    cls = {"BaseAlgorithm": BaseAlgorithm, "OffPolicyAlgorithm": OffPolicyAlgorithm}[owner]
+    source = textwrap.dedent(inspect.getsource(getattr(cls, method)))
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def setup_offline_learn(
+    algo: OffPolicyAlgorithm,
+    total_timesteps: int,
+    callback: MaybeCallback = None,
+    reset_num_timesteps: bool = True,
+    tb_log_name: str = "run",
+    progress_bar: bool = False,
+) -> tuple[int, BaseCallback]:
+    """SB3's ``_setup_learn`` without resetting the env: counters, logger, callbacks, progress bar.
+
+    Args:
+        algo: The algorithm.
+        total_timesteps: Updates to run.
+        callback: SB3 callback(s).
+        reset_num_timesteps: Restart the counters (False continues them).
+        tb_log_name: TensorBoard run name.
+        progress_bar: Show SB3's progress bar.
+
+    Returns:
+        The total number of timesteps to reach and the initialized callback, as SB3's.
+    """
+    algo.start_time = time.time_ns()
+    if algo.ep_info_buffer is None or reset_num_timesteps:
+        algo.ep_info_buffer = deque(maxlen=algo._stats_window_size)
+        algo.ep_success_buffer = deque(maxlen=algo._stats_window_size)
+    if reset_num_timesteps:
+        algo.num_timesteps, algo._episode_num = 0, 0
+    else:
+        total_timesteps += algo.num_timesteps
+    algo._total_timesteps, algo._num_timesteps_at_start = total_timesteps, algo.num_timesteps
+    if not algo._custom_logger:
+        algo._logger = utils.configure_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
+    return total_timesteps, algo._init_callback(callback, progress_bar)
