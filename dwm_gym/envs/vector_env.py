@@ -26,8 +26,8 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         num_envs: N.
         max_episode_steps: Truncation limit per sub-env (``None``: never truncated).
         render_mode: Must be ``None`` (render a single env instead).
-        **settings: What to imagine with and how: the fields of :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`, as for
-            the single env.
+        **settings: What to imagine with and how, as for the single env: the fields of
+            :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}

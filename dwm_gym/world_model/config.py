@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class DWMConfig:
         ema_every: EMA update period in iterations (10).
     """
 
+    kind: ClassVar[str] = "dwm"
     segment_length: int = 8
     dim: int = 128
     dim_mults: tuple[int, ...] = (1, 4, 8)

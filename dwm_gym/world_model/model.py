@@ -13,14 +13,39 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
-from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.data.windows import DWMWindows
+from dwm_gym.world_model.base import ActionSource, Segment, TrainingSetup, WorldModel, dataset_start_states
 from dwm_gym.world_model.config import DWMConfig, SamplerConfig, split_stored_config
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.rtg import rtg_statistics
 from dwm_gym.world_model.unet import TemporalUnet
+
+
+class WindowBatches:
+    """DWM training batches: windows of length T with their RTG (``loss`` keyword arguments)."""
+
+    def __init__(self, windows: DWMWindows) -> None:
+        self.windows = windows
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """States, actions, future states, rewards and RTG of windows ``idx``."""
+        w = self.windows.batch(idx)
+        return {
+            "states": w.states,
+            "actions": w.actions,
+            "future_states": w.future_states,
+            "rewards": w.rewards,
+            "rtg": w.rtg,
+        }
 
 
 class DiffusionWorldModel(WorldModel):
@@ -98,6 +123,28 @@ class DiffusionWorldModel(WorldModel):
         return cls(model_config, obs_dim, action_dim, state_norm, reward_norm, sampler=settings, **common)
 
     # ------------------------------------------------------------------ training
+    @classmethod
+    def training_setup(
+        cls, train: OfflineDataset, held: OfflineDataset, config: DWMConfig, info: dict[str, Any], seed: int
+    ) -> TrainingSetup:
+        """A DWM with a CDF state normalizer, window batches, an EMA copy; RTG statistics go into ``info``."""
+        windows = DWMWindows(train, config.segment_length, config.gamma)
+        held_windows = DWMWindows(held, config.segment_length, config.gamma, rtg_scale=windows.rtg_scale)
+        info.update(rtg_scale=windows.rtg_scale, **rtg_statistics(windows.start_rtg))
+        states = np.concatenate([e.observations for e in train.episodes])
+        model = cls(
+            config,
+            train.obs_dim,
+            train.action_dim,
+            CDFNormalizer().fit(states),
+            MinMaxNormalizer().fit(train.transitions["rewards"]),
+            env_id=train.env_id,
+            info=info,
+            start_states=dataset_start_states(train, np.random.default_rng(seed)),
+        )
+        ema = (config.ema_decay, config.ema_every)
+        return TrainingSetup(model, WindowBatches(windows), WindowBatches(held_windows), ema)
+
     def build_x0(
         self, states: torch.Tensor, actions: torch.Tensor, future_states: torch.Tensor, rewards: torch.Tensor
     ) -> torch.Tensor:

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from torch import nn
 from torch.nn import functional as F
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
-from dwm_gym.world_model.base import ActionSource, Segment, WorldModel, next_actions
+from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.world_model.base import (
+    ActionSource,
+    Segment,
+    TrainingSetup,
+    WorldModel,
+    dataset_start_states,
+    next_actions,
+)
 
 
 def _mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
@@ -43,6 +52,7 @@ class OneStepConfig:
         train_steps: Default training iterations.
     """
 
+    kind: ClassVar[str] = "onestep"
     hidden: int = 256
     layers: int = 4
     learning_rate: float = 1e-4
@@ -54,6 +64,26 @@ ONESTEP_PRESETS: dict[str, OneStepConfig] = {
     "paper": OneStepConfig(),
     "small": OneStepConfig(learning_rate=3e-4, train_steps=60_000),
 }
+
+
+class TransitionBatches:
+    """One-step training batches: single real transitions (s, a, r, s') (``loss`` keyword arguments)."""
+
+    def __init__(self, data: OfflineDataset) -> None:
+        self.transitions = data.transitions
+
+    def __len__(self) -> int:
+        return len(self.transitions["rewards"])
+
+    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """State, action, next state and reward of transitions ``idx``."""
+        t = self.transitions
+        return {
+            "obs": t["observations"][idx],
+            "action": t["actions"][idx],
+            "next_obs": t["next_observations"][idx],
+            "reward": t["rewards"][idx],
+        }
 
 
 class OneStepModel(WorldModel):
@@ -108,6 +138,25 @@ class OneStepModel(WorldModel):
             raise ValueError("a one-step checkpoint has no sampler settings")
         sizes = {key: int(config[key]) for key in ("hidden", "layers")}
         return cls(**common, **sizes)
+
+    @classmethod
+    def training_setup(
+        cls, train: OfflineDataset, held: OfflineDataset, config: OneStepConfig, info: dict[str, Any], seed: int
+    ) -> TrainingSetup:
+        """A one-step model with min-max normalizers on transition batches, saved as trained (no EMA)."""
+        states = np.concatenate([e.observations for e in train.episodes])
+        model = cls(
+            train.obs_dim,
+            train.action_dim,
+            MinMaxNormalizer().fit(states),
+            MinMaxNormalizer().fit(train.transitions["rewards"]),
+            config.hidden,
+            config.layers,
+            env_id=train.env_id,
+            info=info,
+            start_states=dataset_start_states(train, np.random.default_rng(seed)),
+        )
+        return TrainingSetup(model, TransitionBatches(train), TransitionBatches(held), None)
 
     def _dist(self, obs_n: torch.Tensor, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x = torch.cat([obs_n, action], dim=-1)

@@ -1,4 +1,7 @@
-"""Training a :class:`DiffusionWorldModel` or a :class:`OneStepModel` on an :class:`OfflineDataset` (resumable).
+"""Training any world model kind on an :class:`OfflineDataset` (resumable), with no per-kind branches.
+
+The config names its kind (``config.kind``); the kind's class provides a fresh model, its batches
+and whether an EMA copy is kept (:meth:`WorldModel.training_setup`).
 
 Adam on the ε-loss, EMA θ̄ ← β θ̄ + (1 − β) θ every ``ema_every`` iterations (the EMA model is
 what gets saved and sampled), held-out loss on whole held-out episodes, and a checkpoint every
@@ -21,17 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
-from dwm_gym.data.windows import DWMWindows, WindowBatch
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.device import resolve_device
+from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.checkpoint import save_world_model
 from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.distributed import setup_distributed, wrap_model
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepConfig, OneStepModel
-from dwm_gym.world_model.rtg import rtg_statistics
+from dwm_gym.world_model.kinds import model_class
+from dwm_gym.world_model.one_step import OneStepConfig
 
 logger = logging.getLogger(__name__)
 
@@ -61,66 +62,11 @@ def _to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str,
     return {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
 
 
-class _WindowSource:
-    """DWM batches: windows of length T."""
-
-    def __init__(self, data: OfflineDataset, segment_length: int, gamma: float, rtg_scale: float | None = None) -> None:
-        self.windows = DWMWindows(data, segment_length, gamma, rtg_scale=rtg_scale)
-
-    def __len__(self) -> int:
-        return len(self.windows)
-
-    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
-        w: WindowBatch = self.windows.batch(idx)
-        return {
-            "states": w.states,
-            "actions": w.actions,
-            "future_states": w.future_states,
-            "rewards": w.rewards,
-            "rtg": w.rtg,
-        }
-
-
-class _TransitionSource:
-    """One-step batches: single real transitions (s, a, r, s')."""
-
-    def __init__(self, data: OfflineDataset) -> None:
-        self.t = data.transitions
-
-    def __len__(self) -> int:
-        return len(self.t["rewards"])
-
-    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            "obs": self.t["observations"][idx],
-            "action": self.t["actions"][idx],
-            "next_obs": self.t["next_observations"][idx],
-            "reward": self.t["rewards"][idx],
-        }
-
-
 def build_model(
     dataset: OfflineDataset, config: DWMConfig | OneStepConfig, info: dict | None = None, seed: int = 0
-) -> DiffusionWorldModel | OneStepModel:
-    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset``.
-
-    Its ``start_states`` are drawn from ``dataset`` with seed ``seed`` (see :func:`reference_states`)
-    and ``info`` becomes its header.
-    """
-    states = np.concatenate([e.observations for e in dataset.episodes])
-    reward_norm = MinMaxNormalizer().fit(dataset.transitions["rewards"])
-    common = {
-        "env_id": dataset.env_id,
-        "info": info,
-        "start_states": reference_states(dataset, np.random.default_rng(seed)),
-    }
-    if isinstance(config, OneStepConfig):
-        state_norm = MinMaxNormalizer().fit(states)
-        return OneStepModel(
-            dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, config.hidden, config.layers, **common
-        )
-    state_norm = CDFNormalizer().fit(states)
-    return DiffusionWorldModel(config, dataset.obs_dim, dataset.action_dim, state_norm, reward_norm, **common)
+) -> WorldModel:
+    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset`` (and ``info`` its header)."""
+    return model_class(config.kind).training_setup(dataset, dataset, config, dict(info or {}), seed).model
 
 
 def train_world_model(
@@ -131,10 +77,10 @@ def train_world_model(
     resume: bool = False,
     on_metrics: Callable[[int, dict], None] | None = None,
     progress: bool = True,
-) -> DiffusionWorldModel | OneStepModel:
-    """Trains (or resumes) a DWM (``DWMConfig``) or a one-step model (``OneStepConfig``).
+) -> WorldModel:
+    """Trains (or resumes) a model of ``config``'s kind, e.g. a DWM (``DWMConfig``) or a one-step model.
 
-    The DWM keeps an EMA copy (saved and returned); the one-step model is saved as trained.
+    A kind with an EMA copy (the DWM) saves and returns it; the others are saved as trained.
 
     Args:
         dataset: Training data (episodes are split into train / held-out).
@@ -150,23 +96,18 @@ def train_world_model(
     ctx, device = setup_distributed(resolve_device(run.device))
     rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
     train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
-    is_dwm = isinstance(config, DWMConfig)
     info = {
         "dataset_id": dataset.dataset_id,
         "dataset_transitions": dataset.num_transitions,
         "held_out_fraction": run.held_out_fraction,
         "split_seed": run.seed,
     }
-    if is_dwm:
-        train_src = _WindowSource(train_data, config.segment_length, config.gamma)
-        held_src = _WindowSource(held_data, config.segment_length, config.gamma, train_src.windows.rtg_scale)
-        info.update(rtg_scale=train_src.windows.rtg_scale, **rtg_statistics(train_src.windows.start_rtg))
-    else:
-        train_src, held_src = _TransitionSource(train_data), _TransitionSource(held_data)
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(run.seed)
-        model = build_model(train_data, config, info, run.seed).to(device)
-    ema = copy.deepcopy(model).requires_grad_(False) if is_dwm else None
+        setup = model_class(config.kind).training_setup(train_data, held_data, config, info, run.seed)
+    model, train_src, held_src = setup.model.to(device), setup.train_batches, setup.held_batches
+    info = model.info  # with what the kind added (e.g. RTG statistics)
+    ema = copy.deepcopy(model).requires_grad_(False) if setup.ema is not None else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator(device=device).manual_seed(run.seed * 1000 + ctx.rank)
     step = 0
@@ -200,8 +141,8 @@ def train_world_model(
         loss.backward()
         optimizer.step()
         step += 1
-        if ema is not None and step % config.ema_every == 0:
-            _ema_update(ema, model, config.ema_decay)
+        if setup.ema is not None and step % setup.ema[1] == 0:
+            _ema_update(ema, model, setup.ema[0])
         if bar is not None:
             bar.update(1)
         if ctx.is_main and (step % run.eval_every == 0 or step == run.steps):
@@ -226,7 +167,7 @@ def train_world_model(
 
 
 @torch.no_grad()
-def _ema_update(ema: DiffusionWorldModel, model: DiffusionWorldModel, decay: float) -> None:
+def _ema_update(ema: WorldModel, model: WorldModel, decay: float) -> None:
     for target, source in zip(ema.parameters(), model.parameters()):
         target.lerp_(source, 1.0 - decay)
     for target, source in zip(ema.buffers(), model.buffers()):
@@ -241,16 +182,6 @@ def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
     batch = _to_device(source.batch(idx), model.device)
     generator = torch.Generator(device=model.device).manual_seed(seed + 1)
     return float(model.loss(**batch, generator=generator))
-
-
-def reference_states(dataset: OfflineDataset, rng: np.random.Generator, size: int = 4096) -> dict[str, np.ndarray]:
-    """Episode start states (up to ``size``) and a sample of ``size`` dataset states: a model's ``start_states``."""
-    starts = np.stack([e.observations[0] for e in dataset.episodes])
-    states = dataset.transitions["observations"]
-    return {
-        "episode_starts": starts[rng.permutation(len(starts))[:size]],
-        "states": states[rng.choice(len(states), size=min(size, len(states)), replace=False)],
-    }
 
 
 def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> None:
