@@ -155,7 +155,8 @@ def restore_finished(out: Path, archive: Path) -> None:
 def same_settings(stored: dict, config) -> bool:
     """Whether a finished run was made with ``config``'s settings.
 
-    Settings that change nothing learned (evaluation and checkpoint periods, device) are ignored,
+    Settings that change nothing learned (evaluation and checkpoint periods, device, where the shared
+    imagination cache file lives: its content is checked by the cache's own identity) are ignored,
     and a setting the stored run predates counts as equal when ``config`` keeps its default, so
     adding a field to :class:`AgentRunConfig` does not throw finished runs away.
     """
@@ -164,7 +165,7 @@ def same_settings(stored: dict, config) -> bool:
     from dwm_gym.agents.runs import RESUMABLE_CHANGES
 
     for field in dataclasses.fields(config):
-        if field.name in RESUMABLE_CHANGES:
+        if field.name in RESUMABLE_CHANGES or field.name == "cache_file":
             continue
         value = getattr(config, field.name)
         if field.name in stored:
