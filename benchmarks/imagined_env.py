@@ -1,7 +1,7 @@
 """Env steps/s: the batched imagined vector env vs N single imagined envs in a DummyVecEnv vs real Hopper-v5.
 
 All rows are measured side by side in one run with random actions; an env step of a sub-env
-counts once (segment_length 1). Prints a table and writes JSON.
+counts once (horizon 1). Prints a table and writes JSON.
 
 python benchmarks/imagined_env.py [--kind dwm|onestep] [--batches 1,16,256,1024,4096] [--dummy-envs 1,16]
                                   [--seconds 2.0] [--seed 0] [--device auto]

@@ -153,6 +153,14 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
+    def _setup_model(self) -> None:
+        """SB3's setup, with the λ-return's segment request (re)applied to the buffer kwargs first.
+
+        SB3's ``load`` builds the buffer from the saved kwargs, which may predate the request.
+        """
+        self.replay_buffer_kwargs = segment_request(self.replay_buffer_class, self.replay_buffer_kwargs, self.td_lambda)
+        super()._setup_model()
+
     @property
     def critic_reward_scale(self) -> float:
         """The reward scale of the critic's targets (fixed by :meth:`on_offline_start`)."""

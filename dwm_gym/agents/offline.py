@@ -19,7 +19,7 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 
 from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
-from dwm_gym.agents.sb3_adapter import setup_offline_learn
+from dwm_gym.agents.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
 from dwm_gym.data import OfflineDataset
 from dwm_gym.value_expansion import MVEReplayBuffer, load_offline_data, policy_function
 
@@ -63,7 +63,7 @@ def dump_offline_logs(algo: OffPolicyAlgorithm) -> None:
     if isinstance(algo, OfflineAlgorithm):
         algo.record_critic_diagnostics()
     elapsed = max((time.time_ns() - algo.start_time) / 1e9, sys.float_info.epsilon)
-    algo.logger.record("time/fps", int((algo.num_timesteps - algo._num_timesteps_at_start) / elapsed))
+    algo.logger.record("time/fps", int(updates_this_call(algo) / elapsed))
     algo.logger.record("time/time_elapsed", int(elapsed), exclude="tensorboard")
     algo.logger.record("time/total_timesteps", algo.num_timesteps, exclude="tensorboard")
     algo.logger.dump(step=algo.num_timesteps)
@@ -95,7 +95,7 @@ def offline_learn(
     )
     callback.on_training_start(locals(), globals())
     while algo.num_timesteps < total_timesteps:
-        algo._update_current_progress_remaining(algo.num_timesteps, total_timesteps)
+        update_progress(algo, total_timesteps)
         algo.train(gradient_steps=1, batch_size=algo.batch_size)
         algo.num_timesteps += 1
         if not callback.on_step():

@@ -1,9 +1,10 @@
-"""The one place that re-implements a private part of Stable-Baselines3: the setup of ``learn``.
+"""The one place that touches private parts of Stable-Baselines3: the setup of ``learn`` and two members.
 
 SB3's ``OffPolicyAlgorithm._setup_learn`` (and ``BaseAlgorithm._setup_learn`` it calls) resets the
 env, which an offline run never steps. :func:`setup_offline_learn` is that setup without the env
 reset, the action-noise handling or the replay-buffer truncation (offline buffers are not
-memory-optimized). It touches SB3's private attributes, so it is pinned to the source it mirrors:
+memory-optimized). :func:`update_progress` and :func:`updates_this_call` wrap the two other private
+members the offline loop needs. All of it is pinned to the SB3 source it relies on:
 :data:`MIRRORED_SOURCES` holds the SHA-256 of the SB3 methods as they were when this was written,
 and a test compares them with the installed SB3, failing loudly when SB3 changes them.
 """
@@ -26,6 +27,9 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 MIRRORED_SOURCES: dict[str, str] = {
     "BaseAlgorithm._setup_learn": "0582542537255ec1eb8d4aea526d2576187818ad9fa1275a7518dbecc7c538b4",
     "OffPolicyAlgorithm._setup_learn": "55bb53d6fdf0a60cc225147b72638756ae70c8e3b73fcbb9569833be4f851a33",
+    "BaseAlgorithm._update_current_progress_remaining": (
+        "e028833552092f5b7bc45d836cbec44ac05ac859336fb44379f2b6b52f16f99e"
+    ),
 }
 
 
@@ -70,3 +74,13 @@ def setup_offline_learn(
     if not algo._custom_logger:
         algo._logger = utils.configure_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
     return total_timesteps, algo._init_callback(callback, progress_bar)
+
+
+def update_progress(algo: OffPolicyAlgorithm, total_timesteps: int) -> None:
+    """SB3's ``_update_current_progress_remaining`` (learning-rate schedules read it) for an offline update."""
+    algo._update_current_progress_remaining(algo.num_timesteps, total_timesteps)
+
+
+def updates_this_call(algo: OffPolicyAlgorithm) -> int:
+    """Updates since this ``learn`` call started (SB3's ``num_timesteps - _num_timesteps_at_start``)."""
+    return algo.num_timesteps - algo._num_timesteps_at_start

@@ -17,13 +17,13 @@ Windows are index views over flat padded arrays (no copy of T states per window)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from dwm_gym.data.episode import DatasetError
 from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.utils.deprecation import warn_deprecated
 
 
 @dataclass
@@ -87,7 +87,7 @@ class DWMWindows:
         horizon: int | None = None,
     ) -> None:
         if horizon is not None:
-            warnings.warn("DWMWindows(horizon=...) is deprecated: use segment_length=", DeprecationWarning, 2)
+            warn_deprecated("DWMWindows(horizon=...) is deprecated: use segment_length=")
             segment_length = horizon
         if segment_length < 1:
             raise ValueError(f"segment_length must be >= 1, got {segment_length}")
@@ -137,7 +137,7 @@ class DWMWindows:
     @property
     def horizon(self) -> int:
         """Deprecated name of :attr:`segment_length`."""
-        warnings.warn("DWMWindows.horizon is deprecated: use segment_length", DeprecationWarning, 2)
+        warn_deprecated("DWMWindows.horizon is deprecated: use segment_length")
         return self.segment_length
 
     @property

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import gymnasium as gym
@@ -11,6 +10,7 @@ import torch
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
+from dwm_gym.utils.deprecation import warn_deprecated
 
 
 class DiffusionImaginedEnv(gym.Env):
@@ -64,7 +64,7 @@ class DiffusionImaginedEnv(gym.Env):
     @property
     def segment_length(self) -> int:
         """Deprecated name of :attr:`horizon`."""
-        warnings.warn("segment_length is deprecated: use horizon", DeprecationWarning, stacklevel=2)
+        warn_deprecated("segment_length is deprecated: use horizon")
         return self.imagination.horizon
 
     @property

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ import gymnasium as gym
 
 from dwm_gym.envs.imagination import Imagination
 from dwm_gym.envs.start_states import StartStates
+from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.bundled import resolve_checkpoint
@@ -57,7 +57,7 @@ class ImaginedEnvConfig:
 
     def __post_init__(self, segment_length: int | None) -> None:
         if segment_length is not None:
-            warnings.warn("segment_length= is deprecated: the imagined env's H is horizon=", DeprecationWarning, 4)
+            warn_deprecated("segment_length= is deprecated: the imagined env's H is horizon=")
             self.horizon = int(segment_length)
 
     @classmethod
@@ -87,6 +87,10 @@ class ImaginedEnvConfig:
             )
         path = resolve_checkpoint(self.task or "", self.quality or "", self.kind, self.checkpoint)
         return load_world_model(path, device=resolve_device(self.device))
+
+
+# the InitVar's default would otherwise stay behind as a class attribute (config.segment_length == None)
+del ImaginedEnvConfig.segment_length
 
 
 @dataclass

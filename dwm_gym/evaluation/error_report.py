@@ -32,6 +32,9 @@ def error_report(
 ) -> dict:
     """Error by horizon for each named checkpoint on its held-out part of ``dataset``.
 
+    All models are compared on windows of the shortest segment length T among them (8 when none
+    has one, e.g. one-step models only).
+
     With ``noise_floor_policy`` (the data's behaviour policy), two kinds of entries are added:
 
     * ``"<name>, policy actions"`` for each model that needs a policy (the one-step model): rolled
@@ -39,12 +42,13 @@ def error_report(
     * ``behaviour noise floor``: the error of a perfect sampler of the future given (s_t, a_t),
       on the same windows as the first checkpoint (see :mod:`dwm_gym.evaluation.noise_floor`).
     """
-    report, first_held, length = {}, None, None
+    models = {name: load_world_model(path, env=dataset.env_id, device=device) for name, path in checkpoints.items()}
+    length = min((m.segment_length for m in models.values() if m.segment_length is not None), default=8)
+    report, first_held = {}, None
     for name, path in checkpoints.items():
-        model = load_world_model(path, env=dataset.env_id, device=device)
+        model = models[name]
         held = held_out_part(dataset, model.info)
         first_held = first_held or held
-        length = length or model.segment_length or 8
         result = model_error_by_horizon(model, held, num_windows, length, seed=seed)
         entry = {"checkpoint": str(path), "kind": model.kind, "eval_data": held.dataset_id}
         report[name] = {**entry, **result}

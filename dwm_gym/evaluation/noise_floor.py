@@ -30,11 +30,11 @@ def _branch(env, obs: np.ndarray, action: np.ndarray, policy: BehaviorPolicy, st
         states.append(obs)
         rewards.append(reward)
         action = policy.act(obs, rng)
-    return np.array(states[:-1]), np.array(rewards)
+    return np.array(states[:-1]), np.array(rewards[:-1])  # T - 1 transitions, as the models' rollouts
 
 
 def behaviour_noise_floor(
-    dataset: OfflineDataset, policy: BehaviorPolicy, num_windows: int = 300, horizon: int = 8, seed: int = 0
+    dataset: OfflineDataset, policy: BehaviorPolicy, num_windows: int = 300, segment_length: int = 8, seed: int = 0
 ) -> dict:
     """Per-step state/reward MSE between two real futures of the same (s_t, a_t).
 
@@ -42,9 +42,9 @@ def behaviour_noise_floor(
     with the same ``seed`` and dataset, and the same z-scoring, so the curves compare directly.
 
     Returns:
-        The dict layout of ``model_error_by_horizon`` (step 1 is s_t: 0).
+        The dict layout of ``model_error_by_horizon`` (T state steps, step 1 is s_t: 0; T - 1 reward steps).
     """
-    windows, idx = evaluation_windows(dataset, horizon, num_windows, seed)
+    windows, idx = evaluation_windows(dataset, segment_length, num_windows, seed)
     mean, std = state_scale(dataset)
     batch = windows.batch(idx)
     env = gym.make(dataset.env_id)
@@ -52,8 +52,8 @@ def behaviour_noise_floor(
     rng = np.random.default_rng(seed)
     state_err, reward_err = [], []
     for obs, action in zip(batch.states.astype(np.float64), batch.actions.astype(np.float64)):
-        first = _branch(env, obs, action, policy, horizon, np.random.default_rng(rng.integers(2**62)))
-        second = _branch(env, obs, action, policy, horizon, np.random.default_rng(rng.integers(2**62)))
+        first = _branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
+        second = _branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
         state_err.append(np.concatenate([[0.0], (((first[0] - second[0]) / std) ** 2).mean(-1)]))
         reward_err.append((first[1] - second[1]) ** 2)
     env.close()

@@ -115,8 +115,9 @@ class MVEReplayBuffer(ReplayBuffer):
             self.model = world_model
         else:
             self.model = load_world_model(world_model, device=self.world_model_device)
-        # the file it came from: pickling stores the path, and the cache identity hashes the file
-        self.world_model_path: str | None = self.model.info.get("path")
+        # pickling stores the path (as given; for a loaded model, the file it was read from)
+        path = self.model.info.get("path") if isinstance(world_model, WorldModel) else os.fspath(world_model)
+        self.world_model_path: str | None = path
         self.check_model(self.model)
         if not isinstance(horizon, (int, np.integer)) or horizon < 0:
             raise ValueError(f"horizon must be an integer >= 0, got {horizon!r}")
@@ -281,4 +282,5 @@ class MVEReplayBuffer(ReplayBuffer):
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_policy", None)  # pickled before the policy hook was declared
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -35,21 +34,12 @@ def array_digest(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def file_digest(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes (e.g. a checkpoint: a retrained one differs even at the same size)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def model_digest(model: WorldModel) -> str:
-    """SHA-256 of a model's weights and normalizers, for models not read from a file."""
+    """SHA-256 of a model's kind, settings, env id, weights and normalizers, for models not read from a file."""
     state = {f"model.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     for name, normalizer in (("state", model.state_normalizer), ("reward", model.reward_normalizer)):
         state.update({f"{name}.{k}": np.asarray(v) for k, v in normalizer.state_dict().items()})
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(json.dumps([model.kind, model.config_dict(), model.env_id], sort_keys=True).encode())
     for name in sorted(state):
         digest.update(name.encode())
         digest.update(array_digest(state[name]).encode())

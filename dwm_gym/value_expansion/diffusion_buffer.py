@@ -26,7 +26,7 @@ import numpy as np
 import torch as th
 
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer
-from dwm_gym.value_expansion.cache import ImaginationCache, array_digest, file_digest, model_digest
+from dwm_gym.value_expansion.cache import ImaginationCache, array_digest, model_digest
 from dwm_gym.world_model import WorldModel
 
 logger = logging.getLogger(__name__)
@@ -146,11 +146,11 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         """What a shared cache file must have been made for.
 
         That is the content of the data (SHA-256 of the stored states and actions, so a reordered or
-        edited dataset differs), the world model (SHA-256 of its checkpoint file, or of its tensors when
-        it has none), the RTG, γ and sampler settings.
+        edited dataset differs), the world model (SHA-256 of its checkpoint file as it was read, or of
+        its kind, settings and weights when it was not read from one), the RTG, γ and sampler settings.
         """
         size = self.size()
-        model_hash = file_digest(self.world_model_path) if self.world_model_path else model_digest(self.model)
+        model_hash = self.model.info.get("sha256") or model_digest(self.model)
         return {
             "rows": size * self.n_envs,
             "data_sha256": array_digest(self.observations[:size], self.actions[:size]),
@@ -166,7 +166,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         Without one, segments are imagined lazily, the first time a row is sampled.
         """
         stored = np.arange(self.size() * self.n_envs)
-        if self.use_cache and self.cache_file and len(self.cache.missing(stored)):
+        if self.horizon and self.use_cache and self.cache_file and len(self.cache.missing(stored)):
             return self.prepare_cache(progress=progress)
         return {}
 
@@ -263,6 +263,13 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self.on_data_loaded()
 
     def __getstate__(self) -> dict:
+        """Pickles without the cache (recomputable, possibly large)."""
         state = super().__getstate__()
-        state["_cache"] = None  # recomputable, possibly large
+        state["_cache"] = None
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Restores a pickled buffer, also one pickled before the sampler settings were stored."""
+        super().__setstate__(state)
+        if "sampler" not in state:
+            self.sampler = self.model.sampler_settings(None)

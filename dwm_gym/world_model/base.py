@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike
 from torch import nn
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.world_model.rtg import default_rtg
 from dwm_gym.world_model.termination import segment_terminated
 
@@ -227,6 +228,29 @@ class WorldModel(nn.Module, ABC):
         Returns:
             The :class:`Segment`, on the model's device.
         """
+
+    # ------------------------------------------------------------------ deprecated names
+    @property
+    def checkpoint_info(self) -> dict[str, Any]:
+        """Deprecated name of :attr:`info`."""
+        warn_deprecated("model.checkpoint_info is deprecated: use model.info")
+        return self.info
+
+    @property
+    def reference_data(self) -> dict[str, np.ndarray]:
+        """Deprecated name of :attr:`start_states`."""
+        warn_deprecated("model.reference_data is deprecated: use model.start_states")
+        return self.start_states
+
+    def imagine(
+        self, obs: ArrayLike, action: ArrayLike, rtg: float | ArrayLike | None = None, generator: Any = None
+    ) -> Segment:
+        """Deprecated: ``rollout(obs, action, rtg=rtg, generator=generator)`` (T - 1 transitions).
+
+        Unlike the old method, the segment holds T - 1 rewards (the last row's reward has no next state).
+        """
+        warn_deprecated("model.imagine(obs, action, rtg) is deprecated: use model.rollout(obs, action, steps, rtg=...)")
+        return self.rollout(obs, action, rtg=rtg, generator=generator)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def sampler_settings(self, overrides: Mapping[str, Any] | Any = None) -> Any:

@@ -8,6 +8,7 @@ and validated on load; loading never executes code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict
@@ -21,6 +22,7 @@ from safetensors.torch import save_file
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.kinds import model_class
@@ -29,6 +31,20 @@ if TYPE_CHECKING:
     import gymnasium as gym
 
 FORMAT_VERSION = 1
+# header entries written from the model itself (and the load-time ones), never copied from ``model.info``
+_STRUCTURAL_KEYS = {
+    "format_version",
+    "kind",
+    "config",
+    "sampler",
+    "normalizers",
+    "obs_dim",
+    "action_dim",
+    "env_id",
+    "dwm_gym_version",
+    "path",
+    "sha256",
+}
 NORMALIZER_KINDS = {"cdf": CDFNormalizer, "minmax": MinMaxNormalizer}
 
 
@@ -40,6 +56,8 @@ def save_world_model(
     model: WorldModel,
     path: str | os.PathLike,
     start_states: dict[str, np.ndarray] | None = None,
+    *,
+    reference_data: dict[str, np.ndarray] | None = None,
     **info: Any,
 ) -> Path:
     """Writes ``model`` (any :class:`WorldModel`) to ``path`` atomically.
@@ -50,12 +68,18 @@ def save_world_model(
         start_states: Arrays from the training data that travel with the model, so envs work
             without the dataset on disk: ``episode_starts`` and ``states`` (a sample of dataset
             states). Default: the model's own :attr:`~WorldModel.start_states`.
-        **info: Extra JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...
+        reference_data: Deprecated name of ``start_states``.
+        **info: JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...; it
+            updates the model's own ``info`` (what a loaded model carries, e.g. its RTG statistics, is kept).
 
     Returns:
         The path.
     """
     from dwm_gym import __version__
+
+    if reference_data is not None:
+        warn_deprecated("save_world_model(reference_data=...) is deprecated: use start_states=")
+        start_states = reference_data if start_states is None else start_states
 
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     normalizers = {}
@@ -69,7 +93,9 @@ def save_world_model(
     for k, v in (model.start_states if start_states is None else start_states).items():
         tensors[f"data.{k}"] = torch.as_tensor(np.asarray(v, dtype=np.float32)).contiguous()
     sampler = None if model.sampler is None else asdict(model.sampler)
+    provenance = {k: v for k, v in model.info.items() if k not in _STRUCTURAL_KEYS}
     header = {
+        **provenance,
         "format_version": FORMAT_VERSION,
         "kind": model.kind,
         "config": model.config_dict(),
@@ -147,7 +173,7 @@ def load_world_model(
         state_normalizer=norms["state_normalizer"],
         reward_normalizer=norms["reward_normalizer"],
         env_id=header["env_id"],
-        info={**header, "path": str(Path(path).resolve())},
+        info={**header, "path": str(Path(path).resolve()), "sha256": _file_sha256(path)},
         start_states={k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")},
     )
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
@@ -156,6 +182,15 @@ def load_world_model(
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
     return model.to(resolve_device(device)).eval()
+
+
+def _file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of the checkpoint file as it was read (identifies the weights, e.g. for shared caches)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _validate_env(header: dict, env, path) -> None:

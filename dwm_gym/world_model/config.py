@@ -7,9 +7,10 @@ fix the network and its training. See docs/paper.md for the paper's values.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
+
+from dwm_gym.utils.deprecation import warn_deprecated
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class DWMConfig:
     @property
     def horizon(self) -> int:
         """Deprecated name of :attr:`segment_length`."""
-        warnings.warn("DWMConfig.horizon is deprecated: use segment_length", DeprecationWarning, stacklevel=2)
+        warn_deprecated("DWMConfig.horizon is deprecated: use segment_length")
         return self.segment_length
 
 
@@ -119,6 +120,6 @@ def preset(name: str, **overrides) -> DWMConfig:
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
     if "horizon" in overrides:
-        warnings.warn("preset(horizon=...) is deprecated: use segment_length=", DeprecationWarning, stacklevel=2)
+        warn_deprecated("preset(horizon=...) is deprecated: use segment_length=")
         overrides["segment_length"] = overrides.pop("horizon")
     return replace(PRESETS[name], **overrides)

@@ -62,13 +62,6 @@ def _to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str,
     return {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
 
 
-def build_model(
-    dataset: OfflineDataset, config: DWMConfig | OneStepConfig, info: dict | None = None, seed: int = 0
-) -> WorldModel:
-    """A fresh model of ``config``'s kind whose normalizers are fitted on ``dataset`` (and ``info`` its header)."""
-    return model_class(config.kind).training_setup(dataset, dataset, config, dict(info or {}), seed).model
-
-
 def train_world_model(
     dataset: OfflineDataset,
     config: DWMConfig | OneStepConfig,

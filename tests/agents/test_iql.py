@@ -68,3 +68,19 @@ def test_segments_are_requested_at_construction_and_a_contradiction_is_an_error(
     assert segment_request(None, None, 0.95) is None  # model-free: SB3's plain buffer
     with pytest.raises(ValueError, match="td_lambda < 1 needs the imagined segments"):
         segment_request(DiffusionMVEReplayBuffer, {"return_segments": False}, 0.5)
+
+
+def test_loading_an_agent_requests_the_segments_again(medium_data, tmp_path):
+    """SB3's load rebuilds the buffer from the saved kwargs: the λ-return must still get its segments."""
+    kwargs = dict(world_model=str(resolve_checkpoint("hopper", "medium", "dwm")), horizon=2)
+    agent = IQL(
+        "MlpPolicy",
+        "Hopper-v5",
+        td_lambda=1.0,
+        replay_buffer_class=DiffusionMVEReplayBuffer,
+        replay_buffer_kwargs=kwargs,
+        **SMALL,
+    )
+    agent.save(tmp_path / "agent.zip")
+    loaded = IQL.load(tmp_path / "agent.zip", env="Hopper-v5", td_lambda=0.9)
+    assert loaded.replay_buffer.return_segments

@@ -24,6 +24,6 @@ def test_noise_floor_separates_policy_noise_from_dynamics():
     noisy = behaviour_noise_floor(data, medium, num_windows=40)
     assert noisy["state_mse"][0] == 0.0 and noisy["state_mse"][1] < 1e-8  # s_{t+1} only depends on (s_t, a_t)
     assert 0 < noisy["state_mse"][2] < noisy["state_mse"][-1]  # the policy's noise compounds
-    assert noisy["windows"] == 40 and len(noisy["reward_mse"]) == 8
+    assert noisy["windows"] == 40 and len(noisy["reward_mse"]) == 7  # T - 1 transitions, like the models
     exact = behaviour_noise_floor(data, Deterministic(medium), num_windows=40)
     np.testing.assert_allclose(exact["state_mse"], 0.0, atol=1e-10)

@@ -98,3 +98,22 @@ def test_unknown_kind_is_a_clear_error(model, tmp_path):
     save_file(tensors, str(odd), metadata={"dwm_gym": json.dumps(header)})
     with pytest.raises(CheckpointError, match="unknown world-model kind 'mystery'; known kinds: dwm, onestep"):
         load_world_model(odd)
+
+
+def test_deprecated_names_still_work_and_warn(model, tmp_path):
+    path = save_world_model(model, tmp_path / "dwm.safetensors", rtg_median=0.5)
+    loaded = load_world_model(path)
+    with pytest.warns(DeprecationWarning, match="use model.info"):
+        assert loaded.checkpoint_info["rtg_median"] == 0.5
+    with pytest.warns(DeprecationWarning, match="use model.start_states"):
+        assert loaded.reference_data is loaded.start_states
+    with pytest.warns(DeprecationWarning, match="use model.rollout"):
+        seg = loaded.imagine(np.zeros((2, 11)), np.zeros((2, 3)), 0.5)
+    assert seg.states.shape == (2, 7, 11)
+
+
+def test_resaving_a_loaded_model_keeps_its_provenance(model, tmp_path):
+    first = load_world_model(save_world_model(model, tmp_path / "a.safetensors", rtg_median=0.5, train_steps=3))
+    again = load_world_model(save_world_model(first, tmp_path / "b.safetensors", note="copied"))
+    assert again.info["rtg_median"] == 0.5 and again.info["train_steps"] == 3 and again.info["note"] == "copied"
+    assert again.info["path"].endswith("b.safetensors") and again.info["sha256"] != first.info["sha256"]
