@@ -20,7 +20,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,6 +34,7 @@ from dwm_gym.world_model.termination import segment_terminated
 
 if TYPE_CHECKING:
     from dwm_gym.data.offline_dataset import OfflineDataset
+    from dwm_gym.world_model.training_setup import TrainingSetup
 
 # What a rollout's actions after a_t come from: a policy (states -> env-unit actions) or a given
 # sequence (B, steps - 1, action_dim).
@@ -58,43 +59,6 @@ class Segment:
 
     def __len__(self) -> int:
         return self.rewards.shape[1]
-
-
-class TrainingBatches(Protocol):
-    """Training data of one model kind: ``batch(idx)`` gives the keyword arguments of its ``loss``."""
-
-    def __len__(self) -> int: ...
-
-    def batch(self, idx: np.ndarray) -> dict[str, np.ndarray]:
-        """The raw-unit arrays of examples ``idx``, keyed by the loss's argument names."""
-        ...
-
-
-@dataclass
-class TrainingSetup:
-    """What the generic training loop needs from a model kind (see ``WorldModel.training_setup``).
-
-    Attributes:
-        model: A fresh model, normalizers fitted on the training data.
-        train_batches: Batches of the training part.
-        held_batches: Batches of the held-out part (for the held-out loss).
-        ema: ``(decay, every)`` of an EMA copy that is saved and sampled, or None (the model itself).
-    """
-
-    model: WorldModel
-    train_batches: TrainingBatches
-    held_batches: TrainingBatches
-    ema: tuple[float, int] | None
-
-
-def dataset_start_states(dataset: OfflineDataset, rng: np.random.Generator, size: int = 4096) -> dict[str, np.ndarray]:
-    """A model's ``start_states``: episode starts (up to ``size``) and a sample of ``size`` dataset states."""
-    starts = np.stack([e.observations[0] for e in dataset.episodes])
-    states = dataset.transitions["observations"]
-    return {
-        "episode_starts": starts[rng.permutation(len(starts))[:size]],
-        "states": states[rng.choice(len(states), size=min(size, len(states)), replace=False)],
-    }
 
 
 class WorldModel(nn.Module, ABC):

@@ -20,10 +20,11 @@ from numpy.typing import ArrayLike
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
-from dwm_gym.world_model.base import ActionSource, Segment, TrainingSetup, WorldModel, dataset_start_states
+from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
 from dwm_gym.world_model.config import DWMConfig, SamplerConfig, split_stored_config
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
 from dwm_gym.world_model.rtg import rtg_statistics
+from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
 from dwm_gym.world_model.unet import TemporalUnet
 
 

@@ -20,14 +20,8 @@ from torch.nn import functional as F
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
-from dwm_gym.world_model.base import (
-    ActionSource,
-    Segment,
-    TrainingSetup,
-    WorldModel,
-    dataset_start_states,
-    next_actions,
-)
+from dwm_gym.world_model.base import ActionSource, Segment, WorldModel, next_actions
+from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
 
 
 def _mlp(inp: int, out: int, hidden: int, layers: int) -> nn.Sequential:
