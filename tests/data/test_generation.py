@@ -105,6 +105,7 @@ def test_provenance_file_is_json():
     assert "mujoco" in record["versions"]
 
 
+@pytest.mark.slow  # tens of seconds: kept out of the default suite (run with -m slow)
 def test_missing_policy_is_trained_then_used():
     """The walker2d pipeline end to end with a tiny SAC budget: train, export, generate."""
     data = make_dataset("walker2d-medium", steps=100, num_envs=2, progress=False, policy_training_steps=400)

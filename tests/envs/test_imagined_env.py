@@ -117,6 +117,7 @@ def test_render_draws_the_imagined_state(scripted_dwm, healthy):
     assert np.abs(upright.astype(int) - tilted.astype(int)).mean() > 1.0
 
 
+@pytest.mark.slow  # tens of seconds: kept out of the default suite (run with -m slow)
 def test_gym_make_and_a_thousand_random_steps_offline_on_cpu():
     env = gym.make("DWM-hopper-medium-v0", device="cpu")
     env.action_space.seed(0)

@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from dwm_gym.data import make_dataset
 from dwm_gym.world_model import load_world_model
 
 
+@pytest.mark.slow  # tens of seconds: kept out of the default suite (run with -m slow)
 def test_torchrun_two_processes_gloo(tmp_path):
     make_dataset("hopper-random", steps=600, num_envs=2, progress=False)
     out = tmp_path / "ddp"
