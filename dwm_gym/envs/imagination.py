@@ -75,14 +75,7 @@ class Imagination:
             raise ValueError(f"horizon must be an integer{bound}, got {horizon!r}")
         self.horizon = int(horizon)
         self.sampler = model.sampler_settings(sampler)
-        if not model.uses_rtg:
-            self.rtg = None
-        elif rtg is None:
-            self.rtg = model.default_rtg
-        else:
-            self.rtg = float(rtg)
-            if not np.isfinite(self.rtg):
-                raise ValueError(f"rtg must be a finite number, got {rtg!r}")
+        self.rtg = model.resolve_rtg(rtg)
 
     @property
     def device(self) -> torch.device:

@@ -68,7 +68,7 @@ class DiffusionImaginedEnv(gym.Env):
         return self.imagination.horizon
 
     @property
-    def rtg(self) -> float:
+    def rtg(self) -> float | None:
         """The scaled RTG target the world model is conditioned on (``None`` for models without RTG)."""
         return self.imagination.rtg
 

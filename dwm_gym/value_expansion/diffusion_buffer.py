@@ -70,9 +70,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.sampler = self.model.sampler_settings(sampler)
-        self.rtg = self.model.default_rtg if rtg is None else float(rtg)
-        if self.rtg is not None and not np.isfinite(self.rtg):
-            raise ValueError(f"rtg must be a finite number, got {rtg!r}")
+        self.rtg = self.model.resolve_rtg(rtg)
         if cache_refresh_every is not None and cache_refresh_every < 1:
             raise ValueError(f"cache_refresh_every must be >= 1 or None, got {cache_refresh_every}")
         self.use_cache, self.cache_samples = bool(cache), int(cache_samples)

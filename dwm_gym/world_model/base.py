@@ -129,6 +129,14 @@ class WorldModel(nn.Module, ABC):
         """The RTG target used when none is given: the median of the training data's (None without RTG)."""
         return default_rtg(self.info) if self.uses_rtg else None
 
+    def resolve_rtg(self, rtg: float | None) -> float | None:
+        """``rtg`` validated (finite), or :attr:`default_rtg` when None; None for models without RTG.
+
+        Raises:
+            ValueError: On a non-finite ``rtg`` (see :func:`dwm_gym.world_model.rtg.default_rtg`).
+        """
+        return default_rtg(self.info, rtg) if self.uses_rtg else None
+
     @abstractmethod
     def config_dict(self) -> dict[str, Any]:
         """The JSON-able settings a checkpoint stores to rebuild the model with :meth:`from_config`."""

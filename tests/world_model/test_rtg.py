@@ -48,3 +48,14 @@ def test_bundled_dwm_default_is_its_median_not_its_maximum(tmp_path):
         data, DiffusionMVEReplayBuffer, device="cpu", world_model=str(resolve_checkpoint("hopper", "medium", "dwm"))
     )
     assert buffer.rtg == header["rtg_median"]
+
+
+def test_every_caller_resolves_the_rtg_through_the_model(tmp_path):
+    """Envs and buffers share one rule: an explicit RTG must be finite, None means the median."""
+    import gymnasium as gym
+
+    env = gym.make("DWM-hopper-medium-v0")
+    assert env.unwrapped.rtg == pytest.approx(env.unwrapped.model.info["rtg_median"])
+    with pytest.raises(ValueError, match="rtg must be a finite number"):
+        gym.make("DWM-hopper-medium-v0", rtg=float("nan"))
+    assert gym.make("DWM-hopper-medium-v0", kind="onestep", rtg=0.5).unwrapped.rtg is None  # no RTG there
