@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
@@ -121,6 +122,21 @@ def _world_model_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _world_model_export(args: argparse.Namespace) -> int:
+    from dwm_gym.world_model.checkpoint import load_world_model, save_world_model
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists: pass --force to replace it")
+    if out.suffix != ".safetensors":
+        raise ValueError(f"out must be a .safetensors file, got {out}")
+    model = load_world_model(args.checkpoint)
+    save_world_model(model, out, weights_dtype=args.weights_dtype)
+    size = out.stat().st_size / 1e6
+    print(f"wrote {out} ({size:.2f} MB, {args.weights_dtype} weights, {model.kind}, {model.info.get('dataset_id')})")
+    return 0
+
+
 def _tensorboard_writer(log_dir: str):
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -225,6 +241,19 @@ def build_parser() -> argparse.ArgumentParser:
         " (s_t, a_t)) and each one-step model rolled out with actions that policy samples after a_t",
     )
     wm_eval.set_defaults(func=_world_model_eval)
+    wm_export = world_model.add_parser(
+        "export", help="copy a checkpoint for shipping, e.g. with float16 weights (half the file)"
+    )
+    wm_export.add_argument("checkpoint", help="model.safetensors of a DWM or one-step model")
+    wm_export.add_argument("out", help="the new .safetensors file (the package ships dwm_gym/world_model/assets)")
+    wm_export.add_argument(
+        "--weights-dtype",
+        choices=["float32", "float16"],
+        default="float16",
+        help="storage of the network weights; normalizers and start states stay float32 (default: %(default)s)",
+    )
+    wm_export.add_argument("--force", action="store_true", help="replace an existing file")
+    wm_export.set_defaults(func=_world_model_export)
 
     add_agent_parser(commands)
 

@@ -58,6 +58,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
     pytest.param(["fidelity.py"], "summary", id="fidelity"),
+    pytest.param(["half_precision.py"], "rows", id="half_precision"),
     pytest.param(["imagined_env.py"], "rows", id="imagined_env"),
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),

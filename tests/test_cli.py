@@ -4,6 +4,8 @@ import re
 import shlex
 from pathlib import Path
 
+import numpy as np
+
 from dwm_gym.cli import build_parser, main
 
 
@@ -66,6 +68,31 @@ def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
     assert list(report) == ["dwm", "baseline", "baseline, policy actions", "behaviour noise floor"]
     assert report["baseline, policy actions"]["state_mse"][1] == report["baseline"]["state_mse"][1]  # a_t is shared
     assert (tmp_path / "err.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_world_model_export_half_precision_halves_the_weights_and_keeps_the_model(tmp_path, capsys):
+    import torch
+
+    from dwm_gym.world_model import load_world_model
+    from dwm_gym.world_model.bundled import BUNDLED
+
+    source = BUNDLED / "hopper_medium_onestep.safetensors"
+    out = tmp_path / "half.safetensors"
+    assert main(["world-model", "export", str(source), str(out)]) == 0
+    full, half = load_world_model(source), load_world_model(out, env="Hopper-v5")
+    assert half.info["weights_dtype"] == "float16" and full.info.get("weights_dtype", "float32") == "float32"
+    weight_bytes = sum(p.numel() for p in full.parameters()) * 2  # what float16 saves: 2 of 4 bytes per weight
+    assert out.stat().st_size <= source.stat().st_size - 0.95 * weight_bytes
+    for p, q in zip(full.parameters(), half.parameters()):
+        assert q.dtype == torch.float32  # loaded back into float32
+        torch.testing.assert_close(q, p, atol=2e-3, rtol=1e-3)
+    assert half.info["dataset_id"] == full.info["dataset_id"] and half.info["sha256"] != full.info["sha256"]
+    for name in ("state_normalizer", "reward_normalizer"):  # normalizers stay float32, bit for bit
+        a, b = getattr(full, name).state_dict(), getattr(half, name).state_dict()
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert all(np.array_equal(v, half.start_states[k]) for k, v in full.start_states.items())
+    assert main(["world-model", "export", str(source), str(out)]) == 2  # never overwrites without --force
+    assert "exists: pass --force" in capsys.readouterr().err
 
 
 def all_parsers(parser, name="dwm-gym"):

@@ -44,8 +44,10 @@ _STRUCTURAL_KEYS = {
     "dwm_gym_version",
     "path",
     "sha256",
+    "weights_dtype",
 }
 NORMALIZER_KINDS = {"cdf": CDFNormalizer, "minmax": MinMaxNormalizer}
+WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 class CheckpointError(ValueError):
@@ -58,6 +60,7 @@ def save_world_model(
     start_states: dict[str, np.ndarray] | None = None,
     *,
     reference_data: dict[str, np.ndarray] | None = None,
+    weights_dtype: str = "float32",
     **info: Any,
 ) -> Path:
     """Writes ``model`` (any :class:`WorldModel`) to ``path`` atomically.
@@ -69,6 +72,9 @@ def save_world_model(
             without the dataset on disk: ``episode_starts`` and ``states`` (a sample of dataset
             states). Default: the model's own :attr:`~WorldModel.start_states`.
         reference_data: Deprecated name of ``start_states``.
+        weights_dtype: ``"float32"`` or ``"float16"``: how the network's floating-point weights are
+            stored (half the file; they are loaded back into float32). Normalizers and start states
+            always stay float32.
         **info: JSON-able provenance: ``dataset_id``, ``dataset_transitions``, ``train_steps``...; it
             updates the model's own ``info`` (what a loaded model carries, e.g. its RTG statistics, is kept).
 
@@ -81,7 +87,13 @@ def save_world_model(
         warn_deprecated("save_world_model(reference_data=...) is deprecated: use start_states=")
         start_states = reference_data if start_states is None else start_states
 
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if weights_dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {sorted(WEIGHT_DTYPES)}, got {weights_dtype!r}")
+    stored = WEIGHT_DTYPES[weights_dtype]
+    tensors = {
+        f"model.{k}": (v.to(stored) if v.dtype == torch.float32 else v).detach().cpu().contiguous()
+        for k, v in model.state_dict().items()
+    }
     normalizers = {}
     for name, normalizer in (
         ("state_normalizer", model.state_normalizer),
@@ -106,6 +118,7 @@ def save_world_model(
         "env_id": model.env_id,
         "dwm_gym_version": __version__,
         **info,
+        "weights_dtype": weights_dtype,
     }
     return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym": json.dumps(header)}))
 

@@ -4,11 +4,18 @@ The config names its kind (``config.kind``); the kind's class provides a fresh m
 and whether an EMA copy is kept (:meth:`WorldModel.training_setup`).
 
 Adam on the ε-loss, EMA θ̄ ← β θ̄ + (1 − β) θ every ``ema_every`` iterations (the EMA model is
-what gets saved and sampled), held-out loss on whole held-out episodes, and a checkpoint every
-``checkpoint_every`` steps: ``model.safetensors`` (EMA weights, loadable with
-:func:`load_world_model`) and ``train_state.pt`` (online weights, EMA, optimizer, RNG, step;
-read back with ``torch.load(weights_only=True)``, so no code runs). Both are written atomically;
-an interruption loses at most one checkpoint interval.
+what gets saved and sampled), held-out loss on whole held-out episodes every ``eval_every`` steps.
+
+Files in the run folder, all written atomically (an interruption loses at most one checkpoint interval):
+
+* ``model.safetensors``: the **selected** model, loadable with :func:`load_world_model`. The selection
+  rule: the lowest held-out loss over all evaluations (every ``eval_every`` iterations, on the same
+  ``held_out_samples`` held-out examples and the same diffusion noise each time; the earliest on a tie).
+  Its header records ``selected_step`` and ``selected_held_out_loss``.
+* ``last.safetensors``: the last iterate, written at every checkpoint.
+* ``selection.json``: the rule and the selected step.
+* ``train_state.pt`` every ``checkpoint_every`` steps: online weights, EMA, optimizer, RNG, step and the
+  best loss so far (read back with ``torch.load(weights_only=True)``, so no code runs).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ class TrainingRun:
         checkpoint_every: Iterations between checkpoints.
         eval_every: Iterations between held-out loss measurements.
         held_out_fraction: Fraction of episodes held out.
+        held_out_samples: Held-out examples the loss (and so the checkpoint selection) is measured on.
         seed: Seed of the split, the batches and the diffusion noise.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
     """
@@ -54,6 +62,7 @@ class TrainingRun:
     checkpoint_every: int = 5_000
     eval_every: int = 1_000
     held_out_fraction: float = 0.05
+    held_out_samples: int = 4096
     seed: int = 0
     device: str = "auto"
 
@@ -103,7 +112,7 @@ def train_world_model(
     ema = copy.deepcopy(model).requires_grad_(False) if setup.ema is not None else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     generator = torch.Generator(device=device).manual_seed(run.seed * 1000 + ctx.rank)
-    step = 0
+    step, best = 0, (float("inf"), 0)
     state_path = out_dir / "train_state.pt"
     if resume and state_path.exists():
         state = torch.load(state_path, map_location=device, weights_only=True)
@@ -112,6 +121,7 @@ def train_world_model(
             ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
+        best = (float(state.get("best_loss", float("inf"))), int(state.get("best_step", 0)))
         if ctx.world_size == 1:  # exact continuation; ranks of a parallel run reseed by step instead
             generator.set_state(state["generator"].cpu() if device.type == "cpu" else state["generator"])
             rng = np.random.default_rng()
@@ -141,9 +151,12 @@ def train_world_model(
         if ctx.is_main and (step % run.eval_every == 0 or step == run.steps):
             metrics = {
                 "train_loss": float(loss.detach()),
-                "held_out_loss": held_out_loss(ema or model, held_src, run.seed),
+                "held_out_loss": held_out_loss(ema or model, held_src, run.seed, run.held_out_samples),
                 "wall_s": time.time() - start,
             }
+            if metrics["held_out_loss"] < best[0]:  # strictly lower: the earliest wins a tie
+                best = (metrics["held_out_loss"], step)
+                _save_selected(out_dir, ema or model, step, best[0], info, run)
             with open(out_dir / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps({"step": step, **metrics}) + "\n")
             if on_metrics is not None:
@@ -152,7 +165,7 @@ def train_world_model(
                 bar.set_postfix(held_out=f"{metrics['held_out_loss']:.4f}")
         if step % run.checkpoint_every == 0 or step == run.steps:
             if ctx.is_main:
-                _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info)
+                _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best)
             ctx.barrier()
     if bar is not None:
         bar.close()
@@ -168,7 +181,7 @@ def _ema_update(ema: WorldModel, model: WorldModel, decay: float) -> None:
 
 
 @torch.no_grad()
-def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
+def held_out_loss(model, source, seed: int, size: int = 4096) -> float:
     """Loss of ``model`` on a fixed sample of held-out data (same samples and noise every call)."""
     rng = np.random.default_rng(seed + 1)
     idx = rng.choice(len(source), size=min(size, len(source)), replace=False)
@@ -177,7 +190,20 @@ def held_out_loss(model, source, seed: int, size: int = 1024) -> float:
     return float(model.loss(**batch, generator=generator))
 
 
-def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> None:
+def _save_selected(out_dir: Path, model: WorldModel, step: int, loss: float, info: dict, run: TrainingRun) -> None:
+    """Writes the model chosen by the selection rule (see the module docstring) and ``selection.json``."""
+    save_world_model(
+        model, out_dir / "model.safetensors", train_steps=step, selected_step=step, selected_held_out_loss=loss, **info
+    )
+    rule = (
+        f"lowest held-out loss over evaluations every {run.eval_every} iterations, on {run.held_out_samples} "
+        f"fixed held-out examples with fixed noise; earliest on a tie"
+    )
+    selection = {"rule": rule, "step": step, "held_out_loss": loss}
+    atomic_write_text(out_dir / "selection.json", json.dumps(selection, indent=2) + "\n")
+
+
+def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best) -> None:
     state = {
         "model": model.state_dict(),
         "ema": ema.state_dict() if ema is not None else {},
@@ -185,7 +211,9 @@ def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info) -> N
         "generator": generator.get_state(),
         "numpy_rng": json.dumps(rng.bit_generator.state),
         "step": step,
+        "best_loss": best[0],
+        "best_step": best[1],
     }
     atomic_write(out_dir / "train_state.pt", lambda tmp: torch.save(state, tmp))
-    save_world_model(ema if ema is not None else model, out_dir / "model.safetensors", train_steps=step, **info)
+    save_world_model(ema if ema is not None else model, out_dir / "last.safetensors", train_steps=step, **info)
     atomic_write_text(out_dir / "last_step.txt", f"{step}\n")

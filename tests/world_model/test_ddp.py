@@ -23,4 +23,4 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [2, 4]  # written once (rank 0), not once per rank
-    assert load_world_model(out / "model.safetensors").info["train_steps"] == 4
+    assert load_world_model(out / "last.safetensors").info["train_steps"] == 4

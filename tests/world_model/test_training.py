@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import torch
 
@@ -27,7 +29,7 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     resumed = train(12, "b", resume=True)
     for p, q in zip(straight.net.parameters(), resumed.net.parameters()):
         torch.testing.assert_close(p, q)
-    loaded = load_world_model(tmp_path / "b" / "model.safetensors", env="Hopper-v5")
+    loaded = load_world_model(tmp_path / "b" / "last.safetensors", env="Hopper-v5")
     assert loaded.info["train_steps"] == 12
     assert loaded.info["dataset_id"] == "test/hopper-random"
     lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
@@ -39,3 +41,30 @@ def test_resume_continues_exactly_where_it_stopped(tmp_path):
     assert 0 < len(states) <= len(dataset_states)
     assert all((np.abs(dataset_states - s).max(axis=1) < 1e-6).any() for s in states[:20])
     assert 0 < loaded.info["rtg_p90"] <= loaded.info["rtg_max"]
+
+
+def test_saved_model_is_the_lowest_held_out_loss_and_resume_keeps_the_selection(tmp_path):
+    data = small_hopper_dataset()
+    config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2, learning_rate=3e-2)
+
+    def train(steps: int, folder: str, resume: bool = False):
+        run = TrainingRun(steps=steps, checkpoint_every=4, eval_every=2, held_out_fraction=0.2, held_out_samples=64)
+        return train_world_model(data, config, run, tmp_path / folder, resume=resume, progress=False)
+
+    train(12, "straight")
+    train(4, "resumed")
+    train(12, "resumed", resume=True)
+    for folder in ("straight", "resumed"):
+        metrics = [json.loads(line) for line in (tmp_path / folder / "metrics.jsonl").read_text().splitlines()]
+        losses = [m["held_out_loss"] for m in metrics]
+        best = metrics[int(np.argmin(losses))]  # argmin returns the earliest of equal values
+        selected = load_world_model(tmp_path / folder / "model.safetensors", env="Hopper-v5")
+        assert selected.info["selected_step"] == selected.info["train_steps"] == best["step"]
+        assert selected.info["selected_held_out_loss"] == best["held_out_loss"]
+        assert json.loads((tmp_path / folder / "selection.json").read_text())["step"] == best["step"]
+        assert load_world_model(tmp_path / folder / "last.safetensors").info["train_steps"] == 12
+    for name in ("model.safetensors", "last.safetensors"):
+        a = load_world_model(tmp_path / "straight" / name)
+        b = load_world_model(tmp_path / "resumed" / name)
+        for p, q in zip(a.net.parameters(), b.net.parameters()):
+            torch.testing.assert_close(p, q)
