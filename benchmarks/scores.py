@@ -1,4 +1,4 @@
-"""Normalized scores on real Hopper-v5: model-free vs OneStep-MVE vs DWM-MVE, for TD3BC and IQL, one run.
+"""Normalized scores on the real env: model-free vs OneStep-MVE vs DWM-MVE, for TD3BC and IQL, one run.
 
 Usage:
     python benchmarks/scores.py [--dataset dwm_gym/hopper/medium-v0] [--updates 50000] [--seeds 0,1,2,3,4]
@@ -12,9 +12,11 @@ Every method gets the same update budget and batch (128) on the same data, with 
 the dataset (``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is
 scored every ``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env
 (D4RL-normalized 0-1 score, and the project's v5 references); the table gives the final score and the
-mean of the last three evaluations, and the JSON the curves. Runs go to ``--runs/<method>_s<seed>/``;
-finished ones are reused and unfinished ones resume from their checkpoint, so an interrupted benchmark
-continues where it stopped.
+mean of the last three evaluations, and the JSON the curves. Runs go to
+``--runs/<dataset>/<run name>/`` (``hopper-medium/DWM-TD3BC_s0``; a DWM run with another H or RTG than the
+defaults is ``DWM-TD3BC_h3_rtg0.7_s0``, a one-step run with another H ``OneStep-TD3BC_h3_s0``) and their
+records are archived under ``--archive/<dataset>/<run name>/``; finished runs are reused and unfinished
+ones resume from their checkpoint, so an interrupted benchmark continues where it stopped.
 
 Budget on 2 CPU cores (one torch thread per worker, 2 workers): about 170 updates/s for TD3BC, 140 for
 IQL, ~65 for the one-step variants (H=5 rollouts per minibatch), and the DWM variants at model-free speed
@@ -42,6 +44,7 @@ from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dat
 
 ALGOS = {"TD3BC": "td3bc", "IQL": "iql"}
 METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
+DEFAULT_HORIZON = 5
 
 
 def run_config(method: str, seed: int, args: argparse.Namespace):
@@ -69,9 +72,40 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
     )
 
 
+def dataset_name(args: argparse.Namespace) -> str:
+    """``hopper-medium`` for ``dwm_gym/hopper/medium-v0`` (the folder of the dataset's runs)."""
+    from dwm_gym.data.specs import parse_dataset_name
+
+    spec, quality = parse_dataset_name(args.dataset)
+    return f"{spec.name}-{quality}"
+
+
+def run_name(method: str, seed: int, args: argparse.Namespace) -> str:
+    """``DWM-TD3BC_s0``; settings other than the defaults are spelled out (``DWM-TD3BC_h3_rtg0.7_s0``)."""
+    prefix = method.rpartition("-")[0]
+    parts = [method]
+    if prefix == "DWM":
+        parts += [f"h{args.horizon}"] if args.horizon != DEFAULT_HORIZON else []
+        parts += [f"rtg{args.rtg:g}"] if args.rtg is not None else []
+    elif prefix == "OneStep" and args.onestep_horizon != DEFAULT_HORIZON:
+        parts.append(f"h{args.onestep_horizon}")
+    return "_".join([*parts, f"s{seed}"])
+
+
+def run_folder(method: str, seed: int, args: argparse.Namespace) -> Path:
+    """Where one run trains (``--runs/<dataset>/<run name>``)."""
+    return Path(args.runs) / dataset_name(args) / run_name(method, seed, args)
+
+
+def archive_folder(args: argparse.Namespace) -> Path:
+    """Where the dataset's finished runs are archived (``--archive/<dataset>``)."""
+    return Path(args.archive) / dataset_name(args)
+
+
 def shared_cache_file(args: argparse.Namespace) -> str:
     """One imagination cache for every DWM run (all seeds, TD3BC and IQL): same data, model, H and RTG."""
-    return str(Path(args.runs) / f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'default'}.safetensors")
+    name = f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'default'}.safetensors"
+    return str(Path(args.runs) / dataset_name(args) / name)
 
 
 def prepare_shared_cache(args: argparse.Namespace) -> None:
@@ -106,10 +140,10 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     from dwm_gym.agents.runs import train_agent
 
     torch.set_num_threads(1)
-    out = Path(args.runs) / f"{method}_s{seed}"
+    out = run_folder(method, seed, args)
     summary_path = out / "agent.json"
     config = run_config(method, seed, args)
-    restore_finished(out, Path(args.archive))
+    restore_finished(out, archive_folder(args))
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
         if summary.get("updates") == args.updates and same_settings(summary.get("config", {}), config):
@@ -120,7 +154,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     summary = train_agent(config, out, resume=resume, progress_bar=False)
     seconds = time.perf_counter() - start
-    archive_finished(out, Path(args.archive))
+    archive_finished(out, archive_folder(args))
     return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
 
 
@@ -232,22 +266,22 @@ def main() -> None:
     if args.report_only:
         results, missing = [], []
         for method, seed in jobs:
-            out = Path(args.runs) / f"{method}_s{seed}"
-            restore_finished(out, Path(args.archive))
+            out = run_folder(method, seed, args)
+            restore_finished(out, archive_folder(args))
             summary = json.loads((out / "agent.json").read_text()) if (out / "agent.json").is_file() else {}
             if summary.get("updates") == args.updates and same_settings(
                 summary.get("config", {}), run_config(method, seed, args)
             ):
                 results.append({"method": method, "seed": seed, "reused": True, **finished(out, summary)})
             else:
-                missing.append(f"{method}_s{seed}")
+                missing.append(run_name(method, seed, args))
         present = [m for m in methods if any(r["method"] == m for r in results)]
         report(results, present, args, time.perf_counter() - start, missing)
         return
     if args.tiny:
         args.dataset = tiny_dataset()  # before the workers start: they inherit MINARI_DATASETS_PATH
     if any(m.startswith("DWM-") for m in methods):
-        Path(args.runs).mkdir(parents=True, exist_ok=True)
+        (Path(args.runs) / dataset_name(args)).mkdir(parents=True, exist_ok=True)
         prepare_shared_cache(args)
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_one, m, s, args) for m, s in jobs]
@@ -268,14 +302,16 @@ def report(
     results: list[dict], methods: list[str], args: argparse.Namespace, wall: float, missing: list[str] | None = None
 ) -> None:
     """Prints the table and writes the JSON (``missing``: runs not finished yet, with ``--report-only``)."""
+    from dwm_gym.data.specs import parse_dataset_name
     from dwm_gym.evaluation import normalized_score
 
+    env_id = parse_dataset_name(args.dataset)[0].env_id
     table = {}
     for method in methods:
         runs = [r for r in results if r["method"] == method]
         returns = np.array([r["mean_return"] for r in runs])
         scores = np.array([r["normalized_score"] for r in runs])
-        v5 = np.array([float(np.mean(normalized_score("Hopper-v5", r["returns"], "v5"))) for r in runs])
+        v5 = np.array([float(np.mean(normalized_score(env_id, r["returns"], "v5"))) for r in runs])
         curves = [r.get("curve", []) for r in runs]
         last3 = np.array([np.mean([p["normalized_score"] for p in c[-3:]]) for c in curves if c])
         steps = sorted({p["updates"] for c in curves for p in c})
@@ -301,7 +337,7 @@ def report(
         }
     print(
         f"\n{args.dataset}, {args.updates} updates per run, batch 128, seeds {args.seeds}, "
-        f"{args.eval_episodes} eval episodes on real Hopper-v5; wall {wall / 60:.1f} min on {os.cpu_count()} CPUs"
+        f"{args.eval_episodes} eval episodes on real {env_id}; wall {wall / 60:.1f} min on {os.cpu_count()} CPUs"
     )
     print(f"{'method':14s} {'return':>8s} {'D4RL score':>16s} {'last-3 mean':>16s} {'v5 score':>16s}")
     for method, row in table.items():
