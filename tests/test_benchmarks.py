@@ -62,6 +62,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["imagined_env.py"], "rows", id="imagined_env"),
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
+    pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
     pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
     pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),
     pytest.param(["sampler.py"], "speedup", id="sampler"),

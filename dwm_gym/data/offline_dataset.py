@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -220,8 +221,8 @@ class OfflineDataset:
             "episode_index": np.concatenate([np.full(len(e), i) for i, e in enumerate(eps)]),
         }
 
-    def split(self, held_out_fraction: float, rng: np.random.Generator) -> tuple[OfflineDataset, OfflineDataset]:
-        """Splits by whole episodes into (train, held-out).
+    def split_indices(self, held_out_fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+        """The episode indices (train, held-out) of :meth:`split` with the same arguments, each sorted.
 
         Args:
             held_out_fraction: Fraction of episodes held out, in (0, 1).
@@ -234,12 +235,22 @@ class OfflineDataset:
             )
         order = rng.permutation(self.num_episodes)
         n_held = min(self.num_episodes - 1, max(1, round(held_out_fraction * self.num_episodes)))
-        held, train = sorted(order[:n_held]), sorted(order[n_held:])
+        return sorted(int(i) for i in order[n_held:]), sorted(int(i) for i in order[:n_held])
+
+    def split(self, held_out_fraction: float, rng: np.random.Generator) -> tuple[OfflineDataset, OfflineDataset]:
+        """Splits by whole episodes into (train, held-out).
+
+        Args:
+            held_out_fraction: Fraction of episodes held out, in (0, 1).
+            rng: Generator that shuffles the episodes.
+        """
+        train, held = self.split_indices(held_out_fraction, rng)
+        return self.subset(train, "train"), self.subset(held, "held-out")
+
+    def subset(self, indices: Sequence[int], tag: str) -> OfflineDataset:
+        """The episodes ``indices`` as a dataset ``<id>[<tag>]`` (provenance kept, except episode indices)."""
         metadata = {k: v for k, v in self.metadata.items() if k != "budget_cut_episodes"}  # indices change
-        make = lambda idx, tag: OfflineDataset(  # noqa: E731
-            [self.episodes[i] for i in idx], self.env_id, f"{self.dataset_id}[{tag}]", dict(metadata)
-        )
-        return make(train, "train"), make(held, "held-out")
+        return OfflineDataset([self.episodes[i] for i in indices], self.env_id, f"{self.dataset_id}[{tag}]", metadata)
 
     def summary(self) -> dict:
         """Size and return statistics, for ``dataset info`` and logs."""

@@ -20,7 +20,14 @@ from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import error_summary, evaluation_windows, state_scale
 
 
-def _branch(env, obs: np.ndarray, action: np.ndarray, policy: BehaviorPolicy, steps: int, rng) -> tuple:
+def real_branch(
+    env: gym.Env, obs: np.ndarray, action: np.ndarray, policy: BehaviorPolicy, steps: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """A real future of (``obs``, ``action``): ``action``, then ``policy``'s actions, for ``steps - 1`` transitions.
+
+    Returns:
+        States s_{t+1..t+steps-1} ``(steps - 1, obs)`` and rewards r_t..r_{t+steps-2}, as the models' rollouts.
+    """
     base = env.unwrapped
     nq = base.model.nq
     base.set_state(np.concatenate([[0.0], obs[: nq - 1]]), obs[nq - 1 :])
@@ -52,8 +59,8 @@ def behaviour_noise_floor(
     rng = np.random.default_rng(seed)
     state_err, reward_err = [], []
     for obs, action in zip(batch.states.astype(np.float64), batch.actions.astype(np.float64)):
-        first = _branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
-        second = _branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
+        first = real_branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
+        second = real_branch(env, obs, action, policy, segment_length, np.random.default_rng(rng.integers(2**62)))
         state_err.append(np.concatenate([[0.0], (((first[0] - second[0]) / std) ** 2).mean(-1)]))
         reward_err.append((first[1] - second[1]) ** 2)
     env.close()
