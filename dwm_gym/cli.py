@@ -93,10 +93,17 @@ def _world_model_train(args: argparse.Namespace) -> int:
 
     dataset = OfflineDataset.from_minari(args.dataset)
     config = preset(args.preset) if args.kind == "dwm" else ONESTEP_PRESETS[args.preset]
-    run = dataclass_from_args(TrainingRun, args, steps=args.steps or config.train_steps)
-    writer = _tensorboard_writer(args.out)
-    on_metrics = (lambda step, m: [writer.add_scalar(k, v, step) for k, v in m.items()]) if writer else None
-    train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics)
+    run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
+    writers: list = []  # made at the first metrics, once the run folder has been checked
+
+    def on_metrics(step: int, metrics: dict) -> None:
+        if not writers:
+            writers.append(_tensorboard_writer(args.out))
+        if writers[0] is not None:
+            for key, value in metrics.items():
+                writers[0].add_scalar(key, value, step)
+
+    train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics, overwrite=args.force)
     print(f"checkpoint: {args.out}/model.safetensors")
     return 0
 
@@ -216,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
     wm_train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    wm_train.add_argument("--force", action="store_true", help="replace a run already in --out")
     # the run's settings are TrainingRun's fields; its required `steps` defaults to the preset's train_steps
     steps_help = "iterations to reach, counting those of a resumed run (default: the preset's train_steps)"
     add_dataclass_arguments(

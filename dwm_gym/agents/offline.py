@@ -40,8 +40,8 @@ def prepare_offline(algo: OffPolicyAlgorithm, progress_bar: bool = False) -> Non
     buffer = algo.replay_buffer
     if buffer is None or buffer.size() == 0:
         raise ValueError("the replay buffer is empty: load an offline dataset first (model.load_dataset(...))")
-    if isinstance(buffer, MVEReplayBuffer) and abs(buffer.gamma - algo.gamma) > 1e-12:
-        raise ValueError(f"the replay buffer discounts with gamma={buffer.gamma} but the algorithm uses {algo.gamma}")
+    if isinstance(buffer, MVEReplayBuffer):
+        buffer.confirm_gamma(algo.gamma)
     if needs_observation_stats(algo.policy):
         mean, std = observation_stats(buffer.observations[: buffer.size()].reshape(-1, *buffer.obs_shape))
         set_observation_stats(algo.policy, mean, std)

@@ -29,6 +29,8 @@ from dwm_gym.data import OfflineDataset
 from dwm_gym.data.specs import dataset_id as make_dataset_id
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.utils.device import resolve_device
+from dwm_gym.utils.validation import choice, finite, in_range, integer
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
 from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.checkpoint import read_header
@@ -83,8 +85,19 @@ class AgentRunConfig:
     cache_file: str | None = None
 
     def __post_init__(self) -> None:
-        if self.algo not in ALGORITHMS:
-            raise ValueError(f"algo must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        choice("algo", self.algo, ALGORITHMS)
+        self.horizon = integer("horizon", self.horizon, minimum=0)
+        self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
+        self.cache_samples = integer("cache_samples", self.cache_samples)
+        self.steps = integer("steps", self.steps)
+        self.batch_size = integer("batch_size", self.batch_size)
+        self.td_lambda = in_range("td_lambda", self.td_lambda, 0, 1)
+        self.seed = integer("seed", self.seed, minimum=0)
+        self.eval_every = integer("eval_every", self.eval_every, minimum=0)
+        self.eval_episodes = integer("eval_episodes", self.eval_episodes)
+        choice("refs", self.refs, ("d4rl", "v5"))
+        self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
+        resolve_device(self.device)
         if "/" not in self.dataset:
             spec, quality = parse_dataset_name(self.dataset)
             self.dataset = make_dataset_id(spec.name, quality)

@@ -103,6 +103,12 @@ class OfflineDataset:
                 )
         if arrays["actions"].ndim == 1:
             arrays["actions"] = arrays["actions"][:, None]
+        obs_shape, next_shape = arrays["observations"].shape[1:], arrays["next_observations"].shape[1:]
+        if obs_shape != next_shape:
+            raise DatasetError(
+                f"next_observations rows have shape {next_shape} but observations rows {obs_shape}: both are "
+                "states of the same env and must have the same size"
+            )
         ends = np.flatnonzero(arrays["terminations"] | arrays["truncations"]) + 1
         if len(ends) == 0 or ends[-1] != lengths["observations"]:
             ends = np.append(ends, lengths["observations"])

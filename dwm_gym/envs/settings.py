@@ -9,13 +9,15 @@ from typing import Any
 
 import gymnasium as gym
 
+from dwm_gym.data.specs import task_spec
 from dwm_gym.envs.imagination import Imagination
 from dwm_gym.envs.start_states import StartStates
 from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
+from dwm_gym.utils.validation import discount, finite, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model
 
 
 @dataclass
@@ -58,7 +60,12 @@ class ImaginedEnvConfig:
     def __post_init__(self, segment_length: int | None) -> None:
         if segment_length is not None:
             warn_deprecated("segment_length= is deprecated: the imagined env's H is horizon=")
-            self.horizon = int(segment_length)
+            self.horizon = segment_length
+        self.horizon = integer("horizon", self.horizon)
+        self.gamma = discount("gamma", self.gamma)
+        self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
+        StartStates.check_mode(self.start_states)
+        resolve_device(self.device)  # an unknown or absent device fails here, before any model is loaded
 
     @classmethod
     def from_kwargs(cls, owner: str, kwargs: dict[str, Any]) -> ImaginedEnvConfig:
@@ -74,19 +81,26 @@ class ImaginedEnvConfig:
         return cls(**kwargs)
 
     def load_model(self) -> WorldModel:
-        """``model`` as given, else the resolved checkpoint on ``device``.
+        """``model`` as given, else the resolved checkpoint on ``device``; checked against ``task``'s env.
 
         Raises:
             ValueError: When neither a model, a checkpoint nor task and quality are given.
+            CheckpointError: When the model or checkpoint is for another env than ``task``'s (e.g. a
+                hopper checkpoint given to ``DWM-walker2d-medium-v0``).
         """
+        env_id = task_spec(self.task).env_id if self.task is not None else None
         if self.model is not None:
+            if env_id is not None and self.model.env_id not in (None, env_id):
+                raise CheckpointError(
+                    f"model= is a world model of {self.model.env_id}, but this env imagines {env_id} ({self.task})"
+                )
             return self.model
         if self.checkpoint is None and (self.task is None or self.quality is None):
             raise ValueError(
                 "pass checkpoint='model.safetensors', model=..., or task= and quality= ('hopper', 'medium')"
             )
         path = resolve_checkpoint(self.task or "", self.quality or "", self.kind, self.checkpoint)
-        return load_world_model(path, device=resolve_device(self.device))
+        return load_world_model(path, env=env_id, device=resolve_device(self.device))
 
 
 # the InitVar's default would otherwise stay behind as a class attribute (config.segment_length == None)

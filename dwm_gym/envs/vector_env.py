@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
+from dwm_gym.utils.validation import integer
 
 
 class DiffusionImaginedVectorEnv(VectorEnv):
@@ -39,8 +40,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         render_mode: str | None = None,
         **settings: Any,
     ) -> None:
-        if num_envs < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        num_envs = integer("num_envs", num_envs)
         if render_mode is not None:
             raise ValueError("the vector env does not render; render a single DiffusionImaginedEnv instead")
         parts = build_parts(type(self).__name__, settings)

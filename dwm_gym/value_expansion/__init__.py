@@ -1,6 +1,6 @@
 """Diffusion-MVE: pure target functions and SB3 replay buffers that carry the model-based target."""
 
-from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer, MVEReplayBufferSamples
+from dwm_gym.value_expansion.base_buffer import GammaUncheckedWarning, MVEReplayBuffer, MVEReplayBufferSamples
 from dwm_gym.value_expansion.cache import ImaginationCache
 from dwm_gym.value_expansion.diffusion_buffer import DiffusionMVEReplayBuffer
 from dwm_gym.value_expansion.offline_data import buffer_from_dataset, load_offline_data, scale_actions
@@ -16,6 +16,7 @@ from dwm_gym.value_expansion.targets import (
 __all__ = [
     "BindPolicyCallback",
     "DiffusionMVEReplayBuffer",
+    "GammaUncheckedWarning",
     "ImaginationCache",
     "MVEReplayBuffer",
     "MVEReplayBufferSamples",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -36,11 +37,16 @@ from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 
+from dwm_gym.utils.validation import discount
 from dwm_gym.value_expansion.targets import discounted_reward_sum
 from dwm_gym.world_model import WorldModel, load_world_model
 
 logger = logging.getLogger(__name__)
 PolicyFn = Callable[[th.Tensor], th.Tensor]
+
+
+class GammaUncheckedWarning(UserWarning):
+    """An MVE buffer was sampled without its γ being checked against the training algorithm's."""
 
 
 class MVEReplayBufferSamples(NamedTuple):
@@ -123,7 +129,7 @@ class MVEReplayBuffer(ReplayBuffer):
             raise ValueError(f"horizon must be an integer >= 0, got {horizon!r}")
         if horizon > self.max_horizon:
             raise ValueError(f"horizon must be <= {self.max_horizon} for this world model, got {horizon}")
-        self.horizon, self.gamma, self.return_segments = int(horizon), float(gamma), bool(return_segments)
+        self.horizon, self.gamma, self.return_segments = int(horizon), discount("gamma", gamma), bool(return_segments)
         self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
         self._generator: th.Generator | None = None
         low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
@@ -132,6 +138,8 @@ class MVEReplayBuffer(ReplayBuffer):
         self._support: tuple[th.Tensor, th.Tensor] | None = None
         self._diagnostic_sums: dict[str, float] = {}
         self._diagnostic_batches = 0
+        self._offline = False  # holds offline data loaded in bulk: add() is refused
+        self._gamma_confirmed = False
 
     # ------------------------------------------------------------------ model
     @property
@@ -199,8 +207,33 @@ class MVEReplayBuffer(ReplayBuffer):
         return self._support
 
     def on_data_loaded(self) -> None:
-        """Called after the arrays were rewritten in bulk (offline data): forgets what was derived from them."""
+        """Called after the arrays were rewritten in bulk (offline data): forgets what was derived from them.
+
+        From then on (while the buffer is not empty) :meth:`add` is refused: stock SB3 ``learn()`` would
+        step the env and overwrite the offline rows.
+        """
         self._support = None
+        self._offline = self.size() > 0
+
+    def allow_online_data(self) -> None:
+        """Lets :meth:`add` write into offline data (offline-to-online fine-tuning: new rows overwrite old ones)."""
+        self._offline = False
+
+    def confirm_gamma(self, gamma: float) -> None:
+        """Declares the training algorithm's γ; the buffer's own must equal it.
+
+        :func:`dwm_gym.agents.offline_learn` (and so ``TD3BC`` / ``IQL``) call it before training; a
+        buffer sampled without it warns once (:class:`GammaUncheckedWarning`).
+
+        Raises:
+            ValueError: If ``gamma`` differs from the buffer's.
+        """
+        if abs(float(gamma) - self.gamma) > 1e-12:
+            raise ValueError(
+                f"the replay buffer discounts with gamma={self.gamma} but the algorithm uses {gamma}: pass "
+                f"replay_buffer_kwargs=dict(..., gamma={gamma}) (the MVE target's γ^h must be the algorithm's)"
+            )
+        self._gamma_confirmed = True
 
     def _accumulate_diagnostics(self, batch_inds, env_indices, states, rewards, reward_sum) -> None:
         low, high = self.data_support()
@@ -232,7 +265,18 @@ class MVEReplayBuffer(ReplayBuffer):
 
     # ------------------------------------------------------------------ SB3 hooks
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
-        """SB3's ``add``, after widening the cached data support (if computed) to the new states."""
+        """SB3's ``add``, after widening the cached data support (if computed) to the new states.
+
+        Raises:
+            RuntimeError: When the buffer holds offline data (see :meth:`on_data_loaded`).
+        """
+        if self._offline:
+            raise RuntimeError(
+                f"this {type(self).__name__} holds offline data (load_offline_data / load_dataset): SB3's learn() "
+                "would step the env and overwrite it. Train offline with dwm_gym.agents.offline_learn(model, "
+                "updates) (TD3BC and IQL do in their learn()); to fine-tune online on top of the data, call "
+                "buffer.allow_online_data() first"
+            )
         if self._support is not None:  # widen the support by the new states
             new = th.as_tensor(np.concatenate([obs, next_obs]).reshape(-1, self.obs_shape[0]), device=self.device)
             low, high = self._support
@@ -245,6 +289,16 @@ class MVEReplayBuffer(ReplayBuffer):
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
         if self.horizon == 0:
             return super()._get_samples(batch_inds, env=env)
+        if not self._gamma_confirmed:
+            warnings.warn(
+                GammaUncheckedWarning(
+                    f"{type(self).__name__} discounts its {self.horizon}-step target with gamma={self.gamma}, never "
+                    "checked against the algorithm's: train with dwm_gym.agents.offline_learn (it checks), or call "
+                    "buffer.confirm_gamma(model.gamma) first"
+                ),
+                stacklevel=3,
+            )
+            self._gamma_confirmed = True  # once
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         obs, actions = self.observations[batch_inds, env_indices, :], self.actions[batch_inds, env_indices, :]
         states, rewards, terminated = self.imagine_rows(batch_inds * self.n_envs + env_indices, obs, actions)
@@ -283,4 +337,6 @@ class MVEReplayBuffer(ReplayBuffer):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("_policy", None)  # pickled before the policy hook was declared
+        self.__dict__.setdefault("_offline", False)
+        self.__dict__.setdefault("_gamma_confirmed", False)
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)

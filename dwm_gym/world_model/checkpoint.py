@@ -48,6 +48,7 @@ _STRUCTURAL_KEYS = {
 }
 NORMALIZER_KINDS = {"cdf": CDFNormalizer, "minmax": MinMaxNormalizer}
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+REQUIRED_KEYS = ("kind", "config", "normalizers", "obs_dim", "action_dim", "env_id")
 
 
 class CheckpointError(ValueError):
@@ -142,10 +143,24 @@ def read_header(path: str | os.PathLike) -> dict:
         ) from exc
     if raw is None:
         raise CheckpointError(f"{path} is a safetensors file but not a dwm_gym checkpoint (no 'dwm_gym' header)")
-    header = json.loads(raw)
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: its 'dwm_gym' header is not valid JSON ({exc})") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: its 'dwm_gym' header must be a JSON object, got {type(header).__name__}")
     if header.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
             f"{path} has checkpoint format {header.get('format_version')}, this dwm_gym reads format {FORMAT_VERSION}"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in header]
+    if missing:
+        raise CheckpointError(f"{path}: its header lacks {', '.join(repr(k) for k in missing)}")
+    unknown = {name: kind for name, kind in header["normalizers"].items() if kind not in NORMALIZER_KINDS}
+    if unknown or set(header["normalizers"]) != {"state_normalizer", "reward_normalizer"}:
+        raise CheckpointError(
+            f"{path}: header 'normalizers' must name state_normalizer and reward_normalizer, each one of "
+            f"{sorted(NORMALIZER_KINDS)}; got {header['normalizers']!r}"
         )
     return header
 
@@ -178,17 +193,22 @@ def load_world_model(
         cls = model_class(header["kind"])
     except KeyError as exc:
         raise CheckpointError(f"{path}: {exc.args[0]}") from exc
-    model = cls.from_config(
-        header["config"],
-        header.get("sampler"),
-        obs_dim=header["obs_dim"],
-        action_dim=header["action_dim"],
-        state_normalizer=norms["state_normalizer"],
-        reward_normalizer=norms["reward_normalizer"],
-        env_id=header["env_id"],
-        info={**header, "path": str(Path(path).resolve()), "sha256": _file_sha256(path)},
-        start_states={k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")},
-    )
+    try:
+        model = cls.from_config(
+            header["config"],
+            header.get("sampler"),
+            obs_dim=header["obs_dim"],
+            action_dim=header["action_dim"],
+            state_normalizer=norms["state_normalizer"],
+            reward_normalizer=norms["reward_normalizer"],
+            env_id=header["env_id"],
+            info={**header, "path": str(Path(path).resolve()), "sha256": _file_sha256(path)},
+            start_states={k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")},
+        )
+    except (TypeError, KeyError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: header 'config' / 'sampler' do not fit kind {header['kind']!r} ({type(exc).__name__}: {exc})"
+        ) from exc
     weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
     try:
         model.load_state_dict(weights)
@@ -212,13 +232,17 @@ def _validate_env(header: dict, env, path) -> None:
     import gymnasium as gym
 
     if isinstance(env, str):
-        env = gym.make(env)
-    env_id = env.spec.id if env.spec is not None else None
+        made = gym.make(env)
+        spaces, env_id = (made.observation_space, made.action_space), env
+        made.close()
+    else:
+        spaces, env_id = (env.observation_space, env.action_space), env.spec.id if env.spec is not None else None
+    observation_space, action_space = spaces
     problems = []
-    if env.observation_space.shape != (header["obs_dim"],):
-        problems.append(f"observation shape {env.observation_space.shape} vs checkpoint ({header['obs_dim']},)")
-    if env.action_space.shape != (header["action_dim"],):
-        problems.append(f"action shape {env.action_space.shape} vs checkpoint ({header['action_dim']},)")
+    if observation_space.shape != (header["obs_dim"],):
+        problems.append(f"observation shape {observation_space.shape} vs checkpoint ({header['obs_dim']},)")
+    if action_space.shape != (header["action_dim"],):
+        problems.append(f"action shape {action_space.shape} vs checkpoint ({header['action_dim']},)")
     if env_id and header.get("env_id") and env_id != header["env_id"]:
         problems.append(f"env id {env_id!r} vs checkpoint {header['env_id']!r}")
     if problems:

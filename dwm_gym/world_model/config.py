@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
 from dwm_gym.utils.deprecation import warn_deprecated
+from dwm_gym.utils.validation import choice, finite, non_negative
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,10 @@ class SamplerConfig:
     precision: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+        choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        finite("guidance_weight", self.guidance_weight)  # frozen: checked, not converted
+        non_negative("start_noise_scale", self.start_noise_scale)
+        non_negative("temperature", self.temperature)
 
 
 @dataclass

@@ -54,6 +54,9 @@ class OneStepConfig:
     train_steps: int = 1_000_000
 
 
+# what a checkpoint's ``config`` may hold: the network sizes, and the segment length older ones stored
+_STORED_CONFIG_KEYS = {"hidden", "layers", "horizon", "segment_length"}
+
 ONESTEP_PRESETS: dict[str, OneStepConfig] = {
     "paper": OneStepConfig(),
     "small": OneStepConfig(learning_rate=3e-4, train_steps=60_000),
@@ -130,6 +133,9 @@ class OneStepModel(WorldModel):
         """A one-step model from a checkpoint's ``config`` (older ones also stored a segment length)."""
         if sampler:
             raise ValueError("a one-step checkpoint has no sampler settings")
+        unknown = sorted(set(config) - _STORED_CONFIG_KEYS)
+        if unknown:
+            raise ValueError(f"unknown one-step config keys {unknown}; known: {sorted(_STORED_CONFIG_KEYS)}")
         sizes = {key: int(config[key]) for key in ("hidden", "layers")}
         return cls(**common, **sizes)
 

@@ -17,12 +17,22 @@ evaluation on the real env to choose. An explicit ``rtg=`` still overrides it ev
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
+from dwm_gym.utils.validation import finite
+
 #: Header key (checkpoint JSON) of the training data's median scaled RTG.
 RTG_MEDIAN_KEY = "rtg_median"
+#: How far outside the training data's RTG range [min, max] a target may lie without a warning, as a
+#: fraction of that range's width (the paper's optimistic targets lie up to ~0.5 widths above the max).
+RTG_MARGIN = 0.5
+
+
+class RTGRangeWarning(UserWarning):
+    """An RTG target far outside the RTGs the DWM was trained on (its futures there are extrapolation)."""
 
 
 def rtg_statistics(rtg: np.ndarray) -> dict[str, float]:
@@ -30,7 +40,35 @@ def rtg_statistics(rtg: np.ndarray) -> dict[str, float]:
     rtg = np.asarray(rtg, dtype=np.float64)
     if rtg.size == 0:
         raise ValueError("no RTG values: the training data has no windows")
-    return {"rtg_max": float(rtg.max()), "rtg_p90": float(np.quantile(rtg, 0.9)), RTG_MEDIAN_KEY: float(np.median(rtg))}
+    return {
+        "rtg_min": float(rtg.min()),
+        "rtg_max": float(rtg.max()),
+        "rtg_p90": float(np.quantile(rtg, 0.9)),
+        RTG_MEDIAN_KEY: float(np.median(rtg)),
+    }
+
+
+def check_rtg_range(info: dict[str, Any], rtg: float) -> None:
+    """Warns (:class:`RTGRangeWarning`) when ``rtg`` lies outside the data's range by more than :data:`RTG_MARGIN`.
+
+    The range is the header's ``rtg_min``..``rtg_max``; a header without ``rtg_min`` (checkpoints
+    before 2026-12-02) counts from min(0, median).
+    """
+    if "rtg_max" not in info:
+        return
+    high = float(info["rtg_max"])
+    low = float(info["rtg_min"]) if "rtg_min" in info else min(0.0, float(info.get(RTG_MEDIAN_KEY, high)))
+    margin = RTG_MARGIN * max(high - low, 1e-6)
+    if not low - margin <= rtg <= high + margin:
+        warnings.warn(
+            RTGRangeWarning(
+                f"rtg={rtg:g} is far outside the training data's RTG range [{low:.3g}, {high:.3g}] (targets within "
+                f"[{low - margin:.3g}, {high + margin:.3g}] pass without this warning): the DWM never saw such "
+                "returns, so what it imagines there is extrapolation. RTGs are scaled returns-to-go, as in "
+                "training; the default is the data's median"
+            ),
+            stacklevel=4,
+        )
 
 
 def default_rtg(info: dict[str, Any], rtg: float | None = None) -> float:
@@ -42,11 +80,13 @@ def default_rtg(info: dict[str, Any], rtg: float | None = None) -> float:
 
     Raises:
         ValueError: On a non-finite ``rtg``, or when neither ``rtg`` nor the header's median is there.
+
+    Warns:
+        RTGRangeWarning: For an ``rtg`` far outside the training data's RTGs (:func:`check_rtg_range`).
     """
     if rtg is not None:
-        value = float(rtg)
-        if not np.isfinite(value):
-            raise ValueError(f"rtg must be a finite number, got {rtg!r}")
+        value = finite("rtg", rtg)
+        check_rtg_range(info, value)
         return value
     if RTG_MEDIAN_KEY not in info:
         raise ValueError(

@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,8 @@ import torch
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.device import resolve_device
+from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.validation import in_range, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.checkpoint import save_world_model
 from dwm_gym.world_model.config import DWMConfig
@@ -66,6 +68,16 @@ class TrainingRun:
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        self.steps = integer("steps", self.steps)
+        self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
+        self.eval_every = integer("eval_every", self.eval_every)
+        fraction = self.held_out_fraction
+        self.held_out_fraction = in_range("held_out_fraction", fraction, 0, 1, low_open=True, high_open=True)
+        self.held_out_samples = integer("held_out_samples", self.held_out_samples)
+        self.seed = integer("seed", self.seed, minimum=0)
+        resolve_device(self.device)
+
 
 def _to_device(arrays: dict[str, np.ndarray], device: torch.device) -> dict[str, torch.Tensor]:
     return {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in arrays.items()}
@@ -79,6 +91,7 @@ def train_world_model(
     resume: bool = False,
     on_metrics: Callable[[int, dict], None] | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> WorldModel:
     """Trains (or resumes) a model of ``config``'s kind, e.g. a DWM (``DWMConfig``) or a one-step model.
 
@@ -89,11 +102,20 @@ def train_world_model(
         config: Model settings (``batch_size``, ``learning_rate``...).
         run: Run settings.
         out_dir: Folder for checkpoints and ``metrics.jsonl``.
-        resume: Continue from ``out_dir/train_state.pt``.
+        resume: Continue from ``out_dir/train_state.pt`` (with the same kind, settings and data).
         on_metrics: Called with ``(step, metrics)`` at every evaluation (for loggers).
         progress: Show a progress bar.
+        overwrite: Replace a run already in ``out_dir`` (without it, and without ``resume``, such a
+            folder is refused).
+
+    Raises:
+        FileExistsError: If ``out_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set.
+        FileNotFoundError: On ``resume`` without a ``train_state.pt`` to resume from.
+        ValueError: On ``resume`` with another kind, other model settings or other data than the run's.
     """
-    out_dir = Path(out_dir)
+    out_dir = check_out_dir(out_dir)
+    settings = {"kind": config.kind, "config": asdict(config), "dataset_id": dataset.dataset_id}
+    _check_run_folder(out_dir, resume, overwrite, settings)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx, device = setup_distributed(resolve_device(run.device))
     rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
@@ -165,7 +187,7 @@ def train_world_model(
                 bar.set_postfix(held_out=f"{metrics['held_out_loss']:.4f}")
         if step % run.checkpoint_every == 0 or step == run.steps:
             if ctx.is_main:
-                _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best)
+                _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best, settings)
             ctx.barrier()
     if bar is not None:
         bar.close()
@@ -203,7 +225,45 @@ def _save_selected(out_dir: Path, model: WorldModel, step: int, loss: float, inf
     atomic_write_text(out_dir / "selection.json", json.dumps(selection, indent=2) + "\n")
 
 
-def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best) -> None:
+RUN_FILES = (
+    "train_state.pt",
+    "model.safetensors",
+    "last.safetensors",
+    "selection.json",
+    "metrics.jsonl",
+    "last_step.txt",
+)
+
+
+def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: dict) -> None:
+    """Refuses to mix two runs in one folder (see :func:`train_world_model`'s Raises)."""
+    state_path = out_dir / "train_state.pt"
+    if resume:
+        if not state_path.is_file():
+            raise FileNotFoundError(f"nothing to resume: {state_path} does not exist (drop --resume to start a run)")
+        stored = torch.load(state_path, map_location="cpu", weights_only=True).get("settings")
+        if stored is not None:
+            before = json.loads(stored)
+            changed = [k for k in settings if json.dumps(before.get(k)) != json.dumps(settings[k])]
+            if changed:
+                detail = "; ".join(f"{k}: run {before.get(k)!r}, now {settings[k]!r}" for k in changed)
+                raise ValueError(f"cannot resume {out_dir} with other settings ({detail}): use another --out")
+        return
+    present = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if not present:
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a world-model run ({', '.join(present)}): pass --resume to continue it, "
+            "--force to replace it, or pick another --out"
+        )
+    for name in present:
+        (out_dir / name).unlink()
+    for events in out_dir.glob("events.out.tfevents.*"):
+        events.unlink()
+
+
+def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best, settings) -> None:
     state = {
         "model": model.state_dict(),
         "ema": ema.state_dict() if ema is not None else {},
@@ -213,6 +273,7 @@ def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best
         "step": step,
         "best_loss": best[0],
         "best_step": best[1],
+        "settings": json.dumps(settings),
     }
     atomic_write(out_dir / "train_state.pt", lambda tmp: torch.save(state, tmp))
     save_world_model(ema if ema is not None else model, out_dir / "last.safetensors", train_steps=step, **info)

@@ -76,6 +76,7 @@ def test_cache_is_lazy_reused_refreshed_and_invalidated(dataset, dwm_path):
     assert buffer.cache.segments_imagined == n * 3 + 3 * int(np.ceil(n / 4))
     assert not torch.equal(stored, buffer.cache.rewards)
     obs = dataset.transitions["observations"][:1]
+    buffer.allow_online_data()  # offline data refuse add() unless allowed
     buffer.add(obs, obs, np.zeros((1, 3)), np.zeros(1), np.zeros(1), [{}])  # overwrites row pos (0 when full)
     assert not buffer.cache.filled[0] and buffer.cache.filled[1:].all()
 

@@ -33,6 +33,7 @@ def make_td3(buffer_class=None, **buffer_kwargs):
 def test_stock_td3_learns_saves_and_loads_with_the_dwm_buffer(dataset, dwm_path, tmp_path):
     model = make_td3(DiffusionMVEReplayBuffer, world_model=dwm_path, horizon=3, rtg=0.8)
     load_offline_data(model.replay_buffer, dataset)
+    model.replay_buffer.allow_online_data()  # offline-to-online: real steps may overwrite offline rows
     model.learn(40)  # stock online loop: real steps are added to the buffer and imagined from, too
     buffer = model.replay_buffer
     assert isinstance(buffer, DiffusionMVEReplayBuffer) and buffer.size() == dataset.num_transitions + 40
@@ -55,6 +56,8 @@ def test_the_critic_regresses_to_the_imagined_rewards(dataset, scripted_dwm):
         model = make_td3(cls, **kwargs)
         model.set_logger(configure(None, []))
         load_offline_data(model.replay_buffer, zero)
+        if cls is not None:
+            model.replay_buffer.confirm_gamma(model.gamma)
         model.train(gradient_steps=300, batch_size=64)
         obs, act = torch.as_tensor(data["observations"]).float(), torch.as_tensor(data["actions"]).float()
         with torch.no_grad():
@@ -65,6 +68,7 @@ def test_the_critic_regresses_to_the_imagined_rewards(dataset, scripted_dwm):
 def test_stock_td3_with_the_one_step_buffer_and_bind_policy_callback(dataset, onestep_path):
     model = make_td3(OneStepMVEReplayBuffer, world_model=onestep_path, horizon=3)
     load_offline_data(model.replay_buffer, dataset)
+    model.replay_buffer.allow_online_data()
     model.learn(10, callback=BindPolicyCallback())
     states = torch.as_tensor(np.tile(dataset.transitions["observations"][:1], (4, 1)), dtype=torch.float32)
     with torch.no_grad():
