@@ -31,6 +31,14 @@ def _dataset_make(args: argparse.Namespace) -> int:
         f"mean episode return {meta['mean_return']:.1f} "
         f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
     )
+    if dataset.task is not None:
+        from dwm_gym.evaluation import normalized_score
+
+        scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in ("v5", "d4rl")}
+        print(
+            f"normalized: {scores['v5']:.3f} with the v5 references (Minari's ref_min/max_score, what "
+            f"minari.get_normalized_score gives), {scores['d4rl']:.3f} with D4RL's"
+        )
     for part in meta["parts"]:
         if "policy_mean_return" in part:
             print(

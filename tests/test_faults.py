@@ -218,3 +218,99 @@ def test_dataset_with_wrong_next_observation_size_is_a_dataset_error():
     )
     with pytest.raises(DatasetError, match="next_observations"):
         OfflineDataset.from_arrays(**arrays)
+
+
+def test_agent_train_that_fails_during_setup_leaves_nothing_and_can_be_retried(tmp_path, capsys):
+    assert main("dataset make hopper-medium --steps 300 --num-envs 2".split()) == 0
+    out = tmp_path / "agent"
+    command = f"agent train --dataset hopper-medium --world-model dwm --horizon 9 --steps 2 --out {out}"
+    assert main(command.split()) == 2
+    assert "horizon must be <= 7" in capsys.readouterr().err
+    assert not out.exists()  # no half-made run: neither "already holds a run" nor "nothing to resume" next time
+    assert (
+        main(command.replace("--horizon 9", "--horizon 2").split() + ["--eval-every", "0", "--eval-episodes", "1"]) == 0
+    )
+
+
+def test_agent_eval_refuses_zero_episodes():
+    from dwm_gym.evaluation.policy_eval import evaluate_agent
+
+    with pytest.raises(ValueError, match="episodes must be an integer >= 1, got 0"):
+        evaluate_agent(None, "Hopper-v5", episodes=0)
+
+
+def test_unwritable_minari_root_fails_before_collecting(tmp_path, monkeypatch):
+    import time
+
+    from dwm_gym.data import make_dataset
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # a root below a file can never be written, whoever runs the test
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(blocker / "datasets"))
+    start = time.perf_counter()
+    with pytest.raises(PermissionError, match="set MINARI_DATASETS_PATH to a writable folder"):
+        make_dataset("hopper-medium", steps=100_000, num_envs=2, progress=False)
+    assert time.perf_counter() - start < 5  # 100k steps were never collected
+
+
+def test_a_killed_writes_staging_folder_is_removed_by_the_next_make(tmp_path):
+    from dwm_gym.data import make_dataset
+    from dwm_gym.data.minari_io import datasets_root
+
+    root = datasets_root()
+    root.mkdir(parents=True, exist_ok=True)
+    stale = root / ".staging-999999999-abc"  # no such process
+    (stale / "dwm_gym").mkdir(parents=True)
+    make_dataset("hopper-random", steps=50, num_envs=2, progress=False)
+    assert not stale.exists() and (root / "dwm_gym" / "hopper" / "random-v0").is_dir()
+
+
+def test_dataset_arrays_of_another_env_and_unknown_ids_give_clear_messages():
+    from dwm_gym.data.episode import DatasetError
+
+    n = 4
+    obs = np.zeros((n, 11))
+    arrays = dict(
+        observations=obs,
+        actions=np.zeros((n, 3)),
+        rewards=np.zeros(n),
+        next_observations=obs,
+        terminations=np.zeros(n, bool),
+        truncations=np.r_[np.zeros(n - 1, bool), True],
+    )
+    with pytest.raises(DatasetError, match="env_id='Walker2d-v5' has obs/action sizes 17/6 but the data has 11/3"):
+        OfflineDataset.from_arrays(**arrays, env_id="Walker2d-v5")
+    with pytest.raises(DatasetError) as err:
+        OfflineDataset.from_minari("dwm_gym/hopper/mediu-v0")
+    assert "dataset make hopper-mediu" not in str(err.value) and "Did you mean dwm_gym/hopper/medium-v0" in str(
+        err.value
+    )
+
+
+def test_env_options_and_render_without_mode(caplog):
+    from dwm_gym.envs.start_states import StartStateWarning
+
+    env = gym.make("DWM-hopper-medium-v0", kind="onestep", device="cpu")
+    with pytest.raises(ValueError, match=r"unknown options \['satte'\]; accepted: state, start_states"):
+        env.reset(seed=0, options={"satte": np.zeros(11)})
+    with pytest.warns(StartStateWarning, match="far outside"):
+        env.reset(options={"state": np.full(11, 1e6)})
+    with pytest.warns(UserWarning, match="without specifying any render mode"):
+        assert env.render() is None
+    venv = gym.make_vec("DWM-hopper-medium-v0", 3, vectorization_mode="vector_entry_point", kind="onestep")
+    start = env.unwrapped.model.start_states["episode_starts"][0]
+    obs, _ = venv.reset(seed=0, options={"state": start})
+    np.testing.assert_allclose(obs, np.tile(start, (3, 1)), atol=1e-6)  # no longer ignored
+    with pytest.raises(ValueError, match="unknown options"):
+        venv.reset(options={"sate": start})
+
+
+def test_both_normalized_scores_are_labelled(capsys):
+    assert main("dataset make hopper-medium --steps 300 --num-envs 2".split()) == 0
+    out = capsys.readouterr().out
+    assert "with the v5 references (Minari's ref_min/max_score" in out and "with D4RL's" in out
+    data = OfflineDataset.from_minari("dwm_gym/hopper/medium-v0")
+    import minari
+
+    description = minari.load_dataset(data.dataset_id).storage.metadata["description"]
+    assert "`minari download` line of `minari show` does not apply" in description

@@ -13,8 +13,11 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from dwm_gym.agents.runs import ALGORITHMS, AgentRunConfig, train_agent
 from dwm_gym.evaluation.policy_eval import evaluate_agent
+from dwm_gym.evaluation.scores import normalized_score
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
 REFS = ["d4rl", "v5"]
@@ -80,9 +83,13 @@ def agent_eval(args: argparse.Namespace) -> int:
     if env_id is None:
         raise ValueError("cannot tell the env of this agent: pass --env (e.g. Hopper-v5)")
     result = evaluate_agent(agent, env_id, args.episodes, args.seed, args.refs)
+    other = "v5" if args.refs == "d4rl" else "d4rl"
+    result[f"normalized_score_{other}"] = float(np.mean(normalized_score(env_id, np.asarray(result["returns"]), other)))
     print(
         f"{env_id}, {args.episodes} episodes: return {result['mean_return']:.1f} ± {result['std_return']:.1f}, "
-        f"normalized score {result['normalized_score']:.3f} ({args.refs} references)"
+        f"normalized score {result['normalized_score']:.3f} ({args.refs} references; "
+        f"{result[f'normalized_score_{other}']:.3f} with the {other} references"
+        + (", as minari.get_normalized_score gives for dwm_gym datasets)" if other == "v5" else ")")
     )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from dwm_gym.data.specs import dataset_id as make_dataset_id
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.device import resolve_device
+from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.utils.validation import choice, finite, in_range, integer
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
 from dwm_gym.world_model.bundled import resolve_checkpoint
@@ -193,7 +195,36 @@ def train_agent(
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
     if resume:
         check_resume_config(out / "agent.json", config)
+    out = check_out_dir(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, env_id, latest)
+    except BaseException:
+        if not resume:  # a failed setup leaves no half-made run behind: the same command can be retried
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                (out / "agent.json").unlink(missing_ok=True)
+        raise
+    remaining = config.steps - agent.num_timesteps if resume else config.steps
+    if remaining > 0:
+        offline_learn(agent, remaining, callbacks, 1000, config.algo, not resume, progress_bar)
+    agent.save(out / "model.zip")
+    history = evaluation.history
+    final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
+    if final is None:
+        evaluation.init_callback(agent)
+        final = evaluation.evaluate()
+    summary.update(updates=agent.num_timesteps, final_evaluation=final)
+    if isinstance(agent, OfflineAlgorithm):
+        summary["critic"] = {"divergence": agent.divergence, "history": agent.critic_monitor.history}
+    atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: OfflineDataset, env_id: str, latest: Path):
+    """The agent (new or resumed) with its data, logger and callbacks; writes ``agent.json``."""
     summary: dict[str, Any] = {
         "config": dataclasses.asdict(config),
         "env_id": env_id,
@@ -214,7 +245,6 @@ def train_agent(
         agent.load_dataset(dataset)
     else:
         load_offline_data(agent.replay_buffer, dataset)
-    remaining = config.steps - agent.num_timesteps if resume else config.steps
     evaluation = EvalOnRealEnvCallback(
         env_id,
         eval_freq=config.eval_every or max(1, config.steps),
@@ -224,19 +254,7 @@ def train_agent(
         log_path=out / "evaluations.jsonl",
     )
     callbacks = CallbackList([SaveLatestCallback(latest, config.checkpoint_every), evaluation])
-    if remaining > 0:
-        offline_learn(agent, remaining, callbacks, 1000, config.algo, not resume, progress_bar)
-    agent.save(out / "model.zip")
-    history = evaluation.history
-    final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
-    if final is None:
-        evaluation.init_callback(agent)
-        final = evaluation.evaluate()
-    summary.update(updates=agent.num_timesteps, final_evaluation=final)
-    if isinstance(agent, OfflineAlgorithm):
-        summary["critic"] = {"divergence": agent.divergence, "history": agent.critic_monitor.history}
-    atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
-    return summary
+    return agent, summary, evaluation, callbacks
 
 
 # settings that may change between a run and its resumption (they do not change what is learned)

@@ -27,6 +27,67 @@ def datasets_root() -> Path:
     return Path(env) if env else Path.home() / ".minari" / "datasets"
 
 
+def check_writable_root(root: Path | None = None) -> Path:
+    """The datasets root, created if needed, after checking that files can be written there.
+
+    ``dataset make`` calls it before collecting any data, so an unwritable root fails in a second, not
+    after the whole collection. It also removes staging folders left by writes that were killed.
+
+    Raises:
+        PermissionError: If the folder cannot be created or written (the message says how to choose another).
+    """
+    root = datasets_root() if root is None else root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkstemp(prefix=".write-check-", dir=root)[1])
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(
+            f"cannot write datasets to {root} ({exc.strerror or exc}): set MINARI_DATASETS_PATH to a writable folder"
+        ) from exc
+    remove_stale_staging(root)
+    return root
+
+
+def remove_stale_staging(root: Path) -> list[Path]:
+    """Removes ``.staging-<pid>-*`` folders of processes that no longer run (a write killed midway); returns them."""
+    removed = []
+    for folder in root.glob(".staging-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and _process_alive(int(pid)):
+            continue  # another dataset make is writing right now
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _make_hint(dataset_id: str) -> str:
+    """The ``dataset make`` command for a ``dwm_gym/...`` id, only when that command exists (else the valid names)."""
+    import difflib
+
+    from dwm_gym.data.specs import QUALITIES, TASKS, parse_dataset_name
+
+    try:
+        spec, quality = parse_dataset_name(dataset_id)
+    except ValueError:
+        names = [f"{t}-{q}" for t in TASKS for q in QUALITIES]
+        guess = dataset_id.split("/", 1)[-1].replace("/", "-").rsplit("-v", 1)[0]
+        close = difflib.get_close_matches(guess, names, n=1)
+        suggestion = f" Did you mean dwm_gym/{close[0].replace('-', '/', 1)}-v0?" if close else ""
+        return f" It is not a dataset dwm_gym can make ({', '.join(names)}).{suggestion}"
+    return f" Make it with: dwm-gym dataset make {spec.name}-{quality}."
+
+
 def list_local_datasets() -> list[str]:
     """Ids of the Minari datasets on disk."""
     import minari
@@ -54,8 +115,7 @@ def load_minari_episodes(dataset_id: str, download: bool = False) -> tuple[list[
     if dataset_id not in local and not download:
         hint = ""
         if dataset_id.startswith("dwm_gym/"):
-            task, quality = dataset_id.split("/")[1], dataset_id.split("/")[2].rsplit("-v", 1)[0]
-            hint = f" Make it with: dwm-gym dataset make {task}-{quality}."
+            hint = _make_hint(dataset_id)
         else:
             hint = " Download it with: minari download " + dataset_id + " (needs network)."
         raise DatasetError(
@@ -126,7 +186,6 @@ def write_minari_dataset(
         raise FileExistsError(
             f"{dataset_id} already exists at {final}; pass overwrite=True (CLI: --force) to replace it"
         )
-    root.mkdir(parents=True, exist_ok=True)
     buffers = [
         EpisodeBuffer(
             id=i,
@@ -138,7 +197,8 @@ def write_minari_dataset(
         )
         for i, ep in enumerate(episodes)
     ]
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    check_writable_root(root)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=root))
     try:
         with _minari_root(staging):
             minari.create_dataset_from_buffers(

@@ -46,6 +46,12 @@ class OfflineDataset:
                     f"episode {i} has obs/action sizes {episode.observations.shape[-1]}/{episode.actions.shape[-1]} "
                     f"but episode 0 has {obs_dim}/{action_dim}; all episodes must come from the same env"
                 )
+        task = self.task
+        if task is not None and (obs_dim, action_dim) != (task.obs_dim, task.action_dim):
+            raise DatasetError(
+                f"env_id={self.env_id!r} has obs/action sizes {task.obs_dim}/{task.action_dim} but the data has "
+                f"{obs_dim}/{action_dim}: pass the env the data comes from"
+            )
 
     # ------------------------------------------------------------------ constructors
     @classmethod

@@ -20,6 +20,8 @@ class TaskSpec:
         rtg_scale: Divisor of the discounted return-to-go (docs/paper.md#return-to-go: 400 / 550 / 1200).
         d4rl_ref_min: D4RL random-policy reference return.
         d4rl_ref_max: D4RL expert reference return.
+        obs_dim: Size of the env's observation.
+        action_dim: Size of the env's action.
     """
 
     name: str
@@ -27,12 +29,14 @@ class TaskSpec:
     rtg_scale: float
     d4rl_ref_min: float
     d4rl_ref_max: float
+    obs_dim: int
+    action_dim: int
 
 
 TASKS: dict[str, TaskSpec] = {
-    "hopper": TaskSpec("hopper", "Hopper-v5", 400.0, -20.272305, 3234.3),
-    "walker2d": TaskSpec("walker2d", "Walker2d-v5", 550.0, 1.629008, 4592.3),
-    "halfcheetah": TaskSpec("halfcheetah", "HalfCheetah-v5", 1200.0, -280.178953, 12135.0),
+    "hopper": TaskSpec("hopper", "Hopper-v5", 400.0, -20.272305, 3234.3, 11, 3),
+    "walker2d": TaskSpec("walker2d", "Walker2d-v5", 550.0, 1.629008, 4592.3, 17, 6),
+    "halfcheetah": TaskSpec("halfcheetah", "HalfCheetah-v5", 1200.0, -280.178953, 12135.0, 17, 6),
 }
 
 

@@ -10,6 +10,7 @@ import torch
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
+from dwm_gym.envs.start_states import check_reset_options
 from dwm_gym.utils.deprecation import warn_deprecated
 
 
@@ -79,7 +80,7 @@ class DiffusionImaginedEnv(gym.Env):
         ``options["start_states"]`` overrides the start mode for this call.
         """
         super().reset(seed=seed)
-        options = options or {}
+        options = check_reset_options(options, ("state", "start_states"), type(self).__name__)
         if seed is not None or self._generator is None:
             device = self.imagination.device
             self._generator = torch.Generator(device=device).manual_seed(int(self.np_random.integers(2**62)))
@@ -87,6 +88,7 @@ class DiffusionImaginedEnv(gym.Env):
             start = np.asarray(options["state"], dtype=np.float64)
             if start.shape != self.observation_space.shape or not np.all(np.isfinite(start)):
                 raise ValueError(f"options['state'] must be a finite array of shape {self.observation_space.shape}")
+            self.starts.check_given(start[None])
         else:
             start = self.starts.sample(self.np_random, 1, options.get("start_states"))[0]
         self._obs = torch.as_tensor(start, dtype=torch.float32, device=self.imagination.device)[None]
@@ -124,6 +126,13 @@ class DiffusionImaginedEnv(gym.Env):
 
     def render(self):
         """An ``rgb_array`` image of the current imagined state drawn in MuJoCo (``None`` without a render mode)."""
+        if self.render_mode is None:
+            gym.logger.warn(
+                "You are calling render method without specifying any render mode. You can specify the render_mode "
+                f'at initialization, e.g. gym.make("{self.spec.id if self.spec else "DWM-hopper-medium-v0"}", '
+                'render_mode="rgb_array")'
+            )
+            return None
         if self.render_mode != "rgb_array":
             return None
         if self._obs is None:

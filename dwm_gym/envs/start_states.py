@@ -6,11 +6,30 @@ without the dataset on disk; for older checkpoints without them the dataset is l
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dwm_gym.world_model.base import WorldModel
 
 START_MODES = ("episode_starts", "dataset", "env")
+
+
+class StartStateWarning(UserWarning):
+    """A start state given in ``reset(options=...)`` lies far outside the states the model was trained on."""
+
+
+def check_reset_options(options: dict | None, accepted: tuple[str, ...], owner: str) -> dict:
+    """``options`` (``{}`` for None), after refusing keys the env does not read.
+
+    Raises:
+        ValueError: On unknown keys, listing the accepted ones.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"{owner}.reset() got unknown options {unknown}; accepted: {', '.join(accepted)}")
+    return options
 
 
 class StartStates:
@@ -36,6 +55,29 @@ class StartStates:
         """Raises ValueError unless ``mode`` is one of :data:`START_MODES`."""
         if mode not in START_MODES:
             raise ValueError(f"start state mode must be one of {START_MODES}, got {mode!r}")
+
+    def check_given(self, states: np.ndarray, margin: float = 1.0) -> None:
+        """Warns (:class:`StartStateWarning`) for given start states outside the data's per-dimension range.
+
+        The range is that of the state sample the checkpoint carries, widened by ``margin`` times its
+        width on each side: a start there is far from anything the model saw, and what it imagines
+        from it is extrapolation.
+        """
+        sample = self.model.start_states.get("states")
+        if sample is None or not len(sample):
+            return
+        low, high = sample.min(0), sample.max(0)
+        width = np.maximum(high - low, 1e-6)
+        outside = (states < low - margin * width) | (states > high + margin * width)
+        if outside.any():
+            dims = sorted(set(np.flatnonzero(outside.any(0)).tolist()))
+            warnings.warn(
+                StartStateWarning(
+                    f"start state dimension(s) {dims} lie far outside the range of the model's training states "
+                    f"(more than {margin:g} range width beyond it): the imagined episode is extrapolation"
+                ),
+                stacklevel=4,
+            )
 
     def pool(self, mode: str) -> np.ndarray:
         """The candidate states for a dataset ``mode`` (loaded once)."""

@@ -11,6 +11,7 @@ from gymnasium.vector.utils import batch_space
 
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
+from dwm_gym.envs.start_states import check_reset_options
 from dwm_gym.utils.validation import integer
 
 
@@ -71,13 +72,18 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         super().reset(seed=seed)
         if seed is not None or self._generator is None:
             self._generator = torch.Generator(device=self.device).manual_seed(int(self.np_random.integers(2**62)))
-        options = options or {}
+        options = check_reset_options(options, ("reset_mask", "start_states", "states", "state"), type(self).__name__)
         mask = np.asarray(options.get("reset_mask", np.ones(self.num_envs, dtype=bool)), dtype=bool)
         if mask.shape != (self.num_envs,):
             raise ValueError(f"options['reset_mask'] must have shape ({self.num_envs},), got {mask.shape}")
         if self._obs is None and not mask.all():
             raise ValueError("the first reset must reset every sub-env (no reset_mask)")
-        self.reset_envs(mask, options.get("start_states"), options.get("states"))
+        states = options.get("states")
+        if "state" in options:  # one start state for every reset sub-env
+            if states is not None:
+                raise ValueError("pass options['state'] (one state for all) or options['states'] (one per sub-env)")
+            states = np.tile(np.asarray(options["state"], dtype=np.float64), (int(mask.sum()), 1))
+        self.reset_envs(mask, options.get("start_states"), states)
         return self.observations(), {}
 
     def reset_envs(self, mask: np.ndarray, start_mode: str | None = None, states=None) -> None:
@@ -85,6 +91,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         if not mask.any():
             return
         count = int(mask.sum())
+        given = states is not None
         if states is None:
             states = self.starts.sample(self.np_random, count, start_mode)
         states = np.asarray(states, dtype=np.float64)
@@ -92,6 +99,8 @@ class DiffusionImaginedVectorEnv(VectorEnv):
             raise ValueError(
                 f"options['states'] must be finite with shape ({count}, {self.single_observation_space.shape[0]})"
             )
+        if given:
+            self.starts.check_given(states)
         starts = torch.as_tensor(states, dtype=torch.float32, device=self.device)
         if self._obs is None:
             self._obs = starts

@@ -10,6 +10,7 @@ from stable_baselines3.common.type_aliases import PolicyPredictor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from dwm_gym.evaluation.scores import normalized_score
+from dwm_gym.utils.validation import choice, integer
 
 
 def evaluate_agent(
@@ -28,7 +29,12 @@ def evaluate_agent(
     Returns:
         ``mean_return``, ``std_return``, ``normalized_score`` (mean, 0-1 scale; NaN for unknown tasks),
         ``episodes`` and the ``returns`` themselves.
+
+    Raises:
+        ValueError: If ``episodes`` is not a positive integer or ``refs`` is unknown.
     """
+    episodes = integer("episodes", episodes)
+    choice("refs", refs, ("d4rl", "v5"))
     env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
     env.seed(seed)
     try:

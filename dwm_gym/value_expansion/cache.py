@@ -134,15 +134,19 @@ class ImaginationCache:
         path = Path(path)
         if not path.is_file():
             return False
-        with safe_open(str(path), framework="pt") as handle:
-            info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
-            expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
-            expected = json.loads(json.dumps(expected))  # as stored: tuples become lists
-            if info != expected:
-                logger.warning("imagination cache %s was made for other settings; it will be rebuilt", path)
-                return False
-            states, rewards = handle.get_tensor("states"), handle.get_tensor("rewards")
-            terminated = handle.get_tensor("terminated").bool()
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
+                expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+                expected = json.loads(json.dumps(expected))  # as stored: tuples become lists
+                if info != expected:
+                    logger.warning("imagination cache %s was made for other settings; it will be rebuilt", path)
+                    return False
+                states, rewards = handle.get_tensor("states"), handle.get_tensor("rewards")
+                terminated = handle.get_tensor("terminated").bool()
+        except Exception as exc:  # safetensors raises several types on truncated or corrupt files
+            logger.warning("imagination cache %s is unreadable (%s); it will be rebuilt", path, exc)
+            return False
         if states.shape[0] != self.rows:
             return False
         self.states, self.rewards = states.to(self.device), rewards.to(self.device)

@@ -20,7 +20,7 @@ def test_from_arrays_splits_at_flags_and_keeps_them_apart():
     arrays = flat_arrays(10)
     arrays["terminations"][3] = True
     arrays["truncations"][6] = True
-    data = OfflineDataset.from_arrays(**arrays, env_id="Hopper-v5")
+    data = OfflineDataset.from_arrays(**arrays, env_id="MyEnv-v0")
     assert [len(e) for e in data.episodes] == [4, 3, 3]
     assert data.episodes[0].terminated and not data.episodes[1].terminated
     assert data.episodes[1].truncations[-1]
@@ -72,7 +72,7 @@ def test_episode_validation_messages():
 def test_split_by_episodes(rng):
     arrays = flat_arrays(20)
     arrays["truncations"][1::2] = True  # 10 episodes of 2 steps
-    data = OfflineDataset.from_arrays(**arrays, env_id="Hopper-v5", metadata={"budget_cut_episodes": [9]})
+    data = OfflineDataset.from_arrays(**arrays, env_id="MyEnv-v0", metadata={"budget_cut_episodes": [9]})
     train, held = data.split(0.3, rng)
     assert (train.num_episodes, held.num_episodes) == (7, 3)
     assert "budget_cut_episodes" not in train.metadata

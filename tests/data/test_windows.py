@@ -5,13 +5,13 @@ from dwm_gym.data import DatasetError, DWMWindows, Episode, OfflineDataset
 from dwm_gym.data.windows import discounted_returns_to_go
 
 
-def make_episode(length: int, terminated: bool, obs_start: float = 0.0, obs_dim: int = 2) -> Episode:
+def make_episode(length: int, terminated: bool, obs_start: float = 0.0, obs_dim: int = 11) -> Episode:
     """Observations count up (row i = obs_start + i), rewards are 1, 2, 3, ... so windows are readable."""
     obs = obs_start + np.arange(length + 1, dtype=np.float64)[:, None] * np.ones(obs_dim)
     terminations = np.zeros(length, bool)
     truncations = np.zeros(length, bool)
     (terminations if terminated else truncations)[-1] = True
-    actions = (obs_start + np.arange(length, dtype=np.float32))[:, None] * np.ones((1, 1), np.float32)
+    actions = (obs_start + np.arange(length, dtype=np.float32))[:, None] * np.ones((1, 3), np.float32)
     return Episode(obs, actions, np.arange(1, length + 1, dtype=np.float64), terminations, truncations)
 
 
@@ -42,7 +42,7 @@ def test_windows_after_termination_are_padded_with_absorbing_state():
     assert len(windows) == 3  # every start of a terminated episode
     last = windows.batch(np.array([2]))
     # s_2, then s_3 = the terminal next-state, repeated
-    np.testing.assert_array_equal(last.states[0], [2, 2])
+    np.testing.assert_array_equal(last.states[0], np.full(11, 2.0))
     np.testing.assert_array_equal(last.future_states[0, :, 0], [3, 3, 3])
     np.testing.assert_array_equal(last.rewards[0], [3, 0, 0, 0])
     np.testing.assert_array_equal(last.masks[0], [1, 0, 0, 0])
@@ -87,4 +87,4 @@ def test_sample_uses_the_generator():
     a = windows.sample(16, np.random.default_rng(3))
     b = windows.sample(16, np.random.default_rng(3))
     np.testing.assert_array_equal(a.states, b.states)
-    assert a.future_states.shape == (16, 7, 2) and a.rewards.shape == (16, 8)
+    assert a.future_states.shape == (16, 7, 11) and a.rewards.shape == (16, 8)

@@ -150,6 +150,18 @@ def test_shared_cache_file_is_reused_by_matching_runs_and_rebuilt_otherwise(data
     assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache().get("loaded") is None
 
 
+def test_truncated_shared_cache_file_is_rebuilt_with_a_warning(dataset, dwm_path, tmp_path, caplog):
+    """Fault suite (docs/reliability.md): a cache file cut short (a killed write elsewhere, a full disk) is rebuilt."""
+    cache_file = tmp_path / "cache.safetensors"
+    kwargs = dict(device="cpu", world_model=dwm_path, horizon=3, rtg=0.8, cache_file=cache_file)
+    buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache()
+    cache_file.write_bytes(cache_file.read_bytes()[: cache_file.stat().st_size // 2])
+    with caplog.at_level("WARNING"):
+        rebuilt = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache()
+    assert rebuilt["segments"] == dataset.num_transitions and "is unreadable" in caplog.text
+    assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache() == {"loaded": 1.0}
+
+
 def test_shared_cache_identity_hashes_the_data_and_the_checkpoint(dataset, dwm_path, retrained_dwm_path, tmp_path):
     """A reordered dataset (same sums, same size) or a retrained checkpoint (same byte size) must not
     be served the segments imagined for the original ones."""
