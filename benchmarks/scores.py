@@ -103,8 +103,12 @@ def archive_folder(args: argparse.Namespace) -> Path:
 
 
 def shared_cache_file(args: argparse.Namespace) -> str:
-    """One imagination cache for every DWM run (all seeds, TD3BC and IQL): same data, model, H and RTG."""
-    name = f"dwm_cache_h{args.horizon}_rtg{args.rtg or 'default'}.safetensors"
+    """One imagination cache for every DWM run of the dataset and RTG (all seeds, TD3BC and IQL, every H).
+
+    It is filled at the DWM's longest horizon (T - 1) with all states kept, and a run with a shorter H
+    reads the first H steps of each segment (``ImaginationCache.load``), so a sweep over H costs one fill.
+    """
+    name = f"dwm_cache_rtg{args.rtg or 'default'}.safetensors"
     return str(Path(args.runs) / dataset_name(args) / name)
 
 
@@ -120,17 +124,25 @@ def prepare_shared_cache(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.workers)
     dataset = OfflineDataset.from_minari(args.dataset)
     spec, quality = parse_dataset_name(args.dataset)
-    buffer = buffer_from_dataset(
-        dataset,
-        DiffusionMVEReplayBuffer,
+    settings = dict(
         device="cpu",
         world_model=str(resolve_checkpoint(spec.name, quality, "dwm").resolve()),
-        horizon=args.horizon,
         rtg=args.rtg,
         cache_file=shared_cache_file(args),
         seed=0,
     )
+    longest = DiffusionMVEReplayBuffer(1, *spaces(dataset), horizon=0, **settings).max_horizon
+    buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
     print(f"imagination cache: {buffer.prepare_cache(progress=True)}", flush=True)
+
+
+def spaces(dataset):
+    """The (observation, action) spaces of ``dataset``'s real env."""
+    import gymnasium as gym
+
+    env = gym.make(dataset.env_id)
+    env.close()
+    return env.observation_space, env.action_space
 
 
 def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:

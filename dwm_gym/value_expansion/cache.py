@@ -127,9 +127,14 @@ class ImaginationCache:
     def load(self, path: str | Path, meta: dict) -> bool:
         """Fills the cache from a file written by :meth:`save` for the same ``meta``.
 
+        A file made for a longer horizon with all states kept serves a shorter one: a segment's first
+        H steps do not depend on how many steps were asked for (the DWM samples the whole segment), so
+        its first H rewards, flags and states are exactly an H-step segment. One file per RTG then
+        serves a whole sweep over H.
+
         Returns:
-            False (cache untouched) when the file is missing or was made for other data, model,
-            RTG, horizon, sample count or state layout.
+            False (cache untouched) when the file is missing, unreadable, or was made for other data,
+            model, RTG, sample count or state layout, or for a shorter horizon.
         """
         path = Path(path)
         if not path.is_file():
@@ -139,11 +144,21 @@ class ImaginationCache:
                 info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
                 expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
                 expected = json.loads(json.dumps(expected))  # as stored: tuples become lists
-                if info != expected:
+                stored_horizon = info.get("horizon", 0)
+                longer = stored_horizon > self.horizon and info.get("all_states")
+                same = {k: v for k, v in info.items() if k not in ("horizon", "all_states")} == {
+                    k: v for k, v in expected.items() if k not in ("horizon", "all_states")
+                }
+                if not (info == expected or (same and longer)):
                     logger.warning("imagination cache %s was made for other settings; it will be rebuilt", path)
                     return False
                 states, rewards = handle.get_tensor("states"), handle.get_tensor("rewards")
                 terminated = handle.get_tensor("terminated").bool()
+                if longer:  # the first H steps of longer segments
+                    h = self.horizon
+                    states = states[:, :, :h] if self.all_states else states[:, :, h - 1 : h]
+                    rewards, terminated = rewards[..., :h].contiguous(), terminated[..., :h].contiguous()
+                    states = states.contiguous()
         except Exception as exc:  # safetensors raises several types on truncated or corrupt files
             logger.warning("imagination cache %s is unreadable (%s); it will be rebuilt", path, exc)
             return False

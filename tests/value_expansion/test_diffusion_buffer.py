@@ -150,6 +150,29 @@ def test_shared_cache_file_is_reused_by_matching_runs_and_rebuilt_otherwise(data
     assert buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs).prepare_cache().get("loaded") is None
 
 
+def test_a_cache_file_for_a_longer_horizon_serves_a_shorter_one_exactly(dataset, dwm_path, tmp_path):
+    cache_file = tmp_path / "cache.safetensors"
+    kwargs = dict(device="cpu", world_model=dwm_path, rtg=0.8, cache_file=cache_file)
+    long = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=5, **kwargs)
+    long.prepare_cache()
+    short = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=2, **kwargs)
+    assert short.prepare_cache() == {"loaded": 1.0} and short.cache.segments_imagined == 0
+    torch.testing.assert_close(short.cache.rewards, long.cache.rewards[..., :2])
+    torch.testing.assert_close(short.cache.states, long.cache.states[:, :, :2])
+    torch.testing.assert_close(short.cache.terminated, long.cache.terminated[..., :2])
+    # a file for a shorter horizon cannot serve a longer one: rebuilt
+    assert (
+        buffer_from_dataset(
+            dataset, DiffusionMVEReplayBuffer, horizon=3, **{**kwargs, "cache_file": tmp_path / "b"}
+        ).prepare_cache()["segments"]
+        > 0
+    )
+    longer = buffer_from_dataset(
+        dataset, DiffusionMVEReplayBuffer, horizon=6, **{**kwargs, "cache_file": tmp_path / "b"}
+    )
+    assert "loaded" not in longer.prepare_cache()
+
+
 def test_truncated_shared_cache_file_is_rebuilt_with_a_warning(dataset, dwm_path, tmp_path, caplog):
     """Fault suite (docs/reliability.md): a cache file cut short (a killed write elsewhere, a full disk) is rebuilt."""
     cache_file = tmp_path / "cache.safetensors"
