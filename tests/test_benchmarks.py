@@ -93,6 +93,18 @@ def test_tiny_scores_then_report_only(tmp_path):
     assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
 
 
+@pytest.mark.slow  # 4 training runs in two worker processes
+def test_tiny_paper_protocol_chooses_a_configuration_per_method(tmp_path):
+    result = run_script(tmp_path, "paper_protocol.py")
+    check_records(result, "methods")
+    for method in ("DWM-TD3BC", "OneStep-TD3BC"):
+        row = result["methods"][method]
+        scores = {(c["horizon"], c["rtg"]): c["final_mean"] for c in row["configs"]}
+        chosen = (row["chosen"]["horizon"], row["chosen"]["rtg"])
+        assert scores[chosen] == max(scores.values()) and row["chosen_runs"]["seeds"] == [0]
+    assert result["missing_runs"] == [] and "selection on test returns" in result["label"]
+
+
 def test_harness_records(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import harness
