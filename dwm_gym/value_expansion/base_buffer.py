@@ -29,7 +29,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -38,6 +38,8 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.vec_env import VecNormalize
 
 from dwm_gym.utils.validation import discount
+from dwm_gym.value_expansion.imagination_stats import ImaginationStats
+from dwm_gym.value_expansion.samples import MVEReplayBufferSamples
 from dwm_gym.value_expansion.targets import discounted_reward_sum
 from dwm_gym.world_model import WorldModel, load_world_model
 
@@ -47,26 +49,6 @@ PolicyFn = Callable[[th.Tensor], th.Tensor]
 
 class GammaUncheckedWarning(UserWarning):
     """An MVE buffer was sampled without its γ being checked against the training algorithm's."""
-
-
-class MVEReplayBufferSamples(NamedTuple):
-    """SB3's ``ReplayBufferSamples`` fields (same order), plus the imagined segment when requested.
-
-    Attributes:
-        segment_states: ``(B, H, obs)`` ŝ_{t+1} .. ŝ_{t+H} (normalized like ``next_observations``).
-        segment_rewards: ``(B, H)`` r̂_t .. r̂_{t+H-1} (not masked).
-        segment_terminated: ``(B, H)`` cumulative termination flags as floats.
-    """
-
-    observations: th.Tensor
-    actions: th.Tensor
-    next_observations: th.Tensor
-    dones: th.Tensor
-    rewards: th.Tensor
-    discounts: th.Tensor | None = None
-    segment_states: th.Tensor | None = None
-    segment_rewards: th.Tensor | None = None
-    segment_terminated: th.Tensor | None = None
 
 
 class MVEReplayBuffer(ReplayBuffer):
@@ -135,9 +117,7 @@ class MVEReplayBuffer(ReplayBuffer):
         low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
         self._action_low, self._action_span = low, high - low
         self._policy: PolicyFn | None = None
-        self._support: tuple[th.Tensor, th.Tensor] | None = None
-        self._diagnostic_sums: dict[str, float] = {}
-        self._diagnostic_batches = 0
+        self._stats = ImaginationStats()
         self._offline = False  # holds offline data loaded in bulk: add() is refused
         self._gamma_confirmed = False
 
@@ -196,15 +176,15 @@ class MVEReplayBuffer(ReplayBuffer):
     # ------------------------------------------------------------------ diagnostics
     def data_support(self) -> tuple[th.Tensor, th.Tensor]:
         """Per-dimension (min, max) of the stored states and next states, in raw units."""
-        if self._support is None:
+        if self._stats.support is None:
             size = self.size()
             if size == 0:
                 raise ValueError("the buffer is empty: load data before sampling")
             states = np.concatenate([self.observations[:size], self.next_observations[:size]]).reshape(
                 -1, self.obs_shape[0]
             )
-            self._support = (self.to_torch(states.min(0)), self.to_torch(states.max(0)))
-        return self._support
+            self._stats.support = (self.to_torch(states.min(0)), self.to_torch(states.max(0)))
+        return self._stats.support
 
     def on_data_loaded(self) -> None:
         """Called after the arrays were rewritten in bulk (offline data): forgets what was derived from them.
@@ -212,7 +192,7 @@ class MVEReplayBuffer(ReplayBuffer):
         From then on (while the buffer is not empty) :meth:`add` is refused: stock SB3 ``learn()`` would
         step the env and overwrite the offline rows.
         """
-        self._support = None
+        self._stats.forget_support()
         self._offline = self.size() > 0
 
     def allow_online_data(self) -> None:
@@ -235,33 +215,9 @@ class MVEReplayBuffer(ReplayBuffer):
             )
         self._gamma_confirmed = True
 
-    def _accumulate_diagnostics(self, batch_inds, env_indices, states, rewards, reward_sum) -> None:
-        low, high = self.data_support()
-        outside = ((states < low) | (states > high)).flatten(1).any(1)
-        data_rewards = self.rewards[batch_inds, env_indices]
-        values = {
-            "outside_support": float(outside.float().mean()),
-            "reward_first": float(rewards[:, 0].mean()),
-            "reward_data": float(np.mean(data_rewards)),
-            "reward_sum": float(reward_sum.mean()),
-        }
-        for key, value in values.items():
-            self._diagnostic_sums[key] = self._diagnostic_sums.get(key, 0.0) + value
-        self._diagnostic_batches += 1
-
     def pop_diagnostics(self) -> dict[str, float]:
-        """Means over the batches sampled since the last call, then starts over.
-
-        Keys: ``outside_support`` (share of rows with an imagined state outside the per-dimension
-        range of the buffer's data), ``reward_first`` (imagined r̂_t) next to ``reward_data`` (the
-        data's r_t of the same rows), and ``reward_sum`` (Σ_h γ^h r̂_{t+h}, the target's reward part).
-        Empty when nothing was sampled (or ``horizon=0``).
-        """
-        if not self._diagnostic_batches:
-            return {}
-        means = {key: value / self._diagnostic_batches for key, value in self._diagnostic_sums.items()}
-        self._diagnostic_sums, self._diagnostic_batches = {}, 0
-        return means
+        """Imagination statistics since the last call (:class:`ImaginationStats`); empty when nothing was sampled."""
+        return self._stats.pop()
 
     # ------------------------------------------------------------------ SB3 hooks
     def add(self, obs, next_obs, action, reward, done, infos) -> None:
@@ -277,13 +233,7 @@ class MVEReplayBuffer(ReplayBuffer):
                 "updates) (TD3BC and IQL do in their learn()); to fine-tune online on top of the data, call "
                 "buffer.allow_online_data() first"
             )
-        if self._support is not None:  # widen the support by the new states
-            new = th.as_tensor(np.concatenate([obs, next_obs]).reshape(-1, self.obs_shape[0]), device=self.device)
-            low, high = self._support
-            self._support = (
-                th.minimum(low, new.min(0).values.to(low.dtype)),
-                th.maximum(high, new.max(0).values.to(high.dtype)),
-            )
+        self._stats.widen_support(np.concatenate([obs, next_obs]).reshape(-1, self.obs_shape[0]))
         super().add(obs, next_obs, action, reward, done, infos)
 
     def _get_samples(self, batch_inds: np.ndarray, env: VecNormalize | None = None) -> Any:
@@ -305,7 +255,8 @@ class MVEReplayBuffer(ReplayBuffer):
         batch = self.assemble(obs, actions, states, rewards, terminated, env)
         with th.no_grad():
             raw_states = states.to(self.device, th.float32)
-            self._accumulate_diagnostics(batch_inds, env_indices, raw_states, rewards, batch.rewards)
+            data_rewards = self.rewards[batch_inds, env_indices]
+            self._stats.accumulate(self.data_support(), raw_states, rewards, batch.rewards, data_rewards)
         return batch
 
     def assemble(self, obs, actions, states, rewards, terminated, env: VecNormalize | None = None):
@@ -338,5 +289,6 @@ class MVEReplayBuffer(ReplayBuffer):
         self.__dict__.update(state)
         self.__dict__.setdefault("_policy", None)  # pickled before the policy hook was declared
         self.__dict__.setdefault("_offline", False)
+        self.__dict__.setdefault("_stats", ImaginationStats())
         self.__dict__.setdefault("_gamma_confirmed", False)
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)
