@@ -68,6 +68,40 @@ def test_a_checkpoint_of_another_task_is_refused_by_every_env_path(tmp_path):
         gym.make("DWM-hopper-medium-v0", checkpoint=str(walker_header), kind="onestep", device="cpu")
 
 
+def test_an_mve_buffer_refuses_data_of_another_env_than_its_world_model(tmp_path):
+    from dwm_gym.data.episode import Episode
+
+    rng = np.random.default_rng(0)
+    episode = Episode(
+        rng.normal(size=(6, 17)),
+        rng.uniform(-1, 1, (5, 6)).astype(np.float32),
+        np.ones(5),
+        np.zeros(5, bool),
+        np.r_[np.zeros(4, bool), True],
+    )
+    cheetah = OfflineDataset([episode], env_id="HalfCheetah-v5")
+    walker_model = tmp_path / "walker.safetensors"  # walker2d and halfcheetah share their sizes (17 / 6)
+    save_world_model(_sized_onestep(17, 6, "Walker2d-v5"), walker_model)
+    box = gym.spaces.Box(-np.inf, np.inf, (17,))
+    from dwm_gym.value_expansion import OneStepMVEReplayBuffer
+
+    mve = OneStepMVEReplayBuffer(10, box, gym.spaces.Box(-1, 1, (6,)), "cpu", world_model=str(walker_model))
+    with pytest.raises(ValueError, match="imagines Walker2d-v5 but the dataset comes from HalfCheetah-v5"):
+        load_offline_data(mve, cheetah)
+
+
+def _sized_onestep(obs_dim: int, action_dim: int, env_id: str):
+    from dwm_gym.data.normalizers import MinMaxNormalizer
+    from dwm_gym.world_model import OneStepModel
+
+    rng = np.random.default_rng(0)
+    states, rewards = (
+        MinMaxNormalizer().fit(rng.normal(size=(50, obs_dim))),
+        MinMaxNormalizer().fit(rng.normal(size=50)),
+    )
+    return OneStepModel(obs_dim, action_dim, states, rewards, hidden=8, layers=1, env_id=env_id)
+
+
 def wm_train(out, *extra: str) -> int:
     return main(["world-model", "train", "--dataset", "dwm_gym/hopper/random-v0", "--out", str(out), *extra])
 

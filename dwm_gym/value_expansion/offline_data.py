@@ -35,7 +35,8 @@ def load_offline_data(buffer: ReplayBuffer, dataset: OfflineDataset) -> ReplayBu
         ``buffer``, filled (``pos``/``full`` set as if the transitions had been added one by one).
 
     Raises:
-        ValueError: If the buffer is too small, vectorized, memory-optimized or of other sizes.
+        ValueError: If the buffer is too small, vectorized, memory-optimized or of other sizes, or its
+            world model imagines another env than the dataset's.
     """
     data = dataset.transitions
     n = len(data["observations"])
@@ -51,6 +52,11 @@ def load_offline_data(buffer: ReplayBuffer, dataset: OfflineDataset) -> ReplayBu
         raise ValueError(
             f"buffer obs shape {buffer.obs_shape} / action dim {buffer.action_dim} do not match the dataset's "
             f"({dataset.obs_dim},) / {dataset.action_dim}"
+        )
+    if isinstance(buffer, MVEReplayBuffer) and dataset.env_id and buffer.model.env_id not in (None, dataset.env_id):
+        raise ValueError(
+            f"the buffer's world model imagines {buffer.model.env_id} but the dataset comes from {dataset.env_id}: "
+            "use the world model trained for this dataset's env"
         )
     terminations = data["terminations"].astype(bool)
     buffer.observations[:n, 0] = data["observations"]
