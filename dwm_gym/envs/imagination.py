@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dwm_gym.envs.pessimism import PessimismConfig, SupportDistance, disagreement
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.segment_returns import discounted_reward_sum
 
@@ -31,6 +32,8 @@ class ImaginedStep:
         terminated: ``(B,)`` imagined termination inside the step.
         segment_states: ``(B, H, obs_dim)`` ŝ_{t+1} .. ŝ_{t+H}.
         segment_rewards: ``(B, H)`` r̂_t .. r̂_{t+H-1}.
+        uncertainty: ``(B,)`` the pessimistic mode's signal, or None when it is off.
+        halted: ``(B,)`` steps the pessimistic mode ended (part of ``terminated``), or None.
     """
 
     next_obs: torch.Tensor
@@ -38,6 +41,8 @@ class ImaginedStep:
     terminated: torch.Tensor
     segment_states: torch.Tensor
     segment_rewards: torch.Tensor
+    uncertainty: torch.Tensor | None = None
+    halted: torch.Tensor | None = None
 
 
 class Imagination:
@@ -50,9 +55,11 @@ class Imagination:
             ``default_rtg``.
         gamma: Discount of the rewards inside a segment.
         sampler: Sampler settings of the model (see ``WorldModel.sampler_settings``).
+        pessimism: The pessimistic mode (:mod:`dwm_gym.envs.pessimism`), or None (off).
 
     Raises:
-        ValueError: On a horizon the model cannot produce, or unknown sampler settings.
+        ValueError: On a horizon the model cannot produce, unknown sampler settings, or a pessimistic
+            mode for a checkpoint that carries no data states.
     """
 
     def __init__(
@@ -62,6 +69,7 @@ class Imagination:
         rtg: float | None = None,
         gamma: float = 0.99,
         sampler: dict[str, Any] | None = None,
+        pessimism: PessimismConfig | None = None,
     ) -> None:
         self.model, self.gamma = model, float(gamma)
         if model.needs_policy and horizon != 1:
@@ -76,6 +84,14 @@ class Imagination:
         self.horizon = int(horizon)
         self.sampler = model.sampler_settings(sampler)
         self.rtg = model.resolve_rtg(rtg)
+        self.pessimism = pessimism
+        if pessimism is not None:
+            states = model.start_states.get("states")
+            if states is None or not len(states):
+                raise ValueError("the pessimistic mode needs the data states a checkpoint carries; this model has none")
+            reference = torch.as_tensor(states, dtype=torch.float32, device=model.device)
+            self._state_std = reference.std(0) + 1e-6
+            self._support = SupportDistance(reference) if pessimism.signal == "support" else None
 
     @property
     def device(self) -> torch.device:
@@ -85,10 +101,26 @@ class Imagination:
     @torch.no_grad()
     def step(self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None) -> ImaginedStep:
         """Imagines one env step for every row of ``obs`` (raw units, on :attr:`device`)."""
+        p, batch = self.pessimism, len(obs)
+        draws = p.samples if p is not None and p.signal == "disagreement" else 1
+        if draws > 1:  # all draws in one call; the first is the transition the env takes
+            obs, action = obs.repeat(draws, 1), action.repeat(draws, 1)
         seg = self.model.rollout(obs, action, self.horizon, rtg=self.rtg, generator=generator, sampler=self.sampler)
-        reward = discounted_reward_sum(seg.rewards, seg.terminated, self.gamma)
-        terminated = seg.terminated[:, -1]
+        states, rewards, ends = seg.states[:batch], seg.rewards[:batch], seg.terminated[:batch]
+        reward = discounted_reward_sum(rewards, ends, self.gamma)
+        terminated = ends[:, -1]
         last = torch.full_like(terminated, self.horizon - 1, dtype=torch.long)
-        first_end = torch.where(terminated, seg.terminated.int().argmax(dim=1), last)
-        next_obs = seg.states[torch.arange(len(seg.states), device=seg.states.device), first_end]
-        return ImaginedStep(next_obs, reward, terminated, seg.states, seg.rewards)
+        first_end = torch.where(terminated, ends.int().argmax(dim=1), last)
+        next_obs = states[torch.arange(batch, device=states.device), first_end]
+        if p is None:
+            return ImaginedStep(next_obs, reward, terminated, states, rewards)
+        if self._support is not None:
+            uncertainty = self._support(next_obs)
+        else:
+            uncertainty = disagreement(seg.states[:, -1].reshape(draws, batch, -1), self._state_std)
+        halted = torch.zeros_like(terminated)
+        if p.threshold is not None:
+            halted = (uncertainty > p.threshold) & ~terminated
+            reward = torch.where(halted, torch.full_like(reward, p.penalty), reward)
+            terminated = terminated | halted
+        return ImaginedStep(next_obs, reward, terminated, states, rewards, uncertainty, halted)

@@ -119,6 +119,8 @@ class DiffusionImaginedEnv(gym.Env):
                 "rewards": out.segment_rewards[0].double().cpu().numpy(),
             },
         }
+        if out.uncertainty is not None:
+            info["uncertainty"], info["halted"] = float(out.uncertainty[0]), bool(out.halted[0])
         return self._observation(), float(out.reward[0]), bool(out.terminated[0]), False, info
 
     def _observation(self) -> np.ndarray:

@@ -11,6 +11,7 @@ import gymnasium as gym
 
 from dwm_gym.data.specs import task_spec
 from dwm_gym.envs.imagination import Imagination
+from dwm_gym.envs.pessimism import PessimismConfig
 from dwm_gym.envs.start_states import StartStates
 from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
@@ -41,6 +42,9 @@ class ImaginedEnvConfig:
         start_states: ``episode_starts`` (dataset episode starts), ``dataset`` (any dataset
             state) or ``env`` (the real env's reset); ``reset(options=...)`` overrides it.
         device: Torch device of the sampler (``auto``: CUDA when available).
+        pessimism: The pessimistic mode: a dict of :class:`~dwm_gym.envs.pessimism.PessimismConfig`'s
+            fields (e.g. ``{"signal": "disagreement", "threshold": 0.5, "penalty": -10.0}``) or an
+            instance; None (default) is off. Its signal goes to ``info["uncertainty"]``.
         segment_length: Deprecated name of ``horizon``.
     """
 
@@ -55,6 +59,7 @@ class ImaginedEnvConfig:
     sampler: dict[str, Any] | None = None
     start_states: str = "episode_starts"
     device: str = "auto"
+    pessimism: PessimismConfig | dict[str, Any] | None = None
     segment_length: dataclasses.InitVar[int | None] = None
 
     def __post_init__(self, segment_length: int | None) -> None:
@@ -65,6 +70,7 @@ class ImaginedEnvConfig:
         self.gamma = discount("gamma", self.gamma)
         self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
         StartStates.check_mode(self.start_states)
+        self.pessimism = PessimismConfig.from_option(self.pessimism)
         resolve_device(self.device)  # an unknown or absent device fails here, before any model is loaded
 
     @classmethod
@@ -137,7 +143,7 @@ def build_parts(owner: str, settings: dict[str, Any]) -> ImaginedEnvParts:
     """
     config = ImaginedEnvConfig.from_kwargs(owner, settings)
     model = config.load_model()
-    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler)
+    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler, config.pessimism)
     real = gym.make(model.env_id)
     try:
         spaces = real.observation_space, real.action_space

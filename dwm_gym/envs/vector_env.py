@@ -126,6 +126,8 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         terminated = out.terminated.cpu().numpy()
         truncated = ~terminated & (self._steps >= (self.max_episode_steps or np.iinfo(np.int64).max))
         info = {"discount": np.full(self.num_envs, self.imagination.gamma**self.imagination.horizon)}
+        if out.uncertainty is not None:
+            info["uncertainty"], info["halted"] = out.uncertainty.cpu().numpy(), out.halted.cpu().numpy()
         return out.reward.double().cpu().numpy(), terminated, truncated, info
 
     def step(self, actions):
