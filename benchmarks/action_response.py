@@ -12,7 +12,9 @@ in the one-step env (closed loop: each env feeds the policy its own states), up 
 
 Per (policy, env): episode length (termination or ``--max-steps``), return, and, open loop, the per-step
 z-scored state divergence of the imagined env from the real trajectory when fed the real trajectory's
-actions (steps 1, 10, 50 and the mean over the first ``--divergence-steps``).
+actions (steps 1, 10, 50 and the mean over the first ``--divergence-steps``). ``--pessimism JSON`` (the
+env option, e.g. ``'{"signal": "disagreement", "threshold": 0.5, "penalty": 0}'``) adds both envs in
+pessimistic mode and reports the mean uncertainty signal each policy meets.
 
 python benchmarks/action_response.py [--starts 20] [--max-steps 1000] [--divergence-steps 50]
                                      [--noise 0.3,0.6,1.0] [--agent PATH] [--seed 0]
@@ -94,15 +96,18 @@ def imagined_episodes(
     obs, _ = venv.reset(seed=seed, options={"states": starts})
     rng = np.random.default_rng([seed, 99])
     alive, lengths, totals = np.ones(len(starts), bool), np.zeros(len(starts), int), np.zeros(len(starts))
+    signal = []
     for _ in range(max_steps):
-        rewards, terminated, _, _ = venv.advance(policy(obs, rng))
+        rewards, terminated, _, info = venv.advance(policy(obs, rng))
         totals += rewards * alive
         lengths += alive
+        if "uncertainty" in info:
+            signal += info["uncertainty"][alive].tolist()
         alive &= ~terminated
         obs = venv.observations()
         if not alive.any():
             break
-    return {"lengths": lengths, "returns": totals}
+    return {"lengths": lengths, "returns": totals, "uncertainty": float(np.mean(signal)) if signal else None}
 
 
 def open_loop_divergence(
@@ -134,9 +139,16 @@ def main() -> None:
     parser.add_argument("--divergence-steps", type=int, default=50)
     parser.add_argument("--noise", default="0.3,0.6,1.0")
     parser.add_argument("--agent", default=None, help="a saved SB3 agent (model.zip) to add as a policy")
-    args = parse_args(parser, tiny={"starts": 2, "max_steps": 10, "divergence_steps": 5, "noise": "0.5"})
+    parser.add_argument("--pessimism", default=None, help="JSON of the env's pessimism option (adds those envs)")
+    tiny = {"starts": 2, "max_steps": 10, "divergence_steps": 5, "noise": "0.5", "pessimism": '{"samples": 2}'}
+    args = parse_args(parser, tiny=tiny)
     table = policies([float(x) for x in args.noise.split(",")], args.agent)
     envs = {"dwm": {"kind": "dwm"}, "onestep": {"kind": "onestep"}}
+    if args.pessimism:
+        import json
+
+        option = json.loads(args.pessimism)
+        envs.update({f"{k}, pessimistic": {**v, "pessimism": option} for k, v in list(envs.items())})
     venvs = {
         name: DiffusionImaginedVectorEnv(args.starts, task="hopper", quality="medium", device=args.device, **kw)
         for name, kw in envs.items()
@@ -156,6 +168,7 @@ def main() -> None:
                 "length": float(out["lengths"].mean()),
                 "return": float(out["returns"].mean()),
                 "length_ratio_to_real": float(out["lengths"].mean() / real["lengths"].mean()),
+                "mean_uncertainty": out["uncertainty"],
                 "divergence_by_step": per_step.tolist(),
                 "divergence_mean": float(np.nanmean(per_step)),
             }
