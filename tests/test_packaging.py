@@ -30,6 +30,11 @@ def test_wheel_install_makes_the_env_offline(tmp_path):
             _, _, terminated, truncated, _ = env.step(env.action_space.sample())
             if terminated or truncated:
                 env.reset()
+        for quality in ("medium-replay", "medium-expert"):
+            for kind in ("dwm", "onestep"):
+                other = gym.make(f"DWM-hopper-{quality}-v0", kind=kind, device="cpu")
+                other.reset(seed=0)
+                other.step(other.action_space.sample())
         print("ok")
         """
     )
