@@ -75,8 +75,11 @@ def test_world_model_export_half_precision_halves_the_weights_and_keeps_the_mode
 
     from dwm_gym.world_model import load_world_model
     from dwm_gym.world_model.bundled import BUNDLED
+    from dwm_gym.world_model.checkpoint import save_world_model
 
-    source = BUNDLED / "hopper_medium_onestep.safetensors"
+    source = save_world_model(
+        load_world_model(BUNDLED / "hopper_medium_onestep.safetensors"), tmp_path / "full.safetensors"
+    )
     out = tmp_path / "half.safetensors"
     assert main(["world-model", "export", str(source), str(out)]) == 0
     full, half = load_world_model(source), load_world_model(out, env="Hopper-v5")
