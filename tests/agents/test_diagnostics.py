@@ -37,7 +37,7 @@ def test_window_statistics_are_logged_with_the_buffer_diagnostics():
     assert v["train/target_mean"] == pytest.approx(4.0) and v["train/target_max"] == 6.0
     assert v["train/bootstrap_share"] == pytest.approx(2.0 / 4.0)
     assert v["imagined/outside_support"] == 0.25
-    assert monitor.history == [(2, 3.0, 5.0)]
+    assert monitor.history == [(2, 3.0, 5.0, 4.0)]
     monitor.record(logger, 3)  # an empty window writes nothing
     assert len(monitor.history) == 1
 
@@ -53,6 +53,29 @@ def test_a_loss_growing_by_orders_of_magnitude_is_reported():
     feed(monitor, 20_000, lambda step: 0.5 * np.exp(step / 2_000))
     message = monitor.divergence()
     assert message is not None and "critic loss" in message and "first 2000 updates" in message
+
+
+def feed_growing_targets(monitor, updates, loss, target_scale, every=1000):
+    logger = RecordingLogger()
+    for step in range(1, updates + 1):
+        target = torch.full((4, 1), target_scale(step))
+        monitor.add(loss(step), target - 1.0, target, 0.9 * target)
+        if step % every == 0:
+            monitor.record(logger, step)
+
+
+def test_loss_growing_with_its_targets_is_not_divergence():
+    """Model-free TD3BC on hopper-medium-replay: Q starts at 0, loss 0.8 -> 22 while mean|y| 8 -> 158."""
+    monitor = CriticMonitor()
+    feed_growing_targets(monitor, 50_000, lambda step: 0.8 + 21.2 * step / 50_000, lambda step: 8 + 150 * step / 50_000)
+    assert monitor.divergence() is None
+
+
+def test_loss_outgrowing_its_targets_is_reported():
+    monitor = CriticMonitor()  # targets grow 3x (9x in squared error), the loss 1000x
+    feed_growing_targets(monitor, 20_000, lambda step: 0.8 * np.exp(step / 2_900), lambda step: 8 + 16 * step / 20_000)
+    message = monitor.divergence()
+    assert message is not None and "explained by the targets' growth" in message
 
 
 def test_q_above_the_return_bound_is_reported():
