@@ -138,17 +138,15 @@ def _world_model_eval(args: argparse.Namespace) -> int:
 
 
 def _world_model_export(args: argparse.Namespace) -> int:
-    from dwm_gym.world_model.checkpoint import load_world_model, save_world_model
+    from dwm_gym.world_model.export import export_checkpoint
 
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists: pass --force to replace it")
-    if out.suffix != ".safetensors":
-        raise ValueError(f"out must be a .safetensors file, got {out}")
-    model = load_world_model(args.checkpoint)
-    save_world_model(model, out, weights_dtype=args.weights_dtype)
-    size = out.stat().st_size / 1e6
-    print(f"wrote {out} ({size:.2f} MB, {args.weights_dtype} weights, {model.kind}, {model.info.get('dataset_id')})")
+    model = export_checkpoint(
+        args.checkpoint, args.out, args.weights_dtype, data=args.data, resample=args.resample_data, force=args.force
+    )
+    size = Path(args.out).stat().st_size / 1e6
+    print(
+        f"wrote {args.out} ({size:.2f} MB, {args.weights_dtype} weights, {model.kind}, {model.info.get('dataset_id')})"
+    )
     return 0
 
 
@@ -267,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["float32", "float16"],
         default="float16",
         help="storage of the network weights; normalizers and start states stay float32 (default: %(default)s)",
+    )
+    wm_export.add_argument(
+        "--data",
+        default=None,
+        help="the model's training dataset (Minari id): re-derive the data sample it carries, with the actions"
+        " the pessimistic mode needs (checkpoints from before they were stored)",
+    )
+    wm_export.add_argument(
+        "--resample-data", action="store_true", help="with --data: a fresh sample of it (another generation)"
     )
     wm_export.add_argument("--force", action="store_true", help="replace an existing file")
     wm_export.set_defaults(func=_world_model_export)

@@ -170,3 +170,28 @@ def test_documented_commands_parse():
     assert any(c.startswith("dwm-gym agent train") for c in commands)
     for command in commands:
         build_parser().parse_args(shlex.split(command, comments=True)[1:])
+
+
+def test_world_model_export_rederives_the_data_sample_with_its_actions(tmp_path, capsys):
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.world_model import load_world_model
+
+    assert main("dataset make hopper-random --steps 300 --num-envs 2".split()) == 0
+    assert wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --eval-every 2".split()) == 0
+    source = load_world_model(tmp_path / "onestep" / "model.safetensors")
+    data = OfflineDataset.from_minari("dwm_gym/hopper/random-v0")
+    out = tmp_path / "with_actions.safetensors"
+    args = ["world-model", "export", str(tmp_path / "onestep" / "model.safetensors"), str(out)]
+    assert main([*args, "--data", "dwm_gym/hopper/random-v0"]) == 0
+    model = load_world_model(out)
+    np.testing.assert_allclose(model.start_states["states"], source.start_states["states"])
+    states, actions = data.transitions["observations"], data.transitions["actions"]
+    for s, a in zip(model.start_states["states"][:20], model.start_states["actions"][:20]):
+        row = np.flatnonzero(np.all(np.isclose(states, s), axis=1))[0]
+        np.testing.assert_allclose(actions[row], a)  # each state's own action
+    assert main("dataset make hopper-random --steps 200 --num-envs 2 --seed 7 --force".split()) == 0  # other data
+    capsys.readouterr()
+    assert main([*args, "--force", "--data", "dwm_gym/hopper/random-v0"]) == 2
+    assert "it was not trained on this data" in capsys.readouterr().err
+    assert main([*args, "--force", "--data", "dwm_gym/hopper/random-v0", "--resample-data"]) == 0
+    assert "resampled from dwm_gym/hopper/random-v0" in load_world_model(out).info["data_sample"]

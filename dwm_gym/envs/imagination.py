@@ -92,6 +92,16 @@ class Imagination:
             reference = torch.as_tensor(states, dtype=torch.float32, device=model.device)
             self._state_std = reference.std(0) + 1e-6
             self._support = SupportDistance(reference) if pessimism.signal == "support" else None
+            if pessimism.signal == "pair_support":
+                actions = model.start_states.get("actions")
+                if actions is None or len(actions) != len(states):
+                    raise ValueError(
+                        "pair_support needs the data's actions next to its states, which this checkpoint does not "
+                        "carry: re-export it with `dwm-gym world-model export CHECKPOINT OUT --data DATASET_ID`"
+                    )
+                pairs = torch.cat([reference, torch.as_tensor(actions, dtype=torch.float32, device=model.device)], 1)
+                self._support = SupportDistance(pairs)
+            self.threshold = self._support.auto_threshold if pessimism.threshold == "auto" else pessimism.threshold
 
     @property
     def device(self) -> torch.device:
@@ -102,6 +112,7 @@ class Imagination:
     def step(self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None) -> ImaginedStep:
         """Imagines one env step for every row of ``obs`` (raw units, on :attr:`device`)."""
         p, batch = self.pessimism, len(obs)
+        asked = torch.cat([obs, action], 1) if p is not None and p.signal == "pair_support" else None
         draws = p.samples if p is not None and p.signal == "disagreement" else 1
         if draws > 1:  # all draws in one call; the first is the transition the env takes
             obs, action = obs.repeat(draws, 1), action.repeat(draws, 1)
@@ -114,13 +125,15 @@ class Imagination:
         next_obs = states[torch.arange(batch, device=states.device), first_end]
         if p is None:
             return ImaginedStep(next_obs, reward, terminated, states, rewards)
-        if self._support is not None:
+        if asked is not None:
+            uncertainty = self._support(asked)
+        elif self._support is not None:
             uncertainty = self._support(next_obs)
         else:
             uncertainty = disagreement(seg.states[:, -1].reshape(draws, batch, -1), self._state_std)
         halted = torch.zeros_like(terminated)
-        if p.threshold is not None:
-            halted = (uncertainty > p.threshold) & ~terminated
+        if self.threshold is not None:
+            halted = (uncertainty > self.threshold) & ~terminated
             reward = torch.where(halted, torch.full_like(reward, p.penalty), reward)
             terminated = terminated | halted
         return ImaginedStep(next_obs, reward, terminated, states, rewards, uncertainty, halted)

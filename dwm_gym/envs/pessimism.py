@@ -9,9 +9,15 @@ both in z-units of the data's states (so one threshold means the same on every d
 * ``support``: distance from ŝ_{t+H} to the nearest of the data states the checkpoint carries,
   divided by the median nearest-neighbour distance among those states (1 ≈ as close as data
   states are to each other).
+* ``pair_support``: the same distance for the pair (s_t, a_t) the step is asked about, against the
+  data's (s, a) pairs the checkpoint carries: whether the model has seen this action taken in a state
+  like this one. Unlike the two above, it does not rely on the model to show its own ignorance.
 
 With a ``threshold``, a step whose u exceeds it ends the episode in an absorbing halt state with
 reward ``penalty`` (MOReL's pessimistic MDP); ``info["uncertainty"]`` carries u either way.
+``threshold="auto"`` (the two support signals) halts where the data itself is rare: above the 99th
+percentile of the reference points' leave-one-out distances, so about 1 % of held-out data steps
+would halt (on hopper-medium's (s, a) pairs: 2.53, and 1.3 % of held-out pairs above it).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import torch
 
 from dwm_gym.utils.validation import choice, finite, integer, non_negative
 
-SIGNALS = ("disagreement", "support")
+SIGNALS = ("disagreement", "support", "pair_support")
 
 
 @dataclass(frozen=True)
@@ -31,22 +37,26 @@ class PessimismConfig:
     """Settings of the pessimistic mode (env option ``pessimism=``, a dict of these fields or an instance).
 
     Attributes:
-        signal: ``"disagreement"`` or ``"support"`` (see the module docstring).
+        signal: ``"disagreement"``, ``"support"`` or ``"pair_support"`` (see the module docstring).
         samples: Imagined steps drawn per (s_t, a_t) for ``disagreement`` (at least 2).
-        threshold: Halt when u exceeds it; None only reports u in ``info["uncertainty"]``.
+        threshold: Halt when u exceeds it; ``"auto"``: the data's own 99th percentile (support signals);
+            None only reports u in ``info["uncertainty"]``.
         penalty: Reward of the halting step.
     """
 
     signal: str = "disagreement"
     samples: int = 4
-    threshold: float | None = None
+    threshold: float | str | None = None
     penalty: float = 0.0
 
     def __post_init__(self) -> None:
         choice("signal", self.signal, SIGNALS)
         if integer("samples", self.samples) < 2 and self.signal == "disagreement":
             raise ValueError(f"disagreement needs samples >= 2, got {self.samples}")
-        if self.threshold is not None:
+        if self.threshold == "auto":
+            if self.signal == "disagreement":
+                raise ValueError('threshold="auto" needs signal "support" or "pair_support" (a data quantile)')
+        elif self.threshold is not None:
             non_negative("threshold", self.threshold)
         finite("penalty", self.penalty)
 
@@ -66,15 +76,26 @@ class PessimismConfig:
         return cls(**option)
 
 
+#: Quantile of the reference's own leave-one-out distances that ``threshold="auto"`` halts above.
+AUTO_QUANTILE = 0.99
+
+
 class SupportDistance:
-    """Distance of states to the nearest of ``reference`` states, in z-units, relative to their own spacing."""
+    """Distance of points to the nearest of ``reference`` points, in z-units, relative to their own spacing.
+
+    Attributes:
+        spacing: Median leave-one-out nearest-neighbour distance of the reference (the unit of u).
+        auto_threshold: The reference's :data:`AUTO_QUANTILE` leave-one-out distance, in that unit.
+    """
 
     def __init__(self, reference: torch.Tensor) -> None:
         self.mean, self.std = reference.mean(0), reference.std(0) + 1e-6
         self.points = (reference - self.mean) / self.std
         inner = torch.cdist(self.points, self.points)
         inner.fill_diagonal_(float("inf"))
-        self.spacing = inner.min(1).values.median().clamp_min(1e-6)
+        nearest = inner.min(1).values
+        self.spacing = nearest.median().clamp_min(1e-6)
+        self.auto_threshold = float(torch.quantile(nearest / self.spacing, AUTO_QUANTILE))
 
     def __call__(self, states: torch.Tensor) -> torch.Tensor:
         """``(B,)`` distances of raw ``states (B, obs)``."""

@@ -144,11 +144,12 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         """What a shared cache file must have been made for.
 
         That is the content of the data (SHA-256 of the stored states and actions, so a reordered or
-        edited dataset differs), the world model (SHA-256 of its checkpoint file as it was read, or of
-        its kind, settings and weights when it was not read from one), the RTG, γ and sampler settings.
+        edited dataset differs), the world model (SHA-256 of its kind, settings, weights and normalizers:
+        what imagines, so re-exporting a checkpoint with another data sample or header keeps its caches),
+        the RTG, γ and sampler settings.
         """
         size = self.size()
-        model_hash = self.model.info.get("sha256") or model_digest(self.model)
+        model_hash = model_digest(self.model)
         return {
             "rows": size * self.n_envs,
             "data_sha256": array_digest(self.observations[:size], self.actions[:size]),

@@ -51,3 +51,31 @@ def test_vector_env_reports_per_sub_env_and_bad_settings_are_refused():
         make(samples=1)
     with pytest.raises(ValueError, match="signal must be one of"):
         make(signal="ensemble")
+
+
+def test_pair_support_flags_actions_the_data_never_took_in_such_states():
+    env = gym.make(
+        "DWM-hopper-medium-v0", kind="onestep", device="cpu", pessimism={"signal": "pair_support", "threshold": "auto"}
+    )
+    sample = env.unwrapped.model.start_states
+    state, action = sample["states"][0], sample["actions"][0]
+    env.reset(seed=0, options={"state": state})
+    info = env.step(action)[4]  # the data's own pair: distance 0
+    assert info["uncertainty"] < 0.5 and not info["halted"]
+    env.reset(seed=0, options={"state": state})
+    far = -np.sign(action) + (action == 0)  # the opposite corner of the action box
+    _, _, terminated, _, info = env.step(far.astype(np.float32))
+    threshold = env.unwrapped.imagination.threshold
+    assert 1.5 < threshold < 5 and info["uncertainty"] > threshold and info["halted"] and terminated
+
+
+def test_pair_support_needs_the_data_actions_and_auto_needs_a_support_signal():
+    from dwm_gym.world_model import load_world_model
+    from dwm_gym.world_model.bundled import BUNDLED
+
+    model = load_world_model(BUNDLED / "hopper_medium_onestep.safetensors")
+    del model.start_states["actions"]
+    with pytest.raises(ValueError, match="world-model export CHECKPOINT OUT --data"):
+        gym.make("DWM-hopper-medium-v0", model=model, pessimism={"signal": "pair_support"})
+    with pytest.raises(ValueError, match='threshold="auto" needs signal'):
+        make(signal="disagreement", threshold="auto")
