@@ -21,7 +21,13 @@ is the share of the way the model's step goes from the true response to the beha
   > 0 when the model's error moves the hopper away from falling. Its sum over an episode is how
   much margin the model's errors added, next to the margin the true steps took away.
 
-The DWM is compared with the one-step model, and the DWM at a low and a high RTG (guidance).
+* ``pinned``: share of imagined states (steps >= 20) whose torso height or angle sits at the edge of
+  what the model can produce at all: the DWM's quantile (CDF) normalizer maps [-1, 1] onto the data's
+  own range of each dimension (its inner 0.1 %..99.9 % with ``clip_state_tails``), so a state beyond
+  it cannot be imagined; Hopper-v5 ends an episode at |angle| >= 0.2 or height <= 0.7.
+
+The DWM is compared with the one-step model, and the DWM at a low and a high RTG (guidance). The
+real env's own episodes under the same policies say which condition ends them (``real_end_causes``).
 
 python benchmarks/action_pull.py [--starts 16] [--steps 60] [--rtg-low 0.1] [--rtg-high 1.0]
                                  [--seed 0] [--device auto] [--json benchmarks/results/action_pull.json] [--tiny]
@@ -72,7 +78,8 @@ def trace(venv, policy, starts, steps, sim, medium, support, std, seed) -> dict:
         "step": [],
         "gain": [],
         "true_change": [],
-        "env": [],
+        "height": [],
+        "angle": [],
     }
     for t in range(steps):
         action = policy(obs, rng)
@@ -92,7 +99,8 @@ def trace(venv, policy, starts, steps, sim, medium, support, std, seed) -> dict:
                 rows["healthy"].append(float(~hopper_v5_unhealthy(torch.as_tensor(truth[None]))[0]))
                 rows["gain"].append(margin(nxt[i]) - margin(truth))
                 rows["true_change"].append(margin(truth) - margin(obs[i]))
-                rows["env"].append(i)
+                rows["height"].append(float(nxt[i][0]))
+                rows["angle"].append(float(nxt[i][1]))
         alive &= ~terminated
         obs = nxt
         if not alive.any():
@@ -100,8 +108,8 @@ def trace(venv, policy, starts, steps, sim, medium, support, std, seed) -> dict:
     return {key: np.array(value) for key, value in rows.items()}
 
 
-def summarize(rows: dict, steps: int) -> dict:
-    """Medians of λ and pull overall, by step range and by support distance of ŝ_t."""
+def summarize(rows: dict, steps: int, bounds: tuple[np.ndarray, np.ndarray] | None) -> dict:
+    """Medians of λ and pull overall, by step range and by support distance of ŝ_t; pinned states."""
     out = {
         "transitions": int(len(rows["lambda"])),
         "lambda_median": float(np.median(rows["lambda"])),
@@ -112,7 +120,17 @@ def summarize(rows: dict, steps: int) -> dict:
         "margin_gain_share_positive": float(np.mean(rows["gain"] > 0)),
         "by_step": {},
         "by_support": {},
+        "angle_range": [float(np.min(rows["angle"])), float(np.max(rows["angle"]))],
+        "height_min": float(np.min(rows["height"])),
     }
+    if bounds is not None:
+        late = rows["step"] >= 20
+        for dim, name in ((0, "height"), (1, "angle")):
+            values, (low, high) = rows[name][late], (bounds[0][dim], bounds[1][dim])
+            tol = 1e-4 * (high - low)
+            out[f"{name}_pinned"] = (
+                float(np.mean((values <= low + tol) | (values >= high - tol))) if late.any() else 0.0
+            )
     for lo, hi in ((0, 5), (5, 20), (20, steps)):
         pick = (rows["step"] >= lo) & (rows["step"] < hi)
         if pick.any():
@@ -132,6 +150,31 @@ def summarize(rows: dict, steps: int) -> dict:
                 "n": int(pick.sum()),
             }
     return out
+
+
+def representable_range(venv) -> tuple[np.ndarray, np.ndarray] | None:
+    """The lowest and highest state a DWM can produce (its normalizer's inverse of -1 and +1), else None."""
+    model = venv.imagination.model
+    if model.kind != "dwm":
+        return None
+    clip = model.sampler_settings(None).clip_state_tails
+    ends = torch.tensor([[-1.0] * model.obs_dim, [1.0] * model.obs_dim], dtype=torch.float64)
+    low, high = model.state_normalizer.unnormalize(ends, clip_tails=clip).numpy()
+    return low, high
+
+
+def real_end_causes(policy, seeds: list[int]) -> dict[str, int]:
+    """Which Hopper-v5 condition ends real episodes of ``policy`` (height, angle or none in 1000 steps)."""
+    env, causes = gym.make("Hopper-v5"), {"height": 0, "angle": 0, "none": 0}
+    for k, start_seed in enumerate(seeds):
+        obs, _ = env.reset(seed=start_seed)
+        rng = np.random.default_rng(k)
+        for _ in range(1000):
+            obs, _, terminated, _, _ = env.step(policy(obs[None], rng)[0])
+            if terminated:
+                break
+        causes["none" if not terminated else "height" if obs[0] <= 0.7 else "angle"] += 1
+    return causes
 
 
 def main() -> None:
@@ -156,13 +199,17 @@ def main() -> None:
         "medium": lambda s, rng: medium.act(s, rng),
     }
     results = {}
+    seeds = [30_000 + i for i in range(args.starts)]
+    causes = {name: real_end_causes(policy, seeds) for name, policy in policies.items()}
+    print(f"real Hopper-v5, what ends the episodes: {causes}")
     for env_name, kwargs in envs.items():
         venv = DiffusionImaginedVectorEnv(args.starts, task="hopper", quality="medium", device=args.device, **kwargs)
         states = torch.as_tensor(venv.imagination.model.start_states["states"], dtype=torch.float32)
         support, std = SupportDistance(states), states.std(0).numpy() + 1e-6
+        bounds = representable_range(venv)
         for name, policy in policies.items():
             rows = trace(venv, policy, starts, args.steps, sim, medium, support, std, args.seed)
-            results[f"{env_name} / {name}"] = summary = summarize(rows, args.steps)
+            results[f"{env_name} / {name}"] = summary = summarize(rows, args.steps, bounds)
             print(
                 f"{env_name:14s} {name:8s} λ {summary['lambda_median']:+.2f}  pull {summary['pull_median']:+.2f}  "
                 f"healthy {summary['true_step_healthy']:.2f}  "
@@ -175,7 +222,20 @@ def main() -> None:
                 ),
                 flush=True,
             )
-    write_result(args.json, {"starts": args.starts, "steps": args.steps, "rows": results}, args)
+            if "angle_pinned" in summary:
+                print(
+                    f"{'':23s} states at the edge of the DWM's range (steps >= 20): "
+                    f"angle {summary['angle_pinned']:.2f}, "
+                    f"height {summary['height_pinned']:.2f}; imagined angle {summary['angle_range']}"
+                )
+    dwm_range = representable_range(DiffusionImaginedVectorEnv(1, task="hopper", quality="medium", device=args.device))
+    ranges = {
+        "height": [float(dwm_range[0][0]), float(dwm_range[1][0])],
+        "angle": [float(dwm_range[0][1]), float(dwm_range[1][1])],
+    }
+    print(f"what the DWM can imagine: {ranges}")
+    out = {"starts": args.starts, "steps": args.steps, "real_end_causes": causes, "dwm_range": ranges, "rows": results}
+    write_result(args.json, out, args)
 
 
 if __name__ == "__main__":

@@ -1,77 +1,140 @@
-"""Train stock SB3 TD3 purely inside the imagined Hopper, then score it on the real Hopper-v5.
+"""Train stock SB3 TD3 only inside the imagined Hopper, score it on the real Hopper-v5, beside real-env TD3.
 
-The agent never touches the real env while training: every transition comes from the bundled
-hopper-medium world model through the batched imagined env (segment mode, H steps per env step,
-so TD3 discounts with gamma = 0.99**H). Evaluation runs the trained policy on real Hopper-v5.
+``--env imagined`` (default): every transition the agent learns from comes from the bundled
+hopper-medium world model through the batched imagined vector env; ``--env real``: the same agent
+class and settings on the real Hopper-v5 for the same number of env steps. Either way the policy is
+scored every ``--eval-every`` env steps on 10 deterministic real Hopper-v5 episodes (the curve), and
+a run per seed goes to ``--out/<name>/seed<k>/`` (``evaluations.jsonl``; a checkpoint with its replay
+buffer at every evaluation, from which an interrupted run resumes). ``results.json`` collects the
+seeds: final score, mean of the last three evaluations, curves.
 
-python examples/train_in_imagination.py [--steps 20000] [--horizon 3] [--kind dwm|onestep]
+``--pessimism`` is the imagined env's pessimistic mode (docs/envs.md), e.g.
+``'{"signal": "pair_support", "threshold": "auto"}'``: a step whose (s_t, a_t) lies outside the
+data's support ends the imagined episode (MOReL's halting MDP).
+
+python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
+    [--eval-every 10000] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
+    [--name NAME] [--out runs/train_in_imagination] [--device auto]
 """
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-import torch
 from stable_baselines3 import TD3
-from stable_baselines3.common.evaluation import evaluate_policy
-from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.noise import NormalActionNoise
+from stable_baselines3.common.vec_env import DummyVecEnv
 
+from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.envs import DiffusionImaginedVectorEnv, SB3ImaginedVecEnv
-from dwm_gym.evaluation import normalized_score
 
-parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-parser.add_argument("--steps", type=int, default=20_000, help="imagined env steps (all sub-envs together)")
-parser.add_argument("--envs", type=int, default=16, help="imagined sub-envs stepped by one sampler call")
-parser.add_argument("--horizon", type=int, default=3, help="H: imagined steps per env step (DWM)")
-parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
-parser.add_argument("--eval-episodes", type=int, default=10)
-parser.add_argument("--seed", type=int, default=0)
-parser.add_argument("--out", default="runs/train_in_imagination")
-args = parser.parse_args()
-horizon = args.horizon if args.kind == "dwm" else 1
 
-imagined = DiffusionImaginedVectorEnv(
-    args.envs,
-    max_episode_steps=1000 // horizon,
-    task="hopper",
-    quality="medium",
-    kind=args.kind,
-    horizon=horizon,
-)
-venv = SB3ImaginedVecEnv(imagined)
-venv.seed(args.seed)
-gamma = 0.99**horizon
-agent = TD3(
-    "MlpPolicy",
-    venv,
-    gamma=gamma,
-    learning_starts=min(1000, args.steps // 2),
-    train_freq=1,
-    gradient_steps=max(1, args.envs // 4),
-    action_noise=NormalActionNoise(np.zeros(3), 0.1 * np.ones(3)),
-    seed=args.seed,
-    device="auto",
-)
-agent.learn(total_timesteps=args.steps, progress_bar=True)
+def make_env(args: argparse.Namespace):
+    """The training env: the imagined vector env (SB3 VecEnv) or the real Hopper-v5."""
+    if args.env == "real":
+        return DummyVecEnv([lambda: gym.make("Hopper-v5")])
+    pessimism = json.loads(args.pessimism) if args.pessimism else None
+    horizon = args.horizon if args.kind == "dwm" else 1
+    imagined = DiffusionImaginedVectorEnv(
+        args.envs,
+        max_episode_steps=1000 // horizon,
+        task="hopper",
+        quality="medium",
+        kind=args.kind,
+        horizon=horizon,
+        pessimism=pessimism,
+        device=args.device,
+    )
+    return SB3ImaginedVecEnv(imagined)
 
-real = Monitor(gym.make("Hopper-v5"))
-real.reset(seed=args.seed + 1000)
-returns, lengths = evaluate_policy(agent, real, n_eval_episodes=args.eval_episodes, return_episode_rewards=True)
-result = {
-    "kind": args.kind,
-    "horizon": horizon,
-    "gamma": gamma,
-    "imagined_steps": args.steps,
-    "real_mean_return": float(np.mean(returns)),
-    "real_mean_length": float(np.mean(lengths)),
-    "normalized_score_v5": float(normalized_score("Hopper-v5", np.mean(returns), "v5")),
-    "torch": torch.__version__,
-}
-out = Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-agent.save(out / "td3_imagined")
-(out / "result.json").write_text(json.dumps(result, indent=2))
-print(json.dumps(result, indent=2))
+
+def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
+    """Trains (or resumes) one seed; returns its evaluations."""
+    folder.mkdir(parents=True, exist_ok=True)
+    log, checkpoint, buffer = folder / "evaluations.jsonl", folder / "model.zip", folder / "replay_buffer.pkl"
+    env = make_env(args)
+    env.seed(seed)
+    horizon = args.horizon if args.env == "imagined" and args.kind == "dwm" else 1
+    if checkpoint.is_file():
+        agent = TD3.load(checkpoint, env=env, device=args.device)
+        agent.load_replay_buffer(buffer)  # written by this script only
+        done = agent.num_timesteps
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        log.write_text("".join(json.dumps(r) + "\n" for r in rows if r["timesteps"] <= done))
+    else:
+        log.unlink(missing_ok=True)
+        agent = TD3(
+            "MlpPolicy",
+            env,
+            gamma=0.99**horizon,
+            learning_starts=1000,
+            train_freq=1,
+            gradient_steps=env.num_envs,  # one update per env step, imagined or real
+            action_noise=NormalActionNoise(np.zeros(3), 0.1 * np.ones(3)),
+            seed=seed,
+            device=args.device,
+        )
+    class Checkpoint(EvalOnRealEnvCallback):
+        def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
+            result = super().evaluate()
+            for path, save in ((checkpoint, agent.save), (buffer, agent.save_replay_buffer)):
+                part = path.with_name(f".{path.name}.{os.getpid()}.part{path.suffix}")
+                save(part)
+                os.replace(part, path)
+            return result
+
+    evaluate = Checkpoint("Hopper-v5", args.eval_every, 10, seed=10_000 + seed, log_path=log)
+    remaining = args.steps - agent.num_timesteps
+    if remaining > 0:
+        agent.learn(remaining, callback=evaluate, reset_num_timesteps=not checkpoint.is_file())
+    env.close()
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", choices=["imagined", "real"], default="imagined")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--steps", type=int, default=50_000, help="env steps (all sub-envs together)")
+    parser.add_argument("--eval-every", type=int, default=10_000, help="env steps between real-env evaluations")
+    parser.add_argument("--envs", type=int, default=16, help="imagined sub-envs stepped by one sampler call")
+    parser.add_argument("--horizon", type=int, default=1, help="H: imagined steps per env step (DWM)")
+    parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
+    parser.add_argument("--pessimism", default=None, help="JSON of the imagined env's pessimism option")
+    parser.add_argument("--name", default=None, help="run name (default: from --env, --kind and --pessimism)")
+    parser.add_argument("--out", default="runs/train_in_imagination")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    name = args.name or (
+        "real"
+        if args.env == "real"
+        else f"{args.kind}" + (f"_{json.loads(args.pessimism)['signal']}" if args.pessimism else "")
+    )
+    runs = {}
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        curve = train_seed(args, seed, Path(args.out) / name / f"seed{seed}")
+        runs[seed] = curve
+        print(f"{name} seed {seed}: " + ", ".join(f"{r['timesteps']:.0f}: {r['normalized_score']:.3f}" for r in curve))
+    final = np.array([c[-1]["normalized_score"] for c in runs.values()])
+    last3 = np.array([np.mean([r["normalized_score"] for r in c[-3:]]) for c in runs.values()])
+    summary = {
+        "name": name,
+        "settings": vars(args),
+        "final_mean": float(final.mean()),
+        "final_std": float(final.std()),
+        "last3_mean": float(last3.mean()),
+        "last3_std": float(last3.std()),
+        "curves": {
+            str(k): [(r["timesteps"], r["normalized_score"], r["mean_return"]) for r in v] for k, v in runs.items()
+        },
+    }
+    out = Path(args.out) / name / "results.json"
+    out.write_text(json.dumps(summary, indent=2))
+    print(f"{name}: D4RL-normalized {final.mean():.3f} ± {final.std():.3f} (last 3: {last3.mean():.3f}) -> {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class EvalOnRealEnvCallback(BaseCallback):
-    """Every ``eval_freq`` updates: ``n_eval_episodes`` deterministic episodes on the real env.
+    """Every ``eval_freq`` updates (env steps online): ``n_eval_episodes`` deterministic episodes on the real env.
 
     Logs ``eval/mean_return``, ``eval/std_return`` and ``eval/normalized_score`` (SB3 logger, so
     TensorBoard too), appends a JSON line per evaluation to ``log_path`` and keeps ``history``.
@@ -58,6 +58,7 @@ class EvalOnRealEnvCallback(BaseCallback):
         self.log_path = Path(log_path) if log_path else None
         self.best_model_path = Path(best_model_path) if best_model_path else None
         self.history: list[dict[str, float]] = []
+        self._evaluated_periods = 0
         self.best_mean_return = -np.inf
 
     def evaluate(self) -> dict[str, float]:
@@ -83,7 +84,13 @@ class EvalOnRealEnvCallback(BaseCallback):
         self.best_mean_return = max(self.best_mean_return, result["mean_return"])
         return result
 
+    def _on_training_start(self) -> None:
+        self._evaluated_periods = self.num_timesteps // self.eval_freq
+
     def _on_step(self) -> bool:
-        if self.num_timesteps % self.eval_freq == 0:
+        # Evaluate on crossing each multiple of eval_freq: a vector env adds n_envs steps per call.
+        periods = self.num_timesteps // self.eval_freq
+        if periods > self._evaluated_periods:
+            self._evaluated_periods = periods
             self.evaluate()
         return True
