@@ -3,7 +3,7 @@
 ``--env imagined`` (default): every transition the agent learns from comes from the bundled
 hopper-medium world model through the batched imagined vector env; ``--env real``: the same agent
 class and settings on the real Hopper-v5 for the same number of env steps. Either way the policy is
-scored every ``--eval-every`` env steps on 10 deterministic real Hopper-v5 episodes (the curve), and
+scored every ``--eval-every`` env steps on ``--eval-episodes`` deterministic real Hopper-v5 episodes (the curve), and
 a run per seed goes to ``--out/<name>/seed<k>/`` (``evaluations.jsonl``; a checkpoint with its replay
 buffer at every evaluation, from which an interrupted run resumes). ``results.json`` collects the
 seeds: final score, mean of the last three evaluations, curves.
@@ -13,7 +13,7 @@ seeds: final score, mean of the last three evaluations, curves.
 data's support ends the imagined episode (MOReL's halting MDP).
 
 python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
-    [--eval-every 10000] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
+    [--eval-every 10000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
     [--name NAME] [--out runs/train_in_imagination] [--device auto]
 """
 
@@ -77,6 +77,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
             seed=seed,
             device=args.device,
         )
+
     class Checkpoint(EvalOnRealEnvCallback):
         def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
             result = super().evaluate()
@@ -86,7 +87,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                 os.replace(part, path)
             return result
 
-    evaluate = Checkpoint("Hopper-v5", args.eval_every, 10, seed=10_000 + seed, log_path=log)
+    evaluate = Checkpoint("Hopper-v5", args.eval_every, args.eval_episodes, seed=10_000 + seed, log_path=log)
     remaining = args.steps - agent.num_timesteps
     if remaining > 0:
         agent.learn(remaining, callback=evaluate, reset_num_timesteps=not checkpoint.is_file())
@@ -100,6 +101,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--steps", type=int, default=50_000, help="env steps (all sub-envs together)")
     parser.add_argument("--eval-every", type=int, default=10_000, help="env steps between real-env evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=10, help="real Hopper-v5 episodes per evaluation")
     parser.add_argument("--envs", type=int, default=16, help="imagined sub-envs stepped by one sampler call")
     parser.add_argument("--horizon", type=int, default=1, help="H: imagined steps per env step (DWM)")
     parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")

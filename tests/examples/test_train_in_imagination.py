@@ -1,4 +1,4 @@
-"""examples/train_in_imagination.py runs end to end with a tiny budget."""
+"""examples/train_in_imagination.py runs end to end with a tiny budget, evaluates on the real env and resumes."""
 
 import json
 import os
@@ -12,12 +12,21 @@ from stable_baselines3 import TD3
 EXAMPLE = Path(__file__).parents[2] / "examples" / "train_in_imagination.py"
 
 
-def test_train_in_imagination_tiny_budget(tmp_path):
-    out = tmp_path / "run"
-    cmd = [sys.executable, str(EXAMPLE), "--steps", "200", "--envs", "4", "--eval-episodes", "1", "--out", str(out)]
+def run(out: Path, steps: int) -> dict:
+    cmd = [sys.executable, str(EXAMPLE), "--steps", str(steps), "--envs", "4", "--eval-every", "48"]
+    cmd += ["--eval-episodes", "1", "--seeds", "0", "--horizon", "3", "--out", str(out), "--device", "cpu"]
+    cmd += ["--pessimism", '{"signal": "pair_support", "threshold": "auto"}']
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
-    result = json.loads((out / "result.json").read_text())
-    assert result["horizon"] == 3 and result["gamma"] == 0.99**3 and result["imagined_steps"] == 200
-    assert np.isfinite(result["normalized_score_v5"]) and result["real_mean_length"] >= 1
-    agent = TD3.load(out / "td3_imagined.zip", device="cpu")
-    assert agent.gamma == 0.99**3 and agent.num_timesteps >= 200
+    return json.loads((out / "dwm_pair_support" / "results.json").read_text())
+
+
+def test_train_in_imagination_tiny_budget_evaluates_on_the_real_env_and_resumes(tmp_path):
+    result = run(tmp_path, 96)
+    curve = result["curves"]["0"]
+    assert [point[0] for point in curve] == [48.0, 96.0] and np.isfinite(result["final_mean"])
+    agent = TD3.load(tmp_path / "dwm_pair_support" / "seed0" / "model.zip", device="cpu")
+    assert agent.gamma == 0.99**3 and agent.num_timesteps == 96
+    resumed = run(tmp_path, 144)  # continues from the checkpoint: the first two evaluations are kept
+    assert [point[0] for point in resumed["curves"]["0"]] == [48.0, 96.0, 144.0]
+    assert resumed["curves"]["0"][:2] == curve
+    assert TD3.load(tmp_path / "dwm_pair_support" / "seed0" / "model.zip", device="cpu").num_timesteps == 144
