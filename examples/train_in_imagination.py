@@ -10,10 +10,15 @@ seeds: final score, mean of the last three evaluations, curves.
 
 ``--pessimism`` is the imagined env's pessimistic mode (docs/envs.md), e.g.
 ``'{"signal": "pair_support", "threshold": "auto"}'``: a step whose (s_t, a_t) lies outside the
-data's support ends the imagined episode (MOReL's halting MDP).
+data's support ends the imagined episode (MOReL's halting MDP). As in MOReL, ``--bc-init N`` first
+fits the actor to the dataset's actions (N behaviour-cloning steps on ``--dataset``), and
+``--critic-warmup N`` keeps that actor fixed for the first N env steps while the critic learns its
+value (TD3's random critic would otherwise undo the cloning at once); with a halting env, an actor
+from scratch leaves the data's support on its first steps and learns from one-step episodes.
 
 python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
     [--eval-every 10000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
+    [--bc-init 0] [--critic-warmup 0] [--dataset dwm_gym/hopper/medium-v0]
     [--name NAME] [--out runs/train_in_imagination] [--device auto]
 """
 
@@ -51,6 +56,39 @@ def make_env(args: argparse.Namespace):
     return SB3ImaginedVecEnv(imagined)
 
 
+def behaviour_clone(agent: TD3, dataset_id: str, steps: int, seed: int) -> float:
+    """Fits ``agent``'s actor (and its target) to the dataset's actions by MSE; returns the final loss."""
+    import torch
+
+    from dwm_gym.data import OfflineDataset
+
+    data = OfflineDataset.from_minari(dataset_id).transitions
+    obs = torch.as_tensor(data["observations"], dtype=torch.float32, device=agent.device)
+    actions = torch.as_tensor(agent.policy.scale_action(data["actions"]), dtype=torch.float32, device=agent.device)
+    rng = np.random.default_rng(seed)
+    loss = torch.zeros(())
+    for _ in range(steps):
+        rows = torch.as_tensor(rng.integers(0, len(obs), 256), device=agent.device)
+        loss = ((agent.actor(obs[rows]) - actions[rows]) ** 2).mean()
+        agent.actor.optimizer.zero_grad()
+        loss.backward()
+        agent.actor.optimizer.step()
+    agent.actor_target.load_state_dict(agent.actor.state_dict())
+    return float(loss)
+
+
+class ActorWarmup(EvalOnRealEnvCallback):
+    """The evaluation callback that also holds the actor fixed (TD3 ``policy_delay``) until ``warmup`` steps."""
+
+    def __init__(self, warmup: int, policy_delay: int, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.warmup, self.policy_delay = warmup, policy_delay
+
+    def _on_step(self) -> bool:
+        self.model.policy_delay = 10**12 if self.num_timesteps < self.warmup else self.policy_delay
+        return super()._on_step()
+
+
 def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     """Trains (or resumes) one seed; returns its evaluations."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,15 +108,18 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
             "MlpPolicy",
             env,
             gamma=0.99**horizon,
-            learning_starts=1000,
+            learning_starts=100 if args.bc_init else 1000,  # SB3 acts uniformly at random until then
             train_freq=1,
             gradient_steps=env.num_envs,  # one update per env step, imagined or real
             action_noise=NormalActionNoise(np.zeros(3), 0.1 * np.ones(3)),
             seed=seed,
             device=args.device,
         )
+        if args.bc_init:
+            mse = behaviour_clone(agent, args.dataset, args.bc_init, seed)
+            print(f"seed {seed}: behaviour cloning, {args.bc_init} steps, final MSE {mse:.4f}")
 
-    class Checkpoint(EvalOnRealEnvCallback):
+    class Checkpoint(ActorWarmup):
         def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
             result = super().evaluate()
             for path, save in ((checkpoint, agent.save), (buffer, agent.save_replay_buffer)):
@@ -87,7 +128,9 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                 os.replace(part, path)
             return result
 
-    evaluate = Checkpoint("Hopper-v5", args.eval_every, args.eval_episodes, seed=10_000 + seed, log_path=log)
+    evaluate = Checkpoint(
+        args.critic_warmup, 2, "Hopper-v5", args.eval_every, args.eval_episodes, seed=10_000 + seed, log_path=log
+    )
     remaining = args.steps - agent.num_timesteps
     if remaining > 0:
         agent.learn(remaining, callback=evaluate, reset_num_timesteps=not checkpoint.is_file())
@@ -106,15 +149,17 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=1, help="H: imagined steps per env step (DWM)")
     parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
     parser.add_argument("--pessimism", default=None, help="JSON of the imagined env's pessimism option")
+    parser.add_argument("--bc-init", type=int, default=0, help="behaviour-cloning steps of the actor first")
+    parser.add_argument("--critic-warmup", type=int, default=0, help="env steps with the actor held fixed")
+    parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0", help="data of --bc-init")
     parser.add_argument("--name", default=None, help="run name (default: from --env, --kind and --pessimism)")
     parser.add_argument("--out", default="runs/train_in_imagination")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
-    name = args.name or (
-        "real"
-        if args.env == "real"
-        else f"{args.kind}" + (f"_{json.loads(args.pessimism)['signal']}" if args.pessimism else "")
-    )
+    parts = ["real"] if args.env == "real" else [args.kind]
+    parts += [json.loads(args.pessimism)["signal"]] if args.pessimism and args.env == "imagined" else []
+    parts += ["bc"] if args.bc_init else []
+    name = args.name or "_".join(parts)
     runs = {}
     for seed in [int(s) for s in args.seeds.split(",")]:
         curve = train_seed(args, seed, Path(args.out) / name / f"seed{seed}")
