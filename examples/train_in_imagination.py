@@ -74,7 +74,7 @@ def behaviour_clone(agent: TD3, dataset_id: str, steps: int, seed: int) -> float
         loss.backward()
         agent.actor.optimizer.step()
     agent.actor_target.load_state_dict(agent.actor.state_dict())
-    return float(loss)
+    return float(loss.detach())
 
 
 class ActorWarmup(EvalOnRealEnvCallback):
