@@ -55,6 +55,7 @@ def check_records(result: dict, key: str) -> None:
 
 
 SCRIPTS = [  # (script and its arguments, the main result key)
+    pytest.param(["action_pull.py"], "rows", id="action_pull"),
     pytest.param(["action_response.py"], "rows", id="action_response"),
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
