@@ -4,7 +4,8 @@
 hopper-medium world model through the batched imagined vector env; ``--env real``: the same agent
 class and settings on the real Hopper-v5 for the same number of env steps. Either way the policy is
 scored every ``--eval-every`` env steps on ``--eval-episodes`` deterministic real Hopper-v5 episodes (the curve), and
-a run per seed goes to ``--out/<name>/seed<k>/`` (``evaluations.jsonl``; a checkpoint with its replay
+a run per seed goes to ``--out/<name>/seed<k>/`` (``evaluations.jsonl``, and ``training_episodes.jsonl``: the
+mean return and length of the last 100 training episodes at each evaluation; a checkpoint with its replay
 buffer at every evaluation, from which an interrupted run resumes). ``results.json`` collects the
 seeds: final score, mean of the last three evaluations, curves.
 
@@ -31,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3 import TD3
 from stable_baselines3.common.noise import NormalActionNoise
-from stable_baselines3.common.vec_env import DummyVecEnv
+from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.envs import DiffusionImaginedVectorEnv, SB3ImaginedVecEnv
@@ -40,7 +41,7 @@ from dwm_gym.envs import DiffusionImaginedVectorEnv, SB3ImaginedVecEnv
 def make_env(args: argparse.Namespace):
     """The training env: the imagined vector env (SB3 VecEnv) or the real Hopper-v5."""
     if args.env == "real":
-        return DummyVecEnv([lambda: gym.make("Hopper-v5")])
+        return VecMonitor(DummyVecEnv([lambda: gym.make("Hopper-v5")]))
     pessimism = json.loads(args.pessimism) if args.pessimism else None
     horizon = args.horizon if args.kind == "dwm" else 1
     imagined = DiffusionImaginedVectorEnv(
@@ -53,7 +54,7 @@ def make_env(args: argparse.Namespace):
         pessimism=pessimism,
         device=args.device,
     )
-    return SB3ImaginedVecEnv(imagined)
+    return VecMonitor(SB3ImaginedVecEnv(imagined))  # training episodes' return and length
 
 
 def behaviour_clone(agent: TD3, dataset_id: str, steps: int, seed: int) -> float:
@@ -100,10 +101,14 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
         agent = TD3.load(checkpoint, env=env, device=args.device)
         agent.load_replay_buffer(buffer)  # written by this script only
         done = agent.num_timesteps
-        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        log.write_text("".join(json.dumps(r) + "\n" for r in rows if r["timesteps"] <= done))
+        for path in (log, folder / "training_episodes.jsonl"):  # drop what came after the checkpoint
+            rows = (
+                [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+            )
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows if r["timesteps"] <= done))
     else:
         log.unlink(missing_ok=True)
+        (folder / "training_episodes.jsonl").unlink(missing_ok=True)
         agent = TD3(
             "MlpPolicy",
             env,
@@ -122,6 +127,15 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     class Checkpoint(ActorWarmup):
         def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
             result = super().evaluate()
+            episodes = list(agent.ep_info_buffer)  # the last 100 training episodes (imagined or real)
+            train = {"timesteps": result["timesteps"], "episodes": len(episodes)}
+            if episodes:
+                train |= {
+                    "return": float(np.mean([e["r"] for e in episodes])),
+                    "length": float(np.mean([e["l"] for e in episodes])),
+                }
+            with (folder / "training_episodes.jsonl").open("a") as handle:
+                handle.write(json.dumps(train) + "\n")
             for path, save in ((checkpoint, agent.save), (buffer, agent.save_replay_buffer)):
                 part = path.with_name(f".{path.name}.{os.getpid()}.part{path.suffix}")
                 save(part)
