@@ -19,7 +19,7 @@ from scratch leaves the data's support on its first steps and learns from one-st
 
 python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
     [--eval-every 10000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
-    [--bc-init 0] [--critic-warmup 0] [--dataset dwm_gym/hopper/medium-v0]
+    [--bc-init 0] [--critic-warmup 0] [--data-ratio 0] [--alpha A] [--dataset dwm_gym/hopper/medium-v0]
     [--name NAME] [--out runs/train_in_imagination] [--device auto]
 """
 
@@ -34,6 +34,7 @@ from stable_baselines3 import TD3
 from stable_baselines3.common.noise import NormalActionNoise
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
+from dwm_gym.agents import AnchoredTD3
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.envs import DiffusionImaginedVectorEnv, SB3ImaginedVecEnv
 
@@ -97,8 +98,11 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     env = make_env(args)
     env.seed(seed)
     horizon = args.horizon if args.env == "imagined" and args.kind == "dwm" else 1
+    anchored = args.data_ratio > 0 or args.alpha is not None
     if checkpoint.is_file():
-        agent = TD3.load(checkpoint, env=env, device=args.device)
+        agent = (AnchoredTD3 if anchored else TD3).load(checkpoint, env=env, device=args.device)
+        if anchored:
+            agent.set_dataset(args.dataset)
         agent.load_replay_buffer(buffer)  # written by this script only
         done = agent.num_timesteps
         for path in (log, folder / "training_episodes.jsonl"):  # drop what came after the checkpoint
@@ -109,9 +113,11 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     else:
         log.unlink(missing_ok=True)
         (folder / "training_episodes.jsonl").unlink(missing_ok=True)
-        agent = TD3(
+        anchor = dict(dataset=args.dataset, data_ratio=args.data_ratio, alpha=args.alpha, data_discount=0.99)
+        agent = (AnchoredTD3 if anchored else TD3)(
             "MlpPolicy",
             env,
+            **(anchor if anchored else {}),
             gamma=0.99**horizon,
             learning_starts=100 if args.bc_init else 1000,  # SB3 acts uniformly at random until then
             train_freq=1,
@@ -165,7 +171,9 @@ def main() -> None:
     parser.add_argument("--pessimism", default=None, help="JSON of the imagined env's pessimism option")
     parser.add_argument("--bc-init", type=int, default=0, help="behaviour-cloning steps of the actor first")
     parser.add_argument("--critic-warmup", type=int, default=0, help="env steps with the actor held fixed")
-    parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0", help="data of --bc-init")
+    parser.add_argument("--data-ratio", type=float, default=0.0, help="share of each minibatch from --dataset")
+    parser.add_argument("--alpha", type=float, default=None, help="TD3+BC's α: clone --dataset's actions")
+    parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0", help="data of --bc-init and the anchors")
     parser.add_argument("--name", default=None, help="run name (default: from --env, --kind and --pessimism)")
     parser.add_argument("--out", default="runs/train_in_imagination")
     parser.add_argument("--device", default="auto")
@@ -173,6 +181,8 @@ def main() -> None:
     parts = ["real"] if args.env == "real" else [args.kind]
     parts += [json.loads(args.pessimism)["signal"]] if args.pessimism and args.env == "imagined" else []
     parts += ["bc"] if args.bc_init else []
+    parts += [f"mix{args.data_ratio:g}"] if args.data_ratio else []
+    parts += [f"alpha{args.alpha:g}"] if args.alpha is not None else []
     name = args.name or "_".join(parts)
     runs = {}
     for seed in [int(s) for s in args.seeds.split(",")]:

@@ -1,9 +1,18 @@
 """Offline RL agents in SB3 style (TD3BC, IQL) that train with any replay buffer class."""
 
+from dwm_gym.agents.anchored_td3 import AnchoredTD3
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
 from dwm_gym.agents.td3bc import TD3BC
 
-__all__ = ["IQL", "IQLPolicy", "NormalizedFlattenExtractor", "OfflineAlgorithm", "TD3BC", "offline_learn"]
+__all__ = [
+    "AnchoredTD3",
+    "IQL",
+    "IQLPolicy",
+    "NormalizedFlattenExtractor",
+    "OfflineAlgorithm",
+    "TD3BC",
+    "offline_learn",
+]

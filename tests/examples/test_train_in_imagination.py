@@ -9,15 +9,20 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3 import TD3
 
+from dwm_gym.agents import AnchoredTD3
+from dwm_gym.data import make_dataset
+
 EXAMPLE = Path(__file__).parents[2] / "examples" / "train_in_imagination.py"
 
 
-def run(out: Path, steps: int) -> dict:
+PESSIMISTIC = ["--pessimism", '{"signal": "pair_support", "threshold": "auto"}']
+
+
+def run(out: Path, steps: int, options: list[str] = PESSIMISTIC, name: str = "dwm_pair_support") -> dict:
     cmd = [sys.executable, str(EXAMPLE), "--steps", str(steps), "--envs", "4", "--eval-every", "48"]
-    cmd += ["--eval-episodes", "1", "--seeds", "0", "--horizon", "3", "--out", str(out), "--device", "cpu"]
-    cmd += ["--pessimism", '{"signal": "pair_support", "threshold": "auto"}']
+    cmd += ["--eval-episodes", "1", "--seeds", "0", "--horizon", "3", "--out", str(out), "--device", "cpu", *options]
     subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
-    return json.loads((out / "dwm_pair_support" / "results.json").read_text())
+    return json.loads((out / name / "results.json").read_text())
 
 
 def test_train_in_imagination_tiny_budget_evaluates_on_the_real_env_and_resumes(tmp_path):
@@ -30,3 +35,16 @@ def test_train_in_imagination_tiny_budget_evaluates_on_the_real_env_and_resumes(
     assert [point[0] for point in resumed["curves"]["0"]] == [48.0, 96.0, 144.0]
     assert resumed["curves"]["0"][:2] == curve
     assert TD3.load(tmp_path / "dwm_pair_support" / "seed0" / "model.zip", device="cpu").num_timesteps == 144
+
+
+def test_anchored_agent_mixes_the_dataset_and_resumes_with_it(tmp_path):
+    make_dataset("hopper-medium", steps=600, seed=0, num_envs=2, progress=False)
+    options = ["--data-ratio", "0.5", "--alpha", "2.5"]
+    result = run(tmp_path, 96, options, name="dwm_mix0.5_alpha2.5")
+    assert [point[0] for point in result["curves"]["0"]] == [48.0, 96.0]
+    saved = tmp_path / "dwm_mix0.5_alpha2.5" / "seed0" / "model.zip"
+    agent = AnchoredTD3.load(saved, device="cpu")
+    assert (agent.data_ratio, agent.alpha, agent.gamma) == (0.5, 2.5, 0.99**3)
+    assert agent.data_discount == 0.99 and agent.dataset_id == "dwm_gym/hopper/medium-v0"
+    resumed = run(tmp_path, 144, options, name="dwm_mix0.5_alpha2.5")  # reloads the dataset to resume
+    assert [point[0] for point in resumed["curves"]["0"]] == [48.0, 96.0, 144.0]
