@@ -1,5 +1,7 @@
 """Behaviour policies: actor files, batched collection, the SAC pipeline that makes the shipped policies."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -76,6 +78,9 @@ def test_sac_pipeline_records_resumes_and_exports(tmp_path):
     for e in episodes:
         e.validate()
     assert load_actor(tmp_path / "out" / "hopper_expert.safetensors").info.role == "expert"
+    curve = json.loads((tmp_path / "out" / "hopper_sac_curve.json").read_text())
+    assert [row["train_steps"] for row in curve["snapshots"]] == [200, 400, 600, 800]
+    assert [row["mean_return"] for row in curve["snapshots"]] == [s["mean_return"] for s in snaps]
     # the whole stream, across the resume (where SB3 resets the env), is a valid dataset
     whole = replay_until(run, 800, "Hopper-v5")
     assert whole.num_transitions == 800

@@ -3,11 +3,13 @@
 * expert: the snapshot with the highest evaluated return;
 * medium: the snapshot taken before the expert whose return is closest to
   ``medium_fraction`` (1/3) of the expert's;
-* medium-replay: every transition SAC observed up to the medium snapshot.
+* medium-replay: every transition SAC observed up to the medium snapshot;
+* the training curve: every snapshot's evaluated return against SAC steps (``{task}_sac_curve.json``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +22,7 @@ from dwm_gym.data.behavior.sac_training import SACTrainingConfig, list_snapshots
 from dwm_gym.data.behavior.shipped import save_replay_stream, user_behavior_dir
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.specs import task_spec
+from dwm_gym.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +113,18 @@ def export_behavior(
     }
     path = save_replay_stream(replay.episodes, out_dir / f"{spec.name}_medium_replay.npz", replay_info)
     summary["medium_replay"] = {"path": str(path), **replay_info}
+    summary["curve"] = {"path": str(write_training_curve(run_dir, spec.name, out_dir))}
     return summary
+
+
+def write_training_curve(run_dir: str | Path, task: str, out_dir: str | Path) -> Path:
+    """Writes ``{task}_sac_curve.json``: each snapshot's SAC step, evaluated returns and wall time."""
+    keys = ("train_steps", "mean_return", "std_return", "deterministic_mean_return", "eval_episodes")
+    rows = [
+        {key: snap[key] for key in keys} | {"wall_s": snap["extra"].get("wall_s")} for snap in list_snapshots(run_dir)
+    ]
+    text = json.dumps({"task": task, "env_id": task_spec(task).env_id, "snapshots": rows}, indent=1)
+    return atomic_write_text(Path(out_dir) / f"{task}_sac_curve.json", text)
 
 
 def train_behavior_policies(task: str, total_steps: int = 1_000_000, seed: int = 0) -> dict:
