@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from dwm_gym.data import DatasetError, OfflineDataset, make_dataset
+from dwm_gym.data.behavior import shipped
 from dwm_gym.data.behavior.actor import ActorInfo, TanhGaussianActor, save_actor
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.shipped import save_replay_stream, user_behavior_dir
@@ -25,6 +26,14 @@ def hopper_policies():
     stream = collect_episodes("Hopper-v5", lambda o: rng.uniform(-1, 1, (len(o), 3)), num_steps=120, num_envs=1)
     save_replay_stream(stream, user_behavior_dir() / "hopper_medium_replay.npz", {"until_step": 120})
     return stream
+
+
+@pytest.fixture
+def no_shipped_policies(tmp_path, monkeypatch):
+    """The package's shipped behaviour files hidden: every task is one without policies."""
+    empty = tmp_path / "no_assets"
+    empty.mkdir()
+    monkeypatch.setattr(shipped, "ASSETS", empty)
 
 
 def test_random_dataset_minari_round_trip():
@@ -85,7 +94,7 @@ def test_medium_replay_and_medium_expert(hopper_policies):
     assert [p["part"] for p in both.metadata["parts"]] == ["medium", "expert"]
 
 
-def test_missing_policy_without_training_is_a_clear_error():
+def test_missing_policy_without_training_is_a_clear_error(no_shipped_policies):
     with pytest.raises(FileNotFoundError, match="dataset make walker2d-medium"):
         make_dataset("walker2d-medium", steps=10, progress=False, train_missing_policies=False)
 
@@ -106,7 +115,7 @@ def test_provenance_file_is_json():
 
 
 @pytest.mark.slow  # tens of seconds: kept out of the default suite (run with -m slow)
-def test_missing_policy_is_trained_then_used():
+def test_missing_policy_is_trained_then_used(no_shipped_policies):
     """The walker2d pipeline end to end with a tiny SAC budget: train, export, generate."""
     data = make_dataset("walker2d-medium", steps=100, num_envs=2, progress=False, policy_training_steps=400)
     assert data.num_transitions == 100 and data.env_id == "Walker2d-v5"
