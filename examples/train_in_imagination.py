@@ -19,8 +19,8 @@ from scratch leaves the data's support on its first steps and learns from one-st
 
 python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
     [--eval-every 10000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
-    [--bc-init 0] [--critic-warmup 0] [--data-ratio 0] [--alpha A] [--dataset dwm_gym/hopper/medium-v0]
-    [--name NAME] [--out runs/train_in_imagination] [--device auto]
+    [--bc-init 0] [--critic-warmup 0] [--data-ratio 0] [--alpha A] [--critic-pretrain 0]
+    [--dataset dwm_gym/hopper/medium-v0] [--name NAME] [--out runs/train_in_imagination] [--device auto]
 """
 
 import argparse
@@ -98,7 +98,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     env = make_env(args)
     env.seed(seed)
     horizon = args.horizon if args.env == "imagined" and args.kind == "dwm" else 1
-    anchored = args.data_ratio > 0 or args.alpha is not None
+    anchored = args.data_ratio > 0 or args.alpha is not None or args.critic_pretrain > 0
     if checkpoint.is_file():
         agent = (AnchoredTD3 if anchored else TD3).load(checkpoint, env=env, device=args.device)
         if anchored:
@@ -129,6 +129,9 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
         if args.bc_init:
             mse = behaviour_clone(agent, args.dataset, args.bc_init, seed)
             print(f"seed {seed}: behaviour cloning, {args.bc_init} steps, final MSE {mse:.4f}")
+        if args.critic_pretrain:
+            loss = agent.pretrain_critic(args.critic_pretrain)
+            print(f"seed {seed}: critic pretrained on the data, {args.critic_pretrain} updates, final loss {loss:.4f}")
 
     class Checkpoint(ActorWarmup):
         def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
@@ -140,6 +143,12 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                     "return": float(np.mean([e["r"] for e in episodes])),
                     "length": float(np.mean([e["l"] for e in episodes])),
                 }
+            if isinstance(agent, AnchoredTD3):  # its critic since the previous evaluation
+                since = result["timesteps"] - args.eval_every
+                window = [row for row in agent.critic_monitor.history if row[0] > since] or agent.critic_monitor.history
+                if window:
+                    updates, loss, q_max, abs_target = zip(*window)
+                    train |= {"critic_loss": float(np.mean(loss)), "q_max": max(q_max), "abs_target": abs_target[-1]}
             with (folder / "training_episodes.jsonl").open("a") as handle:
                 handle.write(json.dumps(train) + "\n")
             for path, save in ((checkpoint, agent.save), (buffer, agent.save_replay_buffer)):
@@ -171,6 +180,7 @@ def main() -> None:
     parser.add_argument("--pessimism", default=None, help="JSON of the imagined env's pessimism option")
     parser.add_argument("--bc-init", type=int, default=0, help="behaviour-cloning steps of the actor first")
     parser.add_argument("--critic-warmup", type=int, default=0, help="env steps with the actor held fixed")
+    parser.add_argument("--critic-pretrain", type=int, default=0, help="critic updates on --dataset before any step")
     parser.add_argument("--data-ratio", type=float, default=0.0, help="share of each minibatch from --dataset")
     parser.add_argument("--alpha", type=float, default=None, help="TD3+BC's α: clone --dataset's actions")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0", help="data of --bc-init and the anchors")
@@ -183,6 +193,7 @@ def main() -> None:
     parts += ["bc"] if args.bc_init else []
     parts += [f"mix{args.data_ratio:g}"] if args.data_ratio else []
     parts += [f"alpha{args.alpha:g}"] if args.alpha is not None else []
+    parts += [f"qpre{args.critic_pretrain}"] if args.critic_pretrain else []
     name = args.name or "_".join(parts)
     runs = {}
     for seed in [int(s) for s in args.seeds.split(",")]:

@@ -120,16 +120,54 @@ class AnchoredTD3(TD3):
         batch = {key: value.float() for key, value in batch.items()}  # the data rows are float32
         if n_data == 0 and self.alpha is None:
             return batch, None
+        data = self._data_rows(n_data or batch_size)  # alpha without mixing: a full batch for the BC term
+        if n_data:
+            batch = {key: th.cat([batch[key], data[key]]) for key in batch}
+        return batch, data
+
+    def _data_rows(self, count: int) -> dict[str, th.Tensor]:
+        """``count`` dataset transitions drawn uniformly, with their one-transition discount."""
         if self._anchor is None:
             raise ValueError("no dataset attached: call agent.set_dataset(<OfflineDataset or Minari id>) after load")
-        count = n_data or batch_size  # alpha without mixing: a full batch of data rows for the BC term
         index = th.as_tensor(self._data_rng.integers(0, len(self._anchor["rewards"]), count), device=self.device)
         data = {key: value[index] for key, value in self._anchor.items()}
         discount = self.gamma if self.data_discount is None else self.data_discount
         data["discounts"] = th.full_like(data["rewards"], discount)
-        if n_data:
-            batch = {key: th.cat([batch[key], data[key]]) for key in batch}
-        return batch, data
+        return data
+
+    def _critic_step(self, batch: dict[str, th.Tensor]) -> float:
+        """One TD3 critic update on ``batch`` (clipped double-Q target of the target actor); returns its loss."""
+        with th.no_grad():
+            noise = batch["actions"].clone().normal_(0, self.target_policy_noise)
+            noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+            next_actions = (self.actor_target(batch["next_observations"]) + noise).clamp(-1, 1)
+            next_q = th.cat(self.critic_target(batch["next_observations"], next_actions), dim=1)
+            bootstrap = (1 - batch["dones"]) * batch["discounts"] * th.min(next_q, dim=1, keepdim=True)[0]
+            target_q = batch["rewards"] + bootstrap
+        current_q = self.critic(batch["observations"], batch["actions"])
+        critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
+        self.critic_monitor.add(critic_loss.item(), current_q[0], target_q, bootstrap)
+        self.critic.optimizer.zero_grad()
+        critic_loss.backward()
+        self.critic.optimizer.step()
+        return critic_loss.item()
+
+    def pretrain_critic(self, updates: int, batch_size: int = 256) -> float:
+        """Policy evaluation on the dataset alone: ``updates`` critic steps toward Q of the current actor.
+
+        The actor is held fixed, so the critic learns the value of the policy it will improve (e.g. a
+        behaviour-cloned one) before the actor follows its gradient: TD3's actor update on an untrained
+        critic undoes a cloned actor within a few hundred updates, in the real env as in a model.
+
+        Returns:
+            The critic loss of the last update.
+        """
+        self.actor_target.load_state_dict(self.actor.state_dict())
+        loss = float("nan")
+        for _ in range(updates):
+            loss = self._critic_step(self._data_rows(batch_size))
+            polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+        return loss
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         """SB3's TD3 update on mixed minibatches, with the TD3+BC actor loss when ``alpha`` is set."""
@@ -139,20 +177,7 @@ class AnchoredTD3(TD3):
         for _ in range(gradient_steps):
             self._n_updates += 1
             batch, data = self._minibatch(batch_size)
-            with th.no_grad():
-                noise = batch["actions"].clone().normal_(0, self.target_policy_noise)
-                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
-                next_actions = (self.actor_target(batch["next_observations"]) + noise).clamp(-1, 1)
-                next_q = th.cat(self.critic_target(batch["next_observations"], next_actions), dim=1)
-                bootstrap = (1 - batch["dones"]) * batch["discounts"] * th.min(next_q, dim=1, keepdim=True)[0]
-                target_q = batch["rewards"] + bootstrap
-            current_q = self.critic(batch["observations"], batch["actions"])
-            critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
-            critic_losses.append(critic_loss.item())
-            self.critic_monitor.add(critic_losses[-1], current_q[0], target_q, bootstrap)
-            self.critic.optimizer.zero_grad()
-            critic_loss.backward()
-            self.critic.optimizer.step()
+            critic_losses.append(self._critic_step(batch))
 
             if self._n_updates % self.policy_delay == 0:
                 q = self.critic.q1_forward(batch["observations"], self.actor(batch["observations"]))

@@ -71,3 +71,16 @@ def test_rejects_bad_settings(medium_data):
         AnchoredTD3("MlpPolicy", "Hopper-v5", **SMALL)
     with pytest.raises(ValueError, match=r"expects \(17,\)"):
         AnchoredTD3("MlpPolicy", "Walker2d-v5", dataset=medium_data, **SMALL)
+
+
+def test_pretrain_critic_evaluates_the_fixed_actor_on_the_data(medium_data):
+    agent = AnchoredTD3("MlpPolicy", "Hopper-v5", dataset=medium_data, **SMALL)
+    actor_before = [p.detach().clone() for p in agent.actor.parameters()]
+    first = agent.pretrain_critic(1, batch_size=64)
+    last = agent.pretrain_critic(600, batch_size=64)
+    assert last < 0.5 * first  # TD error of the fixed actor's value falls
+    assert all(torch.equal(a, b) for a, b in zip(actor_before, agent.actor.parameters()))
+    rows = agent._data_rows(256)
+    with torch.no_grad():
+        q = agent.critic.q1_forward(rows["observations"], rows["actions"])
+    assert q.mean() > 2 * rows["rewards"].mean()  # values of several steps, not of one reward
