@@ -29,6 +29,7 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.td3bc import actor_step_and_targets
 from dwm_gym.data import OfflineDataset
 
 
@@ -188,13 +189,7 @@ class AnchoredTD3(TD3):
                     actor_loss = -(self.alpha / q.abs().mean().detach()) * q.mean() + bc_loss
                     bc_losses.append(bc_loss.item())
                 actor_losses.append(actor_loss.item())
-                self.actor.optimizer.zero_grad()
-                actor_loss.backward()
-                self.actor.optimizer.step()
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-                polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
-                polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
-                polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+                actor_step_and_targets(self, actor_loss)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.critic_monitor.record(self.logger, self._n_updates)

@@ -36,6 +36,17 @@ def offline_policy_kwargs(policy_kwargs: dict[str, Any] | None, normalize_observ
     return kwargs
 
 
+def actor_step_and_targets(algo: TD3, actor_loss: th.Tensor) -> None:
+    """TD3's delayed half-step: one actor update on ``actor_loss``, then Polyak updates of both targets."""
+    algo.actor.optimizer.zero_grad()
+    actor_loss.backward()
+    algo.actor.optimizer.step()
+    polyak_update(algo.critic.parameters(), algo.critic_target.parameters(), algo.tau)
+    polyak_update(algo.actor.parameters(), algo.actor_target.parameters(), algo.tau)
+    polyak_update(algo.critic_batch_norm_stats, algo.critic_batch_norm_stats_target, 1.0)
+    polyak_update(algo.actor_batch_norm_stats, algo.actor_batch_norm_stats_target, 1.0)
+
+
 class TD3BC(OfflineAlgorithm, TD3):
     """TD3+BC; accepts any ``replay_buffer_class``. Paper defaults (docs/paper.md#hyper-parameters).
 
@@ -145,13 +156,7 @@ class TD3BC(OfflineAlgorithm, TD3):
                 actor_loss = -lmbda * q.mean() + bc_loss
                 actor_losses.append(actor_loss.item())
                 bc_losses.append(bc_loss.item())
-                self.actor.optimizer.zero_grad()
-                actor_loss.backward()
-                self.actor.optimizer.step()
-                polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
-                polyak_update(self.actor.parameters(), self.actor_target.parameters(), self.tau)
-                polyak_update(self.critic_batch_norm_stats, self.critic_batch_norm_stats_target, 1.0)
-                polyak_update(self.actor_batch_norm_stats, self.actor_batch_norm_stats_target, 1.0)
+                actor_step_and_targets(self, actor_loss)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         if actor_losses:
