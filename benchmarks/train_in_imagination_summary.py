@@ -65,20 +65,23 @@ def main() -> None:
             "train_return_final": stat([at(t, args.steps, "return") for _, t in seeds.values()]),
             "train_length_frozen": stat([at(t, args.frozen, "length") for _, t in seeds.values()]),
             "train_length_final": stat([at(t, args.steps, "length") for _, t in seeds.values()]),
+            "q_max_final": stat([at(t, args.steps, "q_max") for _, t in seeds.values()]),
             "curves": {k: [(r["timesteps"], r["normalized_score"]) for r in e] for k, (e, _) in seeds.items()},
         }
+    frozen, steps = (f"{n // 1000}k" if n % 1000 == 0 else f"{n:,}" for n in (args.frozen, args.steps))
     print(
-        f"| run | seeds | real score at {args.frozen // 1000}k | at {args.steps // 1000}k | last 3 evaluations "
-        f"| training episodes at {args.frozen // 1000}k: return / length | at {args.steps // 1000}k |"
+        f"| run | seeds | real score at {frozen} | at {steps} | last 3 evaluations "
+        f"| training episodes at {frozen}: return / length | at {steps} | critic's max Q at {steps} |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, row in table.items():
         fmt = lambda pair: f"{pair[0]:.3f} ± {pair[1]:.3f}"  # noqa: E731
         ep = lambda ret, length: "—" if np.isnan(ret[0]) else f"{ret[0]:.0f} / {length[0]:.0f}"  # noqa: E731
         print(
             f"| {name} | {row['seeds']} | {fmt(row['score_frozen'])} | {fmt(row['score_final'])} "
             f"| {fmt(row['score_last3'])} | {ep(row['train_return_frozen'], row['train_length_frozen'])} "
-            f"| {ep(row['train_return_final'], row['train_length_final'])} |"
+            f"| {ep(row['train_return_final'], row['train_length_final'])} "
+            f"| {'—' if np.isnan(row['q_max_final'][0]) else format(row['q_max_final'][0], '.0f')} |"
         )
     out = Path(args.runs) / "summary.json"
     out.write_text(json.dumps({"steps": args.steps, "frozen": args.frozen, "runs": table}, indent=2))
