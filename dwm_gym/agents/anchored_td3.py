@@ -168,6 +168,7 @@ class AnchoredTD3(TD3):
         for _ in range(updates):
             loss = self._critic_step(self._data_rows(batch_size))
             polyak_update(self.critic.parameters(), self.critic_target.parameters(), self.tau)
+        self.critic_monitor.record(None, self._n_updates)  # a window of its own in the history
         return loss
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:

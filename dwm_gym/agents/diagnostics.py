@@ -75,17 +75,18 @@ class CriticMonitor:
         self._count += 1
 
     def record(self, logger, updates: int, buffer_stats: dict[str, float] | None = None) -> None:
-        """Writes the window's statistics to an SB3 logger and starts a new window."""
+        """Writes the window's statistics to an SB3 logger (``None``: to :attr:`history` only), starts a new window."""
         if self._count == 0:
             return
         mean = {key: value / self._count for key, value in self._sums.items()}
-        for key in ("critic_loss", "q_mean", "target_mean"):
-            logger.record(f"train/{key}", mean[key])
-        for key, value in self._maxima.items():
-            logger.record(f"train/{key}", value)
-        logger.record("train/bootstrap_share", mean["abs_bootstrap"] / max(mean["abs_target"], 1e-12))
-        for key, value in (buffer_stats or {}).items():
-            logger.record(f"imagined/{key}", value)
+        if logger is not None:
+            for key in ("critic_loss", "q_mean", "target_mean"):
+                logger.record(f"train/{key}", mean[key])
+            for key, value in self._maxima.items():
+                logger.record(f"train/{key}", value)
+            logger.record("train/bootstrap_share", mean["abs_bootstrap"] / max(mean["abs_target"], 1e-12))
+            for key, value in (buffer_stats or {}).items():
+                logger.record(f"imagined/{key}", value)
         self.history.append((int(updates), mean["critic_loss"], self._maxima["q_max"], mean["abs_target"]))
         self._sums, self._maxima, self._count = {}, {}, 0
 

@@ -79,6 +79,7 @@ def test_pretrain_critic_evaluates_the_fixed_actor_on_the_data(medium_data):
     first = agent.pretrain_critic(1, batch_size=64)
     last = agent.pretrain_critic(600, batch_size=64)
     assert last < 0.5 * first  # TD error of the fixed actor's value falls
+    assert [row[0] for row in agent.critic_monitor.history] == [0, 0]  # one window per call, before any update
     assert all(torch.equal(a, b) for a, b in zip(actor_before, agent.actor.parameters()))
     rows = agent._data_rows(256)
     with torch.no_grad():
