@@ -1,4 +1,4 @@
-"""Train stock SB3 TD3 only inside the imagined Hopper, score it on the real Hopper-v5, beside real-env TD3.
+"""Train SB3 TD3 only inside the imagined Hopper, score it on the real Hopper-v5, beside real-env TD3.
 
 ``--env imagined`` (default): every transition the agent learns from comes from the bundled
 hopper-medium world model through the batched imagined vector env; ``--env real``: the same agent
@@ -13,8 +13,10 @@ seeds: final score, mean of the last three evaluations, curves.
 ``'{"signal": "pair_support", "threshold": "auto"}'``: a step whose (s_t, a_t) lies outside the
 data's support ends the imagined episode (MOReL's halting MDP). As in MOReL, ``--bc-init N`` first
 fits the actor to the dataset's actions (N behaviour-cloning steps on ``--dataset``), and
-``--critic-warmup N`` keeps that actor fixed for the first N env steps while the critic learns its
-value (TD3's random critic would otherwise undo the cloning at once); with a halting env, an actor
+``--critic-warmup N`` keeps that actor fixed for the first N updates while the critic learns its
+value (TD3's random critic would otherwise undo the cloning at once; ``AnchoredTD3(actor_warmup=N)``, whose
+critic target keeps moving meanwhile), and ``--critic-pretrain N`` fits the critic to that actor's value on
+the dataset before any env step; with a halting env, an actor
 from scratch leaves the data's support on its first steps and learns from one-step episodes.
 
 python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
@@ -79,18 +81,6 @@ def behaviour_clone(agent: TD3, dataset_id: str, steps: int, seed: int) -> float
     return float(loss.detach())
 
 
-class ActorWarmup(EvalOnRealEnvCallback):
-    """The evaluation callback that also holds the actor fixed (TD3 ``policy_delay``) until ``warmup`` steps."""
-
-    def __init__(self, warmup: int, policy_delay: int, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.warmup, self.policy_delay = warmup, policy_delay
-
-    def _on_step(self) -> bool:
-        self.model.policy_delay = 10**12 if self.num_timesteps < self.warmup else self.policy_delay
-        return super()._on_step()
-
-
 def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     """Trains (or resumes) one seed; returns its evaluations."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -98,10 +88,10 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     env = make_env(args)
     env.seed(seed)
     horizon = args.horizon if args.env == "imagined" and args.kind == "dwm" else 1
-    anchored = args.data_ratio > 0 or args.alpha is not None or args.critic_pretrain > 0
+    needs_data = args.data_ratio > 0 or args.alpha is not None or args.critic_pretrain > 0
     if checkpoint.is_file():
-        agent = (AnchoredTD3 if anchored else TD3).load(checkpoint, env=env, device=args.device)
-        if anchored:
+        agent = AnchoredTD3.load(checkpoint, env=env, device=args.device)
+        if needs_data:
             agent.set_dataset(args.dataset)
         agent.load_replay_buffer(buffer)  # written by this script only
         done = agent.num_timesteps
@@ -113,11 +103,14 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
     else:
         log.unlink(missing_ok=True)
         (folder / "training_episodes.jsonl").unlink(missing_ok=True)
-        anchor = dict(dataset=args.dataset, data_ratio=args.data_ratio, alpha=args.alpha, data_discount=0.99)
-        agent = (AnchoredTD3 if anchored else TD3)(
+        agent = AnchoredTD3(  # with no data ratio, no alpha and no warm-up: SB3's TD3
             "MlpPolicy",
             env,
-            **(anchor if anchored else {}),
+            dataset=args.dataset if needs_data else None,
+            data_ratio=args.data_ratio,
+            alpha=args.alpha,
+            data_discount=0.99,
+            actor_warmup=args.critic_warmup,  # in updates: one per env step here
             gamma=0.99**horizon,
             learning_starts=100 if args.bc_init else 1000,  # SB3 acts uniformly at random until then
             train_freq=1,
@@ -133,7 +126,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
             loss = agent.pretrain_critic(args.critic_pretrain)
             print(f"seed {seed}: critic pretrained on the data, {args.critic_pretrain} updates, final loss {loss:.4f}")
 
-    class Checkpoint(ActorWarmup):
+    class Checkpoint(EvalOnRealEnvCallback):
         def evaluate(self):  # noqa: D102 - evaluate, then save model and buffer atomically
             result = super().evaluate()
             episodes = list(agent.ep_info_buffer)  # the last 100 training episodes (imagined or real)
@@ -143,7 +136,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                     "return": float(np.mean([e["r"] for e in episodes])),
                     "length": float(np.mean([e["l"] for e in episodes])),
                 }
-            if isinstance(agent, AnchoredTD3):  # its critic since the previous evaluation
+            if agent.critic_monitor.history:  # its critic since the previous evaluation
                 since = result["timesteps"] - args.eval_every
                 window = [row for row in agent.critic_monitor.history if row[0] > since] or agent.critic_monitor.history
                 if window:
@@ -157,9 +150,7 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                 os.replace(part, path)
             return result
 
-    evaluate = Checkpoint(
-        args.critic_warmup, 2, "Hopper-v5", args.eval_every, args.eval_episodes, seed=10_000 + seed, log_path=log
-    )
+    evaluate = Checkpoint("Hopper-v5", args.eval_every, args.eval_episodes, seed=10_000 + seed, log_path=log)
     remaining = args.steps - agent.num_timesteps
     if remaining > 0:
         agent.learn(remaining, callback=evaluate, reset_num_timesteps=not checkpoint.is_file())

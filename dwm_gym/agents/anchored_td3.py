@@ -10,6 +10,10 @@ standard anchors to the offline dataset the model came from are both here, each 
   -λ Q(s, π(s)) + ‖π(s_d) - a_d‖² with λ = α / mean|Q|, the behaviour-cloning term on the
   minibatch's data rows. ``alpha=None`` drops it (stock TD3 actor loss).
 
+``actor_warmup`` holds the actor fixed for its first updates while the critic (and the critic's target,
+which TD3 only moves at its delayed actor steps) learns the value of the policy it starts from, e.g. one
+cloned from the data. With ``data_ratio=0`` and ``alpha=None`` the agent is SB3's TD3.
+
 The agent still collects every env transition itself (``learn`` steps its env, e.g.
 :class:`~dwm_gym.envs.SB3ImaginedVecEnv`); the dataset is read, never stepped.
 
@@ -29,7 +33,7 @@ from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import CriticMonitor
-from dwm_gym.agents.td3bc import actor_step_and_targets
+from dwm_gym.agents.td3bc import actor_step_and_targets, update_targets
 from dwm_gym.data import OfflineDataset
 
 
@@ -46,6 +50,8 @@ class AnchoredTD3(TD3):
         data_discount: Discount of one dataset transition (default ``gamma``). When the env steps
             H imagined steps at once and ``gamma`` is γ^H, pass γ here.
         data_seed: Seed of the generator that draws dataset rows (default ``seed``).
+        actor_warmup: Gradient steps before the first actor update; the targets still follow the
+            critic every ``policy_delay`` steps meanwhile.
         **kwargs: Any other TD3 argument (``gamma``, ``seed``, ``device``...).
     """
 
@@ -58,15 +64,19 @@ class AnchoredTD3(TD3):
         alpha: float | None = 2.5,
         data_discount: float | None = None,
         data_seed: int | None = None,
+        actor_warmup: int = 0,
         **kwargs: Any,
     ) -> None:
         if not 0.0 <= data_ratio < 1.0:
             raise ValueError(f"data_ratio must be in [0, 1), got {data_ratio}")
         if alpha is not None and alpha <= 0:
             raise ValueError(f"alpha must be > 0 or None, got {alpha}")
+        if actor_warmup < 0:
+            raise ValueError(f"actor_warmup must be >= 0 gradient steps, got {actor_warmup}")
         if (data_ratio > 0 or alpha is not None) and dataset is None and kwargs.get("_init_setup_model", True):
             raise ValueError("data_ratio > 0 or alpha needs the dataset: pass dataset=<OfflineDataset or Minari id>")
         self.data_ratio, self.alpha, self.data_discount = data_ratio, alpha, data_discount
+        self.actor_warmup = actor_warmup
         self.data_seed = data_seed if data_seed is not None else kwargs.get("seed")
         self.dataset_id: str | None = None
         self._anchor: dict[str, th.Tensor] | None = None
@@ -181,7 +191,9 @@ class AnchoredTD3(TD3):
             batch, data = self._minibatch(batch_size)
             critic_losses.append(self._critic_step(batch))
 
-            if self._n_updates % self.policy_delay == 0:
+            if self._n_updates % self.policy_delay == 0 and self._n_updates <= self.actor_warmup:
+                update_targets(self)  # the actor is held; the critic's target must still move
+            elif self._n_updates % self.policy_delay == 0:
                 q = self.critic.q1_forward(batch["observations"], self.actor(batch["observations"]))
                 if self.alpha is None:
                     actor_loss = -q.mean()

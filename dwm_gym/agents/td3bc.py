@@ -41,6 +41,11 @@ def actor_step_and_targets(algo: TD3, actor_loss: th.Tensor) -> None:
     algo.actor.optimizer.zero_grad()
     actor_loss.backward()
     algo.actor.optimizer.step()
+    update_targets(algo)
+
+
+def update_targets(algo: TD3) -> None:
+    """Polyak updates of TD3's critic and actor targets (and copies of their batch-norm statistics)."""
     polyak_update(algo.critic.parameters(), algo.critic_target.parameters(), algo.tau)
     polyak_update(algo.actor.parameters(), algo.actor_target.parameters(), algo.tau)
     polyak_update(algo.critic_batch_norm_stats, algo.critic_batch_norm_stats_target, 1.0)

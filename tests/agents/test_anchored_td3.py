@@ -85,3 +85,17 @@ def test_pretrain_critic_evaluates_the_fixed_actor_on_the_data(medium_data):
     with torch.no_grad():
         q = agent.critic.q1_forward(rows["observations"], rows["actions"])
     assert q.mean() > 2 * rows["rewards"].mean()  # values of several steps, not of one reward
+
+
+def test_actor_warmup_holds_the_actor_but_moves_the_critic_target():
+    agent = AnchoredTD3("MlpPolicy", "Hopper-v5", data_ratio=0.0, alpha=None, actor_warmup=40, **SMALL)
+    params = lambda net: [p.detach().clone() for p in net.parameters()]  # noqa: E731
+    actor, critic_target = params(agent.actor), params(agent.critic_target)
+    agent.learn(50 + 30)  # learning starts at 50: 30 updates, all within the warm-up
+    assert agent._n_updates == 30
+    assert all(torch.equal(a, b) for a, b in zip(actor, agent.actor.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(critic_target, agent.critic_target.parameters()))
+    agent.learn(20, reset_num_timesteps=False)  # updates 31..50: the actor moves after update 40
+    assert not all(torch.equal(a, b) for a, b in zip(actor, agent.actor.parameters()))
+    with pytest.raises(ValueError, match="actor_warmup must be >= 0"):
+        AnchoredTD3("MlpPolicy", "Hopper-v5", data_ratio=0.0, alpha=None, actor_warmup=-1, **SMALL)
