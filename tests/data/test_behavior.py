@@ -81,6 +81,9 @@ def test_sac_pipeline_records_resumes_and_exports(tmp_path):
     curve = json.loads((tmp_path / "out" / "hopper_sac_curve.json").read_text())
     assert [row["train_steps"] for row in curve["snapshots"]] == [200, 400, 600, 800]
     assert [row["mean_return"] for row in curve["snapshots"]] == [s["mean_return"] for s in snaps]
+    # wall time is the run's, across the resume: it never goes back
+    walls = [row["wall_s"] for row in curve["snapshots"]]
+    assert walls == sorted(walls) and walls[-1] > walls[2] > 0
     # the whole stream, across the resume (where SB3 resets the env), is a valid dataset
     whole = replay_until(run, 800, "Hopper-v5")
     assert whole.num_transitions == 800

@@ -173,7 +173,9 @@ def train_behavior_sac(
         )
         start = 0
     recorder = _Recorder(run_dir / "transitions", start)
-    t0 = time.time()
+    # wall time of the whole run: a resumed run continues the clock of its last snapshot
+    earlier = [snap for snap in list_snapshots(run_dir) if snap["train_steps"] <= start]
+    t0 = time.time() - (earlier[-1]["extra"].get("wall_s", 0.0) if earlier else 0.0)
 
     class Callback(BaseCallback):
         def _on_step(self) -> bool:
