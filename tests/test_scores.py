@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 
+from dwm_gym.data import reference_scores
+from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.evaluation import normalized_score
 
 
@@ -17,6 +19,10 @@ def test_v5_refs_and_errors():
         normalized_score("hopper", 1.0, refs="v9")
     with pytest.raises(KeyError, match="unknown task"):
         normalized_score("ant", 1.0)
-    # no expert policy for walker2d is shipped or trained in the isolated test home
-    with pytest.raises(ValueError, match="dataset make walker2d-expert"):
-        normalized_score("walker2d", 1.0, refs="v5")
+
+
+@pytest.mark.parametrize("task", ["hopper", "walker2d", "halfcheetah"])
+def test_v5_expert_reference_is_the_shipped_experts_measured_return(task):
+    _, expert = reference_scores(task, "v5")
+    assert expert == pytest.approx(load_behavior_policy(task, "expert").info.mean_return, abs=1e-3)
+    assert normalized_score(task, expert, refs="v5") == pytest.approx(1.0)

@@ -221,12 +221,8 @@ def _progress_bar(total: int, desc: str):
 def _ref_scores(spec: TaskSpec) -> dict:
     from dwm_gym.data.specs import reference_scores
 
-    try:
-        low, high = reference_scores(spec.name, "v5")
-        return {"min": low, "max": high, "source": "v5 references measured by dwm_gym (docs/scores.md)"}
-    except ValueError:  # no expert policy for this task yet
-        low, high = reference_scores(spec.name, "d4rl")
-        return {"min": low, "max": high, "source": "D4RL references (no v5 expert measured for this task yet)"}
+    low, high = reference_scores(spec.name, "v5")
+    return {"min": low, "max": high, "source": "v5 references measured by dwm_gym (docs/scores.md)"}
 
 
 def _versions() -> dict:

@@ -78,12 +78,13 @@ def dataset_id(task: str, quality: str, version: int = 0) -> str:
     return f"{DATASET_NAMESPACE}/{task_spec(task).name}/{quality}-v{version}"
 
 
-V5_REFERENCE_RETURNS: dict[str, dict[str, float | None]] = {
+V5_REFERENCE_RETURNS: dict[str, dict[str, float]] = {
     # Measured by the project on Gymnasium v5 (mujoco 4.0.0). random: uniform actions, 100 episodes,
-    # seed 0; expert: the shipped expert actor (stochastic), see docs/scores.md for the commands.
+    # seed 0; expert: the shipped expert actor (stochastic, 50 episodes, the mean_return of its JSON);
+    # see docs/scores.md and docs/datasets.md for the commands.
     "hopper": {"random": 15.669, "expert": 3443.014},
-    "walker2d": {"random": 1.706, "expert": None},
-    "halfcheetah": {"random": -290.178, "expert": None},
+    "walker2d": {"random": 1.706, "expert": 3650.515},
+    "halfcheetah": {"random": -290.178, "expert": 6059.593},
 }
 
 
@@ -93,11 +94,10 @@ def reference_scores(task: str, refs: str = "d4rl") -> tuple[float, float]:
     Args:
         task: Short name or env id.
         refs: ``"d4rl"`` (the published D4RL constants) or ``"v5"`` (measured by this project on
-            Gymnasium v5; the expert value is the behaviour expert's return, taken from a
-            locally trained expert actor when none is shipped).
+            Gymnasium v5: uniform random actions, and the shipped behaviour expert's return).
 
     Raises:
-        ValueError: For an unknown ``refs`` or a v5 expert reference that does not exist yet.
+        ValueError: For an unknown ``refs``.
     """
     spec = task_spec(task)
     if refs == "d4rl":
@@ -105,15 +105,4 @@ def reference_scores(task: str, refs: str = "d4rl") -> tuple[float, float]:
     if refs != "v5":
         raise ValueError(f"refs must be 'd4rl' or 'v5', got {refs!r}")
     table = V5_REFERENCE_RETURNS[spec.name]
-    expert = table["expert"]
-    if expert is None:
-        from dwm_gym.data.behavior.shipped import load_behavior_policy
-
-        actor = load_behavior_policy(spec.name, "expert")
-        if actor is None:
-            raise ValueError(
-                f"no v5 expert reference for {spec.name}: no expert policy is shipped or trained yet. "
-                f"Train one with `dwm-gym dataset make {spec.name}-expert`, or use refs='d4rl'"
-            )
-        expert = actor.info.mean_return
-    return float(table["random"]), float(expert)
+    return table["random"], table["expert"]
