@@ -57,6 +57,7 @@ def check_records(result: dict, key: str) -> None:
 SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["action_pull.py"], "rows", id="action_pull"),
     pytest.param(["action_response.py"], "rows", id="action_response"),
+    pytest.param(["behavior_curves.py"], "tasks", id="behavior_curves"),
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
     pytest.param(["fidelity.py"], "summary", id="fidelity"),
