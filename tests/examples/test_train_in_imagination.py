@@ -39,12 +39,16 @@ def test_train_in_imagination_tiny_budget_evaluates_on_the_real_env_and_resumes(
 
 def test_anchored_agent_mixes_the_dataset_and_resumes_with_it(tmp_path):
     make_dataset("hopper-medium", steps=600, seed=0, num_envs=2, progress=False)
-    options = ["--data-ratio", "0.5", "--alpha", "2.5"]
-    result = run(tmp_path, 96, options, name="dwm_mix0.5_alpha2.5")
+    options = ["--data-ratio", "0.5", "--alpha", "2.5", "--bc-init", "20", "--critic-warmup", "40"]
+    options += ["--critic-pretrain", "30"]
+    name = "dwm_bc_mix0.5_alpha2.5_qpre30"
+    result = run(tmp_path, 96, options, name=name)
     assert [point[0] for point in result["curves"]["0"]] == [48.0, 96.0]
-    saved = tmp_path / "dwm_mix0.5_alpha2.5" / "seed0" / "model.zip"
+    saved = tmp_path / name / "seed0" / "model.zip"
     agent = AnchoredTD3.load(saved, device="cpu")
-    assert (agent.data_ratio, agent.alpha, agent.gamma) == (0.5, 2.5, 0.99**3)
+    assert (agent.data_ratio, agent.alpha, agent.gamma, agent.actor_warmup) == (0.5, 2.5, 0.99**3, 40)
     assert agent.data_discount == 0.99 and agent.dataset_id == "dwm_gym/hopper/medium-v0"
-    resumed = run(tmp_path, 144, options, name="dwm_mix0.5_alpha2.5")  # reloads the dataset to resume
+    records = [json.loads(line) for line in (tmp_path / name / "seed0" / "training_episodes.jsonl").open()]
+    assert [r["timesteps"] for r in records] == [48.0, 96.0] and all(r["q_max"] > 0 for r in records)
+    resumed = run(tmp_path, 144, options, name=name)  # reloads the dataset to resume
     assert [point[0] for point in resumed["curves"]["0"]] == [48.0, 96.0, 144.0]
