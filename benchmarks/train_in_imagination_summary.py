@@ -5,10 +5,12 @@ evaluations up to ``--steps`` env steps (runs made with a longer budget are cut 
 it, and prints a markdown table: the real D4RL-normalized score at ``--frozen`` steps (the end of the critic
 warm-up: the cloned policy, when ``--bc-init`` was used), at ``--steps``, and the mean of the last three
 evaluations (mean ± std over seeds), next to the mean return and length of the last 100 training episodes at those
-two points (imagined episodes in the imagined env). Writes the same to ``<runs>/summary.json``.
+two points (imagined episodes in the imagined env). ``--curve`` adds a second table: the real score at every
+evaluation, mean ± std over seeds, one row per config (the learning curves). Writes the same to
+``<runs>/summary.json``.
 
 python benchmarks/train_in_imagination_summary.py [--runs benchmarks/results/train_in_imagination]
-                                                  [--steps 20000] [--frozen 10000]
+                                                  [--steps 20000] [--frozen 10000] [--curve]
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def main() -> None:
     parser.add_argument("--runs", default="benchmarks/results/train_in_imagination")
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--frozen", type=int, default=10_000)
+    parser.add_argument("--curve", action="store_true", help="also print the mean curve of each config")
     args = parser.parse_args()
     table = {}
     for config in sorted(p for p in Path(args.runs).iterdir() if p.is_dir()):
@@ -68,6 +71,10 @@ def main() -> None:
             "q_max_final": stat([at(t, args.steps, "q_max") for _, t in seeds.values()]),
             "curves": {k: [(r["timesteps"], r["normalized_score"]) for r in e] for k, (e, _) in seeds.items()},
         }
+        steps_seen = sorted({int(r["timesteps"]) for e, _ in seeds.values() for r in e})
+        table[config.name]["curve"] = {
+            step: stat([at(e, step, "normalized_score") for e, _ in seeds.values()]) for step in steps_seen
+        }
     frozen, steps = (f"{n // 1000}k" if n % 1000 == 0 else f"{n:,}" for n in (args.frozen, args.steps))
     print(
         f"| run | seeds | real score at {frozen} | at {steps} | last 3 evaluations "
@@ -83,6 +90,13 @@ def main() -> None:
             f"| {ep(row['train_return_final'], row['train_length_final'])} "
             f"| {'—' if np.isnan(row['q_max_final'][0]) else format(row['q_max_final'][0], '.0f')} |"
         )
+    if args.curve:
+        points = sorted({step for row in table.values() for step in row["curve"]})
+        print("\n| run | " + " | ".join(f"{step / 1000:g}k" for step in points) + " |")
+        print("|---|" + "---|" * len(points))
+        for name, row in table.items():
+            cells = [fmt(row["curve"][step]) if step in row["curve"] else "—" for step in points]
+            print(f"| {name} ({row['seeds']} seeds) | " + " | ".join(cells) + " |")
     out = Path(args.runs) / "summary.json"
     out.write_text(json.dumps({"steps": args.steps, "frozen": args.frozen, "runs": table}, indent=2))
 
