@@ -191,18 +191,20 @@ class AnchoredTD3(TD3):
             batch, data = self._minibatch(batch_size)
             critic_losses.append(self._critic_step(batch))
 
-            if self._n_updates % self.policy_delay == 0 and self._n_updates <= self.actor_warmup:
+            if self._n_updates % self.policy_delay:
+                continue
+            if self._n_updates <= self.actor_warmup:
                 update_targets(self)  # the actor is held; the critic's target must still move
-            elif self._n_updates % self.policy_delay == 0:
-                q = self.critic.q1_forward(batch["observations"], self.actor(batch["observations"]))
-                if self.alpha is None:
-                    actor_loss = -q.mean()
-                else:
-                    bc_loss = F.mse_loss(self.actor(data["observations"]), data["actions"])
-                    actor_loss = -(self.alpha / q.abs().mean().detach()) * q.mean() + bc_loss
-                    bc_losses.append(bc_loss.item())
-                actor_losses.append(actor_loss.item())
-                actor_step_and_targets(self, actor_loss)
+                continue
+            q = self.critic.q1_forward(batch["observations"], self.actor(batch["observations"]))
+            if self.alpha is None:
+                actor_loss = -q.mean()
+            else:
+                bc_loss = F.mse_loss(self.actor(data["observations"]), data["actions"])
+                actor_loss = -(self.alpha / q.abs().mean().detach()) * q.mean() + bc_loss
+                bc_losses.append(bc_loss.item())
+            actor_losses.append(actor_loss.item())
+            actor_step_and_targets(self, actor_loss)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.critic_monitor.record(self.logger, self._n_updates)
