@@ -36,7 +36,8 @@ from pathlib import Path
 
 import numpy as np
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from scores import dataset_name, finished, prepare_shared_cache, restore_finished, run_folder, run_one, same_settings
+from run_archive import archived_summary, finished, restore_finished, same_run
+from scores import dataset_name, prepare_shared_cache, run_folder, run_one
 
 HORIZONS = (1, 3, 5, 7)
 #: g_eval grid of each dataset (docs/paper.md, "Return-to-go"): deliberately optimistic targets.
@@ -75,19 +76,13 @@ def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse
 
 def finished_run(method: str, seed: int, args: argparse.Namespace) -> dict | None:
     """The finished run of (method, seed) under ``args`` (restored from the archive), or None."""
-    import json
-
     from scores import archive_folder, run_config
 
     out = run_folder(method, seed, args)
-    restore_finished(out, archive_folder(args))
-    path = out / "agent.json"
-    if not path.is_file():
-        return None
-    summary = json.loads(path.read_text())
-    if summary.get("updates") != args.updates or not same_settings(
-        summary.get("config", {}), run_config(method, seed, args)
-    ):
+    config = run_config(method, seed, args)
+    restore_finished(out, archive_folder(args), args.updates, config)
+    summary = archived_summary(out)
+    if summary is None or not same_run(summary, args.updates, config):
         return None
     return {"method": method, "seed": seed, **finished(out, summary)}
 

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
+from run_archive import archive_finished, archived_summary, finished, restore_finished, same_run
 
 ALGOS = {"TD3BC": "td3bc", "IQL": "iql"}
 METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
@@ -155,10 +156,10 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     out = run_folder(method, seed, args)
     summary_path = out / "agent.json"
     config = run_config(method, seed, args)
-    restore_finished(out, archive_folder(args))
+    restore_finished(out, archive_folder(args), args.updates, config)
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
-        if summary.get("updates") == args.updates and same_settings(summary.get("config", {}), config):
+        if same_run(summary, args.updates, config):
             return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
     resume = (out / "checkpoints" / "latest.zip").is_file()
     if summary_path.is_file() and not resume:
@@ -166,74 +167,8 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     summary = train_agent(config, out, resume=resume, progress_bar=False)
     seconds = time.perf_counter() - start
-    archive_finished(out, archive_folder(args))
+    archive_finished(out, archive_folder(args), args.updates, config)
     return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
-
-
-ARCHIVED = ("agent.json", "evaluations.jsonl", "progress.csv")
-
-
-def archive_finished(out: Path, archive: Path) -> None:
-    """Copies a finished run's small records (no model) to ``archive`` (committed), so that later
-    sessions, whose ``--runs`` folder is gone, reuse the run instead of training it again."""
-    import shutil
-
-    target = archive / out.name
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ARCHIVED:
-        if (out / name).is_file():
-            shutil.copyfile(out / name, target / name)
-
-
-def restore_finished(out: Path, archive: Path) -> None:
-    """Puts an archived finished run back into ``out`` when ``out`` holds no run."""
-    import shutil
-
-    source = archive / out.name
-    if (out / "agent.json").is_file() or not (source / "agent.json").is_file():
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    for name in ARCHIVED:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, out / name)
-
-
-def same_settings(stored: dict, config) -> bool:
-    """Whether a finished run was made with ``config``'s settings.
-
-    Settings that change nothing learned (evaluation and checkpoint periods, device, where the shared
-    imagination cache file lives: its content is checked by the cache's own identity) are ignored,
-    and a setting the stored run predates counts as equal when ``config`` keeps its default, so
-    adding a field to :class:`AgentRunConfig` does not throw finished runs away.
-    """
-    import dataclasses
-
-    from dwm_gym.agents.runs import RESUMABLE_CHANGES
-
-    for field in dataclasses.fields(config):
-        if field.name in RESUMABLE_CHANGES or field.name == "cache_file":
-            continue
-        value = getattr(config, field.name)
-        if field.name in stored:
-            if stored[field.name] != value:
-                return False
-        elif value != field.default:
-            return False
-    return True
-
-
-def finished(out: Path, summary: dict) -> dict:
-    """The final evaluation of a run plus its learning curve (every evaluation of ``evaluations.jsonl``)."""
-    curve = []
-    log = out / "evaluations.jsonl"
-    if log.is_file():
-        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-        by_step = {int(r["timesteps"]): r for r in rows}  # a resumed run may repeat an evaluation
-        curve = [
-            {"updates": t, "normalized_score": by_step[t]["normalized_score"], "mean_return": by_step[t]["mean_return"]}
-            for t in sorted(by_step)
-        ]
-    return {**summary["final_evaluation"], "curve": curve}
 
 
 def main() -> None:
@@ -279,11 +214,10 @@ def main() -> None:
         results, missing = [], []
         for method, seed in jobs:
             out = run_folder(method, seed, args)
-            restore_finished(out, archive_folder(args))
-            summary = json.loads((out / "agent.json").read_text()) if (out / "agent.json").is_file() else {}
-            if summary.get("updates") == args.updates and same_settings(
-                summary.get("config", {}), run_config(method, seed, args)
-            ):
+            config = run_config(method, seed, args)
+            restore_finished(out, archive_folder(args), args.updates, config)
+            summary = archived_summary(out) or {}
+            if same_run(summary, args.updates, config):
                 results.append({"method": method, "seed": seed, "reused": True, **finished(out, summary)})
             else:
                 missing.append(run_name(method, seed, args))

@@ -1,0 +1,100 @@
+"""The committed archive of finished offline-RL runs (``benchmarks/results/scores_runs``).
+
+Each finished run's small records (``agent.json``, ``evaluations.jsonl``, ``progress.csv``; no model)
+are copied to ``<archive>/<dataset>/<run name>/`` so that a later session, whose ``--runs`` folder is
+gone, reuses the run instead of training it again. A record is reused, restored or overwritten only by
+a run with the same update budget and settings, so a short check run never mixes into the 50k-update
+records (nor they into its curve).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ARCHIVED = ("agent.json", "evaluations.jsonl", "progress.csv")
+
+
+def same_run(summary: dict, updates: int, config) -> bool:
+    """Whether a run's ``agent.json`` summary was made with ``updates`` updates and ``config``'s settings."""
+    return summary.get("updates") == updates and same_settings(summary.get("config", {}), config)
+
+
+def archived_summary(folder: Path) -> dict | None:
+    """The ``agent.json`` summary of the run in ``folder``, or None if it holds none."""
+    path = folder / "agent.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def archive_finished(out: Path, archive: Path, updates: int, config) -> None:
+    """Copies a finished run's small records (no model) to ``archive`` (committed), so that later
+    sessions, whose ``--runs`` folder is gone, reuse the run instead of training it again.
+
+    An archived run made with another budget or other settings under the same name (a short check run
+    beside the committed 50k-update ones) is never overwritten: this run is then left unarchived.
+    """
+    import shutil
+
+    target = archive / out.name
+    stored = archived_summary(target)
+    if stored is not None and not same_run(stored, updates, config):
+        print(f"not archived: {target} holds a run with other updates or settings; pass another --archive")
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ARCHIVED:
+        if (out / name).is_file():
+            shutil.copyfile(out / name, target / name)
+
+
+def restore_finished(out: Path, archive: Path, updates: int, config) -> None:
+    """Puts an archived finished run back into ``out`` when ``out`` holds no run and the archived
+    one was made with ``updates`` updates and ``config``'s settings (another budget's records would
+    otherwise mix into this run's curve)."""
+    import shutil
+
+    source = archive / out.name
+    stored = archived_summary(source)
+    if (out / "agent.json").is_file() or stored is None or not same_run(stored, updates, config):
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ARCHIVED:
+        if (source / name).is_file():
+            shutil.copyfile(source / name, out / name)
+
+
+def same_settings(stored: dict, config) -> bool:
+    """Whether a finished run was made with ``config``'s settings.
+
+    Settings that change nothing learned (evaluation and checkpoint periods, device, where the shared
+    imagination cache file lives: its content is checked by the cache's own identity) are ignored,
+    and a setting the stored run predates counts as equal when ``config`` keeps its default, so
+    adding a field to :class:`AgentRunConfig` does not throw finished runs away.
+    """
+    import dataclasses
+
+    from dwm_gym.agents.runs import RESUMABLE_CHANGES
+
+    for field in dataclasses.fields(config):
+        if field.name in RESUMABLE_CHANGES or field.name == "cache_file":
+            continue
+        value = getattr(config, field.name)
+        if field.name in stored:
+            if stored[field.name] != value:
+                return False
+        elif value != field.default:
+            return False
+    return True
+
+
+def finished(out: Path, summary: dict) -> dict:
+    """The final evaluation of a run plus its learning curve (every evaluation of ``evaluations.jsonl``)."""
+    curve = []
+    log = out / "evaluations.jsonl"
+    if log.is_file():
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        by_step = {int(r["timesteps"]): r for r in rows}  # a resumed run may repeat an evaluation
+        curve = [
+            {"updates": t, "normalized_score": by_step[t]["normalized_score"], "mean_return": by_step[t]["mean_return"]}
+            for t in sorted(by_step)
+        ]
+    return {**summary["final_evaluation"], "curve": curve}

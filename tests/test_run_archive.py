@@ -1,0 +1,58 @@
+"""benchmarks/run_archive.py: a run's records are archived, restored and reused only under the same budget."""
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from dwm_gym.agents.runs import AgentRunConfig
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from run_archive import archive_finished, restore_finished, same_run  # noqa: E402
+
+
+def config(steps: int) -> AgentRunConfig:
+    return AgentRunConfig(algo="td3bc", dataset="dwm_gym/hopper/medium-v0", steps=steps, seed=0, device="cpu")
+
+
+def write_run(folder: Path, steps: int, scores: list[float]) -> None:
+    folder.mkdir(parents=True)
+    summary = {"config": dataclasses.asdict(config(steps)), "updates": steps, "final_evaluation": {"score": scores[-1]}}
+    (folder / "agent.json").write_text(json.dumps(summary))
+    rows = [{"timesteps": 1000.0 * (i + 1), "normalized_score": s, "mean_return": s} for i, s in enumerate(scores)]
+    (folder / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_same_run_needs_the_budget_and_the_settings():
+    summary = {"config": dataclasses.asdict(config(50_000)), "updates": 50_000}
+    assert same_run(summary, 50_000, config(50_000))
+    assert not same_run(summary, 5_000, config(50_000))
+    assert not same_run(summary, 50_000, dataclasses.replace(config(50_000), horizon=3))
+
+
+def test_a_short_run_neither_overwrites_nor_restores_the_archived_long_one(tmp_path, capsys):
+    archive, runs = tmp_path / "archive", tmp_path / "runs"
+    write_run(archive / "TD3BC_s0", 50_000, [0.3, 0.4])
+    long_records = (archive / "TD3BC_s0" / "evaluations.jsonl").read_text()
+
+    restore_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000))
+    assert not (runs / "TD3BC_s0").exists()  # the 50k curve must not seed the 5k run's folder
+
+    write_run(runs / "TD3BC_s0", 5_000, [0.1])
+    archive_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000))
+    assert (archive / "TD3BC_s0" / "evaluations.jsonl").read_text() == long_records
+    assert "not archived" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("archived", [False, True])
+def test_a_run_with_the_same_budget_is_archived_and_restored(tmp_path, archived):
+    archive, runs, fresh = tmp_path / "archive", tmp_path / "runs", tmp_path / "fresh"
+    if archived:  # an earlier copy of the same run is refreshed
+        write_run(archive / "TD3BC_s0", 50_000, [0.0, 0.0])
+    write_run(runs / "TD3BC_s0", 50_000, [0.3, 0.4])
+    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000))
+    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000))
+    restored = (fresh / "TD3BC_s0" / "evaluations.jsonl").read_text()
+    assert restored == (runs / "TD3BC_s0" / "evaluations.jsonl").read_text()
