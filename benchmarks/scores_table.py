@@ -1,0 +1,123 @@
+"""The cross-dataset score table: several ``benchmarks/scores.py`` results side by side, with the ratios.
+
+Reads one ``scores.py`` JSON per dataset (``--inputs``, each made with ``--report-only`` over the finished runs)
+and prints three markdown tables: every method's D4RL-normalized score per dataset (final evaluation, and the mean
+of each run's last three evaluations; mean ± std over seeds), the ratios DWM / OneStep and DWM / model-free per
+algorithm on each dataset, and the same ratios of the scores averaged over the datasets (the quantity the paper's
+"x times" claims are about). A ratio is only formed between methods with the same seeds on a dataset, and the
+average over datasets only over methods present on every dataset. Writes the same to ``--json``.
+
+python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
+    benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
+    [--json benchmarks/results/scores_hopper.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dwm_gym.utils.atomic import atomic_write_text
+
+ALGOS = ("TD3BC", "IQL")
+STATS = ("final", "last3")
+
+
+def dataset_of(result: dict) -> str:
+    """``hopper-medium-replay`` from the ``--dataset dwm_gym/hopper/medium-replay-v0`` of a result's command."""
+    words = result["command"].split()
+    name = words[words.index("--dataset") + 1] if "--dataset" in words else "dwm_gym/hopper/medium-v0"
+    _, task, quality = name.split("/")
+    return f"{task}-{quality.rsplit('-v', 1)[0]}"
+
+
+def method_stats(row: dict) -> dict:
+    """Final and last-three scores of one method: mean, std and seeds."""
+    return {
+        "seeds": row["seeds"],
+        "final": (row["d4rl_mean"], row["d4rl_std"]),
+        "last3": (row["last3_mean"], row["last3_std"]),
+    }
+
+
+def same_seeds(seeds: list[list[int]]) -> list[int] | None:
+    """The seeds of a method if every dataset ran the same ones, else None (no ratio is formed)."""
+    return list(seeds[0]) if all(s == seeds[0] for s in seeds) else None
+
+
+def ratios(table: dict[str, dict], stat: str) -> dict[str, float]:
+    """DWM / OneStep and DWM / model-free per algorithm, between methods run with the same seeds."""
+    out = {}
+    for algo in ALGOS:
+        dwm = table.get(f"DWM-{algo}")
+        for base in (f"OneStep-{algo}", algo):
+            other = table.get(base)
+            if dwm and other and dwm["seeds"] is not None and dwm["seeds"] == other["seeds"] and other[stat][0] > 0:
+                out[f"DWM-{algo} / {base}"] = dwm[stat][0] / other[stat][0]
+    return out
+
+
+def build(results: list[dict]) -> dict:
+    """The per-dataset tables, their ratios, and the scores and ratios averaged over the datasets."""
+    datasets = {dataset_of(r): {m: method_stats(row) for m, row in r["methods"].items()} for r in results}
+    common = [m for m in next(iter(datasets.values())) if all(m in t for t in datasets.values())]
+    mean = {
+        m: {
+            "seeds": same_seeds([t[m]["seeds"] for t in datasets.values()]),
+            **{stat: (float(np.mean([t[m][stat][0] for t in datasets.values()])), 0.0) for stat in STATS},
+        }
+        for m in common
+    }
+    return {
+        "datasets": datasets,
+        "ratios": {name: {stat: ratios(t, stat) for stat in STATS} for name, t in datasets.items()},
+        "mean_over_datasets": {m: {stat: mean[m][stat][0] for stat in STATS} for m in mean},
+        "mean_ratios": {stat: ratios(mean, stat) for stat in STATS},
+    }
+
+
+def markdown(summary: dict) -> str:
+    """The three tables as markdown."""
+    names = list(summary["datasets"])
+    methods = list(dict.fromkeys(m for t in summary["datasets"].values() for m in t))
+    lines = ["| dataset | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for name, table in summary["datasets"].items():
+        for stat, label in (("final", "final"), ("last3", "last 3")):
+            cells = [f"{table[m][stat][0]:.3f} ± {table[m][stat][1]:.3f}" if m in table else "—" for m in methods]
+            lines.append(f"| {name}, {label} | " + " | ".join(cells) + " |")
+    mean = summary["mean_over_datasets"]
+    for stat, label in (("final", "final"), ("last3", "last 3")):
+        cells = [f"{mean[m][stat]:.3f}" if m in mean else "—" for m in methods]
+        lines.append(f"| mean of the {len(names)} datasets, {label} | " + " | ".join(cells) + " |")
+    pairs = list(dict.fromkeys(p for r in summary["ratios"].values() for p in r["final"]))
+    pairs += [p for p in summary["mean_ratios"]["final"] if p not in pairs]
+    lines += ["", "| ratio | " + " | ".join(f"{n}, final / last 3" for n in names) + " | mean over datasets |"]
+    lines.append("|---|" + "---|" * (len(names) + 1))
+    for pair in pairs:
+        cells = [summary["ratios"][n] for n in names] + [summary["mean_ratios"]]
+        text = [" / ".join(f"{c[s][pair]:.2f}" if pair in c[s] else "—" for s in STATS) for c in cells]
+        lines.append(f"| {pair} | " + " | ".join(text) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--inputs", nargs="+", required=True, help="one scores.py JSON per dataset")
+    parser.add_argument("--json", default=None, help="where to write the tables as JSON")
+    args = parser.parse_args()
+    results = []
+    for path in args.inputs:
+        if not Path(path).is_file():
+            raise SystemExit(f"{path}: no such scores.py result; make it with benchmarks/scores.py --report-only")
+        results.append(json.loads(Path(path).read_text()))
+    summary = build(results)
+    print(markdown(summary))
+    if args.json:
+        atomic_write_text(Path(args.json), json.dumps({"inputs": args.inputs, **summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

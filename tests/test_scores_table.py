@@ -1,0 +1,51 @@
+"""benchmarks/scores_table.py: per-dataset scores, ratios between matched runs, and the mean over datasets."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "scores_table.py"
+
+
+def result(dataset: str, scores: dict[str, tuple[float, list[int]]]) -> dict:
+    """A scores.py result whose methods score ``scores[m] = (final = last3 mean, seeds)``."""
+    methods = {
+        m: {"seeds": seeds, "d4rl_mean": s, "d4rl_std": 0.1, "last3_mean": s / 2, "last3_std": 0.05}
+        for m, (s, seeds) in scores.items()
+    }
+    return {"command": f"python benchmarks/scores.py --dataset dwm_gym/hopper/{dataset}-v0", "methods": methods}
+
+
+def test_ratios_per_dataset_and_over_datasets(tmp_path):
+    five = [0, 1, 2, 3, 4]
+    inputs = {
+        "medium": {"TD3BC": (0.4, five), "OneStep-TD3BC": (0.5, five), "DWM-TD3BC": (0.6, five)},
+        "medium-replay": {"TD3BC": (0.2, five), "OneStep-TD3BC": (0.1, [0, 1]), "DWM-TD3BC": (0.4, five)},
+    }
+    paths = []
+    for name, scores in inputs.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(result(name, scores)))
+    out = tmp_path / "table.json"
+    cmd = [sys.executable, str(SCRIPT), "--inputs", *map(str, paths), "--json", str(out)]
+    printed = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    summary = json.loads(out.read_text())
+    medium, replay = summary["ratios"]["hopper-medium"], summary["ratios"]["hopper-medium-replay"]
+    assert medium["final"]["DWM-TD3BC / OneStep-TD3BC"] == pytest.approx(1.2)
+    assert medium["last3"]["DWM-TD3BC / TD3BC"] == pytest.approx(1.5)
+    assert "DWM-TD3BC / OneStep-TD3BC" not in replay["final"]  # the one-step runs have other seeds
+    assert replay["final"]["DWM-TD3BC / TD3BC"] == pytest.approx(2.0)
+    assert summary["mean_over_datasets"]["TD3BC"]["final"] == pytest.approx(0.3)
+    assert summary["mean_ratios"]["final"]["DWM-TD3BC / TD3BC"] == pytest.approx(0.5 / 0.3)
+    assert "DWM-TD3BC / OneStep-TD3BC" not in summary["mean_ratios"]["final"]
+    assert "| hopper-medium-replay, last 3 | 0.100 ± 0.050 |" in printed
+    assert "| DWM-TD3BC / TD3BC | 1.50 / 1.50 | 2.00 / 2.00 | 1.67 / 1.67 |" in printed
+
+
+def test_a_missing_input_says_how_to_make_it(tmp_path):
+    cmd = [sys.executable, str(SCRIPT), "--inputs", str(tmp_path / "none.json")]
+    failed = subprocess.run(cmd, capture_output=True, text=True)
+    assert failed.returncode != 0 and "--report-only" in failed.stderr
