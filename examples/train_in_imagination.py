@@ -9,20 +9,22 @@ mean return and length of the last 100 training episodes at each evaluation; a c
 buffer at every evaluation, from which an interrupted run resumes). ``results.json`` collects the
 seeds: final score, mean of the last three evaluations, curves.
 
-``--pessimism`` is the imagined env's pessimistic mode (docs/envs.md), e.g.
-``'{"signal": "pair_support", "threshold": "auto"}'``: a step whose (s_t, a_t) lies outside the
-data's support ends the imagined episode (MOReL's halting MDP). As in MOReL, ``--bc-init N`` first
-fits the actor to the dataset's actions (N behaviour-cloning steps on ``--dataset``), and
-``--critic-warmup N`` keeps that actor fixed for the first N updates while the critic learns its
-value (TD3's random critic would otherwise undo the cloning at once; ``AnchoredTD3(actor_warmup=N)``, whose
-critic target keeps moving meanwhile), and ``--critic-pretrain N`` fits the critic to that actor's value on
-the dataset before any env step; with a halting env, an actor
-from scratch leaves the data's support on its first steps and learns from one-step episodes.
+The defaults are the recipe that transfers (docs/envs.md, "Training an agent in imagination"): the
+imagined env halts a step whose (s_t, a_t) lies outside the data's support (``--pessimism``, MOReL's
+halting MDP; ``none`` for the plain env), and the agent is :class:`~dwm_gym.agents.AnchoredTD3`, whose
+actor is first cloned from ``--dataset``'s actions (``--bc-init``) and held for ``--critic-warmup``
+updates while its critic, first fitted to that actor's value on the dataset (``--critic-pretrain``),
+learns; then TD3+BC-style updates (``--alpha``, ``none`` for none) on minibatches of which
+``--data-ratio`` come from the dataset. With 5 seeds and 20k env steps this scores 0.45 ± 0.13
+(D4RL-normalized) on real Hopper-v5, against the data's 0.36. ``--bc-init 0 --critic-warmup 0
+--critic-pretrain 0 --data-ratio 0 --alpha none --pessimism none`` is stock SB3 TD3 in the plain env,
+which learns nothing that transfers.
 
-python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 50000]
-    [--eval-every 10000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep] [--pessimism JSON]
-    [--bc-init 0] [--critic-warmup 0] [--data-ratio 0] [--alpha A] [--critic-pretrain 0]
-    [--dataset dwm_gym/hopper/medium-v0] [--name NAME] [--out runs/train_in_imagination] [--device auto]
+python examples/train_in_imagination.py [--env imagined|real] [--seeds 0,1,2,3,4] [--steps 20000]
+    [--eval-every 2000] [--eval-episodes 10] [--envs 16] [--horizon 1] [--kind dwm|onestep]
+    [--pessimism JSON|none] [--bc-init 2000] [--critic-warmup 800] [--critic-pretrain 20000] [--data-ratio 0.5]
+    [--alpha 2.5|none] [--dataset dwm_gym/hopper/medium-v0] [--name NAME] [--out runs/train_in_imagination]
+    [--device auto]
 """
 
 import argparse
@@ -39,13 +41,25 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 from dwm_gym.agents import AnchoredTD3
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.envs import DiffusionImaginedVectorEnv, SB3ImaginedVecEnv
+from dwm_gym.utils.atomic import atomic_write_text
+
+PAIR_SUPPORT = {"signal": "pair_support", "threshold": "auto"}
+
+
+def optional_json(text: str) -> dict | None:
+    """``--pessimism``: a JSON object, or ``none`` for the plain env."""
+    return None if text.lower() == "none" else json.loads(text)
+
+
+def optional_float(text: str) -> float | None:
+    """``--alpha``: a number, or ``none`` for no behaviour-cloning term."""
+    return None if text.lower() == "none" else float(text)
 
 
 def make_env(args: argparse.Namespace):
     """The training env: the imagined vector env (SB3 VecEnv) or the real Hopper-v5."""
     if args.env == "real":
         return VecMonitor(DummyVecEnv([lambda: gym.make("Hopper-v5")]))
-    pessimism = json.loads(args.pessimism) if args.pessimism else None
     horizon = args.horizon if args.kind == "dwm" else 1
     imagined = DiffusionImaginedVectorEnv(
         args.envs,
@@ -54,7 +68,7 @@ def make_env(args: argparse.Namespace):
         quality="medium",
         kind=args.kind,
         horizon=horizon,
-        pessimism=pessimism,
+        pessimism=args.pessimism,
         device=args.device,
     )
     return VecMonitor(SB3ImaginedVecEnv(imagined))  # training episodes' return and length
@@ -162,25 +176,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", choices=["imagined", "real"], default="imagined")
     parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--steps", type=int, default=50_000, help="env steps (all sub-envs together)")
-    parser.add_argument("--eval-every", type=int, default=10_000, help="env steps between real-env evaluations")
+    parser.add_argument("--steps", type=int, default=20_000, help="env steps (all sub-envs together)")
+    parser.add_argument("--eval-every", type=int, default=2_000, help="env steps between real-env evaluations")
     parser.add_argument("--eval-episodes", type=int, default=10, help="real Hopper-v5 episodes per evaluation")
     parser.add_argument("--envs", type=int, default=16, help="imagined sub-envs stepped by one sampler call")
     parser.add_argument("--horizon", type=int, default=1, help="H: imagined steps per env step (DWM)")
     parser.add_argument("--kind", choices=["dwm", "onestep"], default="dwm")
-    parser.add_argument("--pessimism", default=None, help="JSON of the imagined env's pessimism option")
-    parser.add_argument("--bc-init", type=int, default=0, help="behaviour-cloning steps of the actor first")
-    parser.add_argument("--critic-warmup", type=int, default=0, help="env steps with the actor held fixed")
-    parser.add_argument("--critic-pretrain", type=int, default=0, help="critic updates on --dataset before any step")
-    parser.add_argument("--data-ratio", type=float, default=0.0, help="share of each minibatch from --dataset")
-    parser.add_argument("--alpha", type=float, default=None, help="TD3+BC's α: clone --dataset's actions")
+    parser.add_argument("--pessimism", type=optional_json, default=PAIR_SUPPORT, help="JSON of the env's pessimism")
+    parser.add_argument("--bc-init", type=int, default=2_000, help="behaviour-cloning steps of the actor first")
+    parser.add_argument("--critic-warmup", type=int, default=800, help="env steps with the actor held fixed")
+    parser.add_argument("--critic-pretrain", type=int, default=20_000, help="critic updates on --dataset first")
+    parser.add_argument("--data-ratio", type=float, default=0.5, help="share of each minibatch from --dataset")
+    parser.add_argument("--alpha", type=optional_float, default=2.5, help="TD3+BC's α: clone --dataset's actions")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0", help="data of --bc-init and the anchors")
-    parser.add_argument("--name", default=None, help="run name (default: from --env, --kind and --pessimism)")
+    parser.add_argument("--name", default=None, help="run name (default: from --env, --kind and the options)")
     parser.add_argument("--out", default="runs/train_in_imagination")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     parts = ["real"] if args.env == "real" else [args.kind]
-    parts += [json.loads(args.pessimism)["signal"]] if args.pessimism and args.env == "imagined" else []
+    parts += [args.pessimism["signal"]] if args.pessimism and args.env == "imagined" else []
     parts += ["bc"] if args.bc_init else []
     parts += [f"mix{args.data_ratio:g}"] if args.data_ratio else []
     parts += [f"alpha{args.alpha:g}"] if args.alpha is not None else []
@@ -205,7 +219,7 @@ def main() -> None:
         },
     }
     out = Path(args.out) / name / "results.json"
-    out.write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out, json.dumps(summary, indent=2))
     print(f"{name}: D4RL-normalized {final.mean():.3f} ± {final.std():.3f} (last 3: {last3.mean():.3f}) -> {out}")
 
 
