@@ -1,11 +1,13 @@
 """The cross-dataset score table: several ``benchmarks/scores.py`` results side by side, with the ratios.
 
 Reads one ``scores.py`` JSON per dataset (``--inputs``, each made with ``--report-only`` over the finished runs)
-and prints three markdown tables: every method's D4RL-normalized score per dataset (final evaluation, and the mean
+and prints four markdown tables: every method's D4RL-normalized score per dataset (final evaluation, and the mean
 of each run's last three evaluations; mean ± std over seeds), the ratios DWM / OneStep and DWM / model-free per
-algorithm on each dataset, and the same ratios of the scores averaged over the datasets (the quantity the paper's
-"x times" claims are about). A ratio is only formed between methods with the same seeds on a dataset, and the
-average over datasets only over methods present on every dataset. Writes the same to ``--json``.
+algorithm on each dataset and of the scores averaged over the datasets (the quantity the paper's "x times" claims
+are about), and the learning curves (mean ± std over seeds at every evaluation). A ratio is only formed between
+methods with the same seeds, at least ``--min-seeds`` of them (5: a claim needs five), and the average over
+datasets only over methods present on every dataset with the same seeds; a method with fewer seeds is shown as
+``mean (n seeds)``, without a ±. Writes the same to ``--json``.
 
 python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
     benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
@@ -38,6 +40,7 @@ def method_stats(row: dict) -> dict:
     """Final and last-three scores of one method: mean, std and seeds."""
     return {
         "seeds": row["seeds"],
+        "curve": [(point["updates"], point["mean"], point["std"]) for point in row.get("curve", [])],
         "final": (row["d4rl_mean"], row["d4rl_std"]),
         "last3": (row["last3_mean"], row["last3_std"]),
     }
@@ -48,19 +51,21 @@ def same_seeds(seeds: list[list[int]]) -> list[int] | None:
     return list(seeds[0]) if all(s == seeds[0] for s in seeds) else None
 
 
-def ratios(table: dict[str, dict], stat: str) -> dict[str, float]:
-    """DWM / OneStep and DWM / model-free per algorithm, between methods run with the same seeds."""
+def ratios(table: dict[str, dict], stat: str, min_seeds: int) -> dict[str, float]:
+    """DWM / OneStep and DWM / model-free per algorithm, between methods run with the same ``min_seeds``+ seeds."""
     out = {}
     for algo in ALGOS:
         dwm = table.get(f"DWM-{algo}")
         for base in (f"OneStep-{algo}", algo):
             other = table.get(base)
-            if dwm and other and dwm["seeds"] is not None and dwm["seeds"] == other["seeds"] and other[stat][0] > 0:
+            if not (dwm and other and dwm["seeds"] is not None and len(dwm["seeds"]) >= min_seeds):
+                continue
+            if dwm["seeds"] == other["seeds"] and other[stat][0] > 0:
                 out[f"DWM-{algo} / {base}"] = dwm[stat][0] / other[stat][0]
     return out
 
 
-def build(results: list[dict]) -> dict:
+def build(results: list[dict], min_seeds: int) -> dict:
     """The per-dataset tables, their ratios, and the scores and ratios averaged over the datasets."""
     datasets = {dataset_of(r): {m: method_stats(row) for m, row in r["methods"].items()} for r in results}
     common = [m for m in next(iter(datasets.values())) if all(m in t for t in datasets.values())]
@@ -73,24 +78,41 @@ def build(results: list[dict]) -> dict:
     }
     return {
         "datasets": datasets,
-        "ratios": {name: {stat: ratios(t, stat) for stat in STATS} for name, t in datasets.items()},
-        "mean_over_datasets": {m: {stat: mean[m][stat][0] for stat in STATS} for m in mean},
-        "mean_ratios": {stat: ratios(mean, stat) for stat in STATS},
+        "min_seeds": min_seeds,
+        "ratios": {name: {stat: ratios(t, stat, min_seeds) for stat in STATS} for name, t in datasets.items()},
+        "mean_over_datasets": {
+            m: {"seeds": mean[m]["seeds"], **{stat: mean[m][stat][0] for stat in STATS}} for m in mean
+        },
+        "mean_ratios": {stat: ratios(mean, stat, min_seeds) for stat in STATS},
     }
 
 
+def cell(row: dict, stat: str, min_seeds: int) -> str:
+    """``mean ± std``, or ``mean (n seeds)`` for a method with fewer than ``min_seeds`` finished runs."""
+    mean, std = row[stat]
+    n = len(row["seeds"])
+    return f"{mean:.3f} ± {std:.3f}" if n >= min_seeds else f"{mean:.3f} ({n} seed{'s' if n > 1 else ''})"
+
+
 def markdown(summary: dict) -> str:
-    """The three tables as markdown."""
+    """The four tables as markdown."""
     names = list(summary["datasets"])
     methods = list(dict.fromkeys(m for t in summary["datasets"].values() for m in t))
     lines = ["| dataset | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for name, table in summary["datasets"].items():
         for stat, label in (("final", "final"), ("last3", "last 3")):
-            cells = [f"{table[m][stat][0]:.3f} ± {table[m][stat][1]:.3f}" if m in table else "—" for m in methods]
+            cells = [cell(table[m], stat, summary["min_seeds"]) if m in table else "—" for m in methods]
             lines.append(f"| {name}, {label} | " + " | ".join(cells) + " |")
     mean = summary["mean_over_datasets"]
+
+    def full(seeds: list[int] | None) -> bool:
+        return seeds is not None and len(seeds) >= summary["min_seeds"]
+
     for stat, label in (("final", "final"), ("last3", "last 3")):
-        cells = [f"{mean[m][stat]:.3f}" if m in mean else "—" for m in methods]
+        cells = [
+            f"{mean[m][stat]:.3f}{'' if full(mean[m]['seeds']) else ' (unequal seeds)'}" if m in mean else "—"
+            for m in methods
+        ]
         lines.append(f"| mean of the {len(names)} datasets, {label} | " + " | ".join(cells) + " |")
     pairs = list(dict.fromkeys(p for r in summary["ratios"].values() for p in r["final"]))
     pairs += [p for p in summary["mean_ratios"]["final"] if p not in pairs]
@@ -100,6 +122,14 @@ def markdown(summary: dict) -> str:
         cells = [summary["ratios"][n] for n in names] + [summary["mean_ratios"]]
         text = [" / ".join(f"{c[s][pair]:.2f}" if pair in c[s] else "—" for s in STATS) for c in cells]
         lines.append(f"| {pair} | " + " | ".join(text) + " |")
+    steps = sorted({t for table in summary["datasets"].values() for row in table.values() for t, _, _ in row["curve"]})
+    lines += ["", "| dataset, method | " + " | ".join(f"{t // 1000}k" for t in steps) + " |"]
+    lines.append("|---|" + "---|" * len(steps))
+    for name, table in summary["datasets"].items():
+        for method, row in table.items():
+            if len(row["seeds"]) >= summary["min_seeds"]:
+                at = {t: f"{mean:.3f} ± {std:.3f}" for t, mean, std in row["curve"]}
+                lines.append(f"| {name}, {method} | " + " | ".join(at.get(t, "—") for t in steps) + " |")
     return "\n".join(lines)
 
 
@@ -107,13 +137,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inputs", nargs="+", required=True, help="one scores.py JSON per dataset")
     parser.add_argument("--json", default=None, help="where to write the tables as JSON")
+    parser.add_argument("--min-seeds", type=int, default=5, help="fewest seeds for a ± and a ratio")
     args = parser.parse_args()
     results = []
     for path in args.inputs:
         if not Path(path).is_file():
             raise SystemExit(f"{path}: no such scores.py result; make it with benchmarks/scores.py --report-only")
         results.append(json.loads(Path(path).read_text()))
-    summary = build(results)
+    summary = build(results, args.min_seeds)
     print(markdown(summary))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"inputs": args.inputs, **summary}, indent=2))

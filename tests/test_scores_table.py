@@ -13,7 +13,14 @@ SCRIPT = Path(__file__).parents[1] / "benchmarks" / "scores_table.py"
 def result(dataset: str, scores: dict[str, tuple[float, list[int]]]) -> dict:
     """A scores.py result whose methods score ``scores[m] = (final = last3 mean, seeds)``."""
     methods = {
-        m: {"seeds": seeds, "d4rl_mean": s, "d4rl_std": 0.1, "last3_mean": s / 2, "last3_std": 0.05}
+        m: {
+            "seeds": seeds,
+            "d4rl_mean": s,
+            "d4rl_std": 0.1,
+            "last3_mean": s / 2,
+            "last3_std": 0.05,
+            "curve": [{"updates": 10_000, "mean": s / 4, "std": 0.01}, {"updates": 20_000, "mean": s, "std": 0.1}],
+        }
         for m, (s, seeds) in scores.items()
     }
     return {"command": f"python benchmarks/scores.py --dataset dwm_gym/hopper/{dataset}-v0", "methods": methods}
@@ -41,7 +48,10 @@ def test_ratios_per_dataset_and_over_datasets(tmp_path):
     assert summary["mean_over_datasets"]["TD3BC"]["final"] == pytest.approx(0.3)
     assert summary["mean_ratios"]["final"]["DWM-TD3BC / TD3BC"] == pytest.approx(0.5 / 0.3)
     assert "DWM-TD3BC / OneStep-TD3BC" not in summary["mean_ratios"]["final"]
-    assert "| hopper-medium-replay, last 3 | 0.100 ± 0.050 |" in printed
+    assert "| hopper-medium-replay, last 3 | 0.100 ± 0.050 | 0.050 (2 seeds) |" in printed
+    assert "| hopper-medium, DWM-TD3BC | 0.150 ± 0.010 | 0.600 ± 0.100 |" in printed  # the learning curve
+    assert "| hopper-medium-replay, OneStep-TD3BC |" not in printed  # too few seeds for a curve
+    assert "0.300 (unequal seeds)" in printed  # OneStep-TD3BC's mean over datasets: 5 seeds on one, 2 on the other
     assert "| DWM-TD3BC / TD3BC | 1.50 / 1.50 | 2.00 / 2.00 | 1.67 / 1.67 |" in printed
 
 
