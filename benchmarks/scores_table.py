@@ -21,10 +21,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scores import ALGOS
 
 from dwm_gym.utils.atomic import atomic_write_text
 
-ALGOS = ("TD3BC", "IQL")
 STATS = ("final", "last3")
 
 
