@@ -301,6 +301,7 @@ def report(
         print(f"{name}: {value:.2f}x")
     result = {
         "command": command_line(args),
+        "dataset": args.dataset,
         "budget": {"updates_per_run": args.updates, "batch_size": 128, "seeds": args.seeds, "workers": args.workers},
         "wall_s": wall,
         "methods": table,

@@ -23,17 +23,25 @@ from pathlib import Path
 import numpy as np
 from scores import ALGOS
 
+from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.atomic import atomic_write_text
 
 STATS = ("final", "last3")
 
 
 def dataset_of(result: dict) -> str:
-    """``hopper-medium-replay`` from the ``--dataset dwm_gym/hopper/medium-replay-v0`` of a result's command."""
-    words = result["command"].split()
-    name = words[words.index("--dataset") + 1] if "--dataset" in words else "dwm_gym/hopper/medium-v0"
-    _, task, quality = name.split("/")
-    return f"{task}-{quality.rsplit('-v', 1)[0]}"
+    """``hopper-medium-replay`` from the ``dataset`` (``dwm_gym/hopper/medium-replay-v0``) of a result.
+
+    Raises:
+        ValueError: If the result has no ``dataset`` field (a report written before scores.py recorded it).
+    """
+    if "dataset" not in result:
+        raise ValueError(
+            "a scores.py result without a 'dataset' field; rebuild it with "
+            "`python benchmarks/scores.py --report-only --dataset ... --json ...` from its finished runs"
+        )
+    spec, quality = parse_dataset_name(result["dataset"])
+    return f"{spec.name}-{quality}"
 
 
 def method_stats(row: dict) -> dict:

@@ -88,6 +88,7 @@ def test_tiny_scores_then_report_only(tmp_path):
     result = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive))
     check_records(result, "methods")
     assert set(result["methods"]) == {"TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"}
+    assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what scores_table.py labels the row with
     assert (archive / "hopper-medium" / "DWM-IQL_s0" / "agent.json").is_file()
     shutil.rmtree(runs)  # a fresh --runs folder: --report-only restores the finished runs from the archive
     report = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive), "--report-only")

@@ -23,7 +23,7 @@ def result(dataset: str, scores: dict[str, tuple[float, list[int]]]) -> dict:
         }
         for m, (s, seeds) in scores.items()
     }
-    return {"command": f"python benchmarks/scores.py --dataset dwm_gym/hopper/{dataset}-v0", "methods": methods}
+    return {"dataset": f"dwm_gym/hopper/{dataset}-v0", "methods": methods}
 
 
 def test_ratios_per_dataset_and_over_datasets(tmp_path):
@@ -59,3 +59,10 @@ def test_a_missing_input_says_how_to_make_it(tmp_path):
     cmd = [sys.executable, str(SCRIPT), "--inputs", str(tmp_path / "none.json")]
     failed = subprocess.run(cmd, capture_output=True, text=True)
     assert failed.returncode != 0 and "--report-only" in failed.stderr
+
+
+def test_a_result_without_its_dataset_says_how_to_rebuild_it(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"command": "python benchmarks/scores.py", "methods": {}}))
+    failed = subprocess.run([sys.executable, str(SCRIPT), "--inputs", str(old)], capture_output=True, text=True)
+    assert failed.returncode != 0 and "'dataset' field" in failed.stderr and "--report-only" in failed.stderr
