@@ -8,11 +8,12 @@ library's defaults (``scores.py``) and labelled as such wherever it is quoted. F
 * TD3BC / IQL: nothing to choose (their row is the default run).
 
 Phase 1 trains every configuration with the ``--select-seeds`` and picks the one with the best mean
-final score (ties: the smaller H, then the smaller g_eval). Phase 2 completes the chosen configuration
-to all ``--seeds``; the table gives its final score and last-3 mean over them. The runs are those of
-``scores.py`` (same folders, archive and resumption: an interrupted protocol continues where it
-stopped, and a configuration equal to the defaults reuses the default runs), one imagination cache per
-g_eval serves every H.
+final score among those whose critics all held (a run whose critic monitor reported a divergence is
+listed with its configuration but never chosen; ties: the smaller H, then the smaller g_eval). Phase 2
+completes the chosen configuration to all ``--seeds``; the table gives its final score and last-3 mean
+over them. The runs are those of ``scores.py`` (same folders, archive and resumption: an interrupted
+protocol continues where it stopped, and a configuration equal to the defaults reuses the default runs),
+one imagination cache per g_eval serves every H.
 
 python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                     [--methods DWM-TD3BC,DWM-IQL,OneStep-TD3BC,OneStep-IQL]
@@ -127,7 +128,21 @@ def summarize(runs: list[dict]) -> dict:
         "last3_mean": float(last3.mean()) if len(last3) else None,
         "last3_std": float(last3.std()) if len(last3) else None,
         "final_scores": finals.tolist(),
+        "diverged": sum(r.get("divergence") is not None for r in runs),
     }
+
+
+def choose(per_config: list[dict], n_seeds: int) -> dict | None:
+    """The configuration with the best mean final score among those whose ``n_seeds`` runs all finished with
+    a critic that held (a diverged critic's score is not trustworthy); ties: the smaller H, then the smaller
+    g_eval. None when a configuration is unfinished or every one diverged."""
+    if any(c["final_mean"] is None or len(c["seeds"]) < n_seeds for c in per_config):
+        return None
+    sound = [c for c in per_config if c["diverged"] == 0]
+    if not sound:
+        return None
+    best = max(sound, key=lambda c: (c["final_mean"], -c["horizon"], -(c["rtg"] or 0.0)))
+    return {"horizon": best["horizon"], "rtg": best["rtg"]}
 
 
 def main() -> None:
@@ -183,12 +198,10 @@ def main() -> None:
                 if r is None
             ]
             per_config.append({**config, **(summarize(done) if done else {"final_mean": None})})
-        complete = [c for c in per_config if c["final_mean"] is not None and len(c["seeds"]) == len(select_seeds)]
-        if len(complete) < len(configs):
+        best = choose(per_config, len(select_seeds))
+        if best is None:
             table[method] = {"configs": per_config, "chosen": None}
             continue
-        chosen = max(complete, key=lambda c: (c["final_mean"], -c["horizon"], -(c["rtg"] or 0.0)))
-        best = {"horizon": chosen["horizon"], "rtg": chosen["rtg"]}
         final_jobs = [(method, s, config_args(args, method, best)) for s in seeds]
         final = run_all(final_jobs, args.workers, args.report_only)
         missing += [f"{method} {describe(a, method)} s{s}" for (_, s, a), r in zip(final_jobs, final) if r is None]

@@ -87,7 +87,8 @@ def same_settings(stored: dict, config) -> bool:
 
 
 def finished(out: Path, summary: dict) -> dict:
-    """The final evaluation of a run plus its learning curve (every evaluation of ``evaluations.jsonl``)."""
+    """The final evaluation of a run, its learning curve (every evaluation of ``evaluations.jsonl``) and the
+    critic monitor's divergence message (None if the critic held)."""
     curve = []
     log = out / "evaluations.jsonl"
     if log.is_file():
@@ -97,4 +98,5 @@ def finished(out: Path, summary: dict) -> dict:
             {"updates": t, "normalized_score": by_step[t]["normalized_score"], "mean_return": by_step[t]["mean_return"]}
             for t in sorted(by_step)
         ]
-    return {**summary["final_evaluation"], "curve": curve}
+    divergence = summary.get("critic", {}).get("divergence")  # the run's critic monitor; None when it held
+    return {**summary["final_evaluation"], "curve": curve, "divergence": divergence}

@@ -130,3 +130,17 @@ def test_harness_records(tmp_path, monkeypatch):
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temp file left behind
     with pytest.raises(ValueError, match="run"):
         harness.write_result(tmp_path / "bad.json", {"run": 1}, tiny)
+
+
+def test_the_paper_protocol_never_chooses_a_diverged_configuration(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    from paper_protocol import choose
+
+    def config(h, g, score, diverged, seeds=(0, 1)):
+        return {"horizon": h, "rtg": g, "final_mean": score, "seeds": list(seeds), "diverged": diverged}
+
+    grid = [config(1, 0.6, 0.9, 1), config(3, 0.6, 0.5, 0), config(5, 0.6, 0.5, 0), config(5, 0.7, 0.4, 0)]
+    assert choose(grid, 2) == {"horizon": 3, "rtg": 0.6}  # the best score diverged; the tie goes to the smaller H
+    assert choose([config(1, 0.6, 0.9, 2), config(3, 0.6, 0.5, 1)], 2) is None  # nothing sound to choose
+    assert choose([*grid, config(7, 0.6, 0.8, 0, seeds=(0,))], 2) is None  # one configuration is unfinished
+    assert choose([*grid, config(7, 0.6, None, 0, seeds=())], 2) is None
