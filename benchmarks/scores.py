@@ -73,12 +73,17 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
     )
 
 
-def dataset_name(args: argparse.Namespace) -> str:
-    """``hopper-medium`` for ``dwm_gym/hopper/medium-v0`` (the folder of the dataset's runs)."""
+def dataset_label(dataset_id: str) -> str:
+    """``hopper-medium`` for ``dwm_gym/hopper/medium-v0``."""
     from dwm_gym.data.specs import parse_dataset_name
 
-    spec, quality = parse_dataset_name(args.dataset)
+    spec, quality = parse_dataset_name(dataset_id)
     return f"{spec.name}-{quality}"
+
+
+def dataset_name(args: argparse.Namespace) -> str:
+    """``hopper-medium`` for ``--dataset dwm_gym/hopper/medium-v0`` (the folder of the dataset's runs)."""
+    return dataset_label(args.dataset)
 
 
 def run_name(method: str, seed: int, args: argparse.Namespace) -> str:

@@ -21,9 +21,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scores import ALGOS
+from scores import ALGOS, dataset_label
 
-from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.atomic import atomic_write_text
 
 STATS = ("final", "last3")
@@ -40,8 +39,7 @@ def dataset_of(result: dict) -> str:
             "a scores.py result without a 'dataset' field; rebuild it with "
             "`python benchmarks/scores.py --report-only --dataset ... --json ...` from its finished runs"
         )
-    spec, quality = parse_dataset_name(result["dataset"])
-    return f"{spec.name}-{quality}"
+    return dataset_label(result["dataset"])
 
 
 def method_stats(row: dict) -> dict:
