@@ -118,8 +118,12 @@ def shared_cache_file(args: argparse.Namespace) -> str:
     return str(Path(args.runs) / dataset_name(args) / name)
 
 
-def prepare_shared_cache(args: argparse.Namespace) -> None:
-    """Fills the shared DWM cache once, in this process, before the runs start (they then load it)."""
+def prepare_shared_cache(args: argparse.Namespace):
+    """Fills the shared DWM cache once, in this process, before the runs start (they then load it).
+
+    Returns:
+        The filled ``DiffusionMVEReplayBuffer`` (rows in the dataset's transition order).
+    """
     import torch
 
     from dwm_gym.data import OfflineDataset
@@ -140,6 +144,7 @@ def prepare_shared_cache(args: argparse.Namespace) -> None:
     longest = DiffusionMVEReplayBuffer(1, *spaces(dataset), horizon=0, **settings).max_horizon
     buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
     print(f"imagination cache: {buffer.prepare_cache(progress=True)}", flush=True)
+    return buffer
 
 
 def spaces(dataset):
