@@ -70,6 +70,7 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
         eval_episodes=args.eval_episodes,
         checkpoint_every=args.eval_every,
         cache_file=shared_cache_file(args) if prefix == "DWM" else None,
+        data_termination=args.data_termination and prefix != "",
     )
 
 
@@ -95,6 +96,8 @@ def run_name(method: str, seed: int, args: argparse.Namespace) -> str:
         parts += [f"rtg{args.rtg:g}"] if args.rtg is not None else []
     elif prefix == "OneStep" and args.onestep_horizon != DEFAULT_HORIZON:
         parts.append(f"h{args.onestep_horizon}")
+    if prefix and args.data_termination:
+        parts.append("dterm")
     return "_".join([*parts, f"s{seed}"])
 
 
@@ -156,14 +159,20 @@ def spaces(dataset):
     return env.observation_space, env.action_space
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
-    """Trains (or reuses, or resumes) one run; returns its final evaluation."""
+def run_one(method: str, seed: int, args: argparse.Namespace, dataset=None, name: str | None = None) -> dict:
+    """Trains (or reuses, or resumes) one run; returns its final evaluation.
+
+    ``dataset`` (an ``OfflineDataset``) replaces the one ``--dataset`` names, for runs on altered data;
+    such a run needs its own ``name`` (its folder and archive entry, instead of :func:`run_name`).
+    """
     import torch
 
     from dwm_gym.agents.runs import train_agent
 
+    if (dataset is None) != (name is None):
+        raise ValueError("a run on altered data needs both dataset= and its own name=")
     torch.set_num_threads(1)
-    out = run_folder(method, seed, args)
+    out = run_folder(method, seed, args) if name is None else Path(args.runs) / dataset_name(args) / name
     summary_path = out / "agent.json"
     config = run_config(method, seed, args)
     restore_finished(out, archive_folder(args), args.updates, config)
@@ -175,7 +184,7 @@ def run_one(method: str, seed: int, args: argparse.Namespace) -> dict:
     if summary_path.is_file() and not resume:
         summary_path.unlink()
     start = time.perf_counter()
-    summary = train_agent(config, out, resume=resume, progress_bar=False)
+    summary = train_agent(config, out, resume=resume, progress_bar=False, dataset=dataset)
     seconds = time.perf_counter() - start
     archive_finished(out, archive_folder(args), args.updates, config)
     return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
@@ -191,6 +200,11 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=5, help="H of DWM-MVE")
     parser.add_argument("--onestep-horizon", type=int, default=5, help="H of one-step MVE")
     parser.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: the checkpoint's median RTG)")
+    parser.add_argument(
+        "--data-termination",
+        action="store_true",
+        help="MVE targets take the first step's termination from the data (run names get '_dterm')",
+    )
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
     parser.add_argument("--runs", default="runs/scores")

@@ -66,6 +66,8 @@ class AgentRunConfig:
         checkpoint_every: Updates between saves of ``checkpoints/latest.zip``.
         cache_file: A DWM imagination cache file shared between runs (loaded when it matches,
             else filled and written) — see ``DiffusionMVEReplayBuffer.prepare_cache``.
+        data_termination: MVE targets take the first step's termination from the data
+            (``MVEReplayBuffer``'s ``data_termination``).
     """
 
     algo: str = "td3bc"
@@ -85,6 +87,7 @@ class AgentRunConfig:
     refs: str = "d4rl"
     checkpoint_every: int = 10_000
     cache_file: str | None = None
+    data_termination: bool = False
 
     def __post_init__(self) -> None:
         choice("algo", self.algo, ALGORITHMS)
@@ -122,7 +125,12 @@ def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]
     path, kind = resolve_world_model(config.world_model, config.dataset)
     if path is None:
         return None, {}
-    kwargs: dict[str, Any] = {"world_model": path, "horizon": config.horizon, "seed": config.seed}
+    kwargs: dict[str, Any] = {
+        "world_model": path,
+        "horizon": config.horizon,
+        "seed": config.seed,
+        "data_termination": config.data_termination,
+    }
     if not model_class(kind).needs_policy:  # segments from (s_t, a_t) alone: the cached buffer
         kwargs.update(rtg=config.rtg, cache=config.cache, cache_samples=config.cache_samples)
         if config.cache and config.cache_file:

@@ -68,6 +68,10 @@ class MVEReplayBuffer(ReplayBuffer):
         gamma: Discount of the target; must equal the algorithm's γ.
         world_model_device: Where the world model runs (default: the buffer's device; ``"auto"`` allowed).
         return_segments: Also return the H imagined states/rewards/flags (needed for λ-returns).
+        data_termination: The first imagined transition re-plays the dataset's (s_t, a_t), whose
+            termination is known: a segment whose real s_{t+1} is terminal is terminated from its first
+            step on, even when the imagined ŝ_{t+1} lands on the healthy side of the env's rule.
+            False: the rule on ŝ_{t+1} alone decides (docs/scores.md, "imagined terminations").
         seed: Seed of the imagination generator (default: drawn from ``np.random``, so SB3's ``seed=``
             makes runs reproducible).
     """
@@ -87,6 +91,7 @@ class MVEReplayBuffer(ReplayBuffer):
         gamma: float = 0.99,
         world_model_device: str | th.device | None = None,
         return_segments: bool = False,
+        data_termination: bool = False,
         seed: int | None = None,
     ) -> None:
         if optimize_memory_usage:
@@ -112,6 +117,7 @@ class MVEReplayBuffer(ReplayBuffer):
         if horizon > self.max_horizon:
             raise ValueError(f"horizon must be <= {self.max_horizon} for this world model, got {horizon}")
         self.horizon, self.gamma, self.return_segments = int(horizon), discount("gamma", gamma), bool(return_segments)
+        self.data_termination = bool(data_termination)
         self.seed = int(np.random.randint(2**31 - 1)) if seed is None else int(seed)
         self._generator: th.Generator | None = None
         low, high = action_space.low.astype(np.float32), action_space.high.astype(np.float32)
@@ -252,12 +258,19 @@ class MVEReplayBuffer(ReplayBuffer):
         env_indices = np.random.randint(0, high=self.n_envs, size=(len(batch_inds),))
         obs, actions = self.observations[batch_inds, env_indices, :], self.actions[batch_inds, env_indices, :]
         states, rewards, terminated = self.imagine_rows(batch_inds * self.n_envs + env_indices, obs, actions)
+        if self.data_termination:
+            terminated = terminated | self.data_terminations(batch_inds, env_indices, terminated.device)
         batch = self.assemble(obs, actions, states, rewards, terminated, env)
         with th.no_grad():
             raw_states = states.to(self.device, th.float32)
             data_rewards = self.rewards[batch_inds, env_indices]
             self._stats.accumulate(self.data_support(), raw_states, rewards, batch.rewards, data_rewards)
         return batch
+
+    def data_terminations(self, batch_inds: np.ndarray, env_indices: np.ndarray, device: th.device) -> th.Tensor:
+        """``(B, 1)`` the data's true terminations of the sampled rows (time-limit truncations excluded)."""
+        real = self.dones[batch_inds, env_indices] * (1.0 - self.timeouts[batch_inds, env_indices])
+        return th.as_tensor(real > 0.5, device=device).reshape(-1, 1)
 
     def assemble(self, obs, actions, states, rewards, terminated, env: VecNormalize | None = None):
         """The SB3 batch (see the module docstring) from raw-unit imagined tensors."""
@@ -291,4 +304,5 @@ class MVEReplayBuffer(ReplayBuffer):
         self.__dict__.setdefault("_offline", False)
         self.__dict__.setdefault("_stats", ImaginationStats())
         self.__dict__.setdefault("_gamma_confirmed", False)
+        self.__dict__.setdefault("data_termination", False)  # pickled before the setting existed
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)
