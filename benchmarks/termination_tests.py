@@ -39,15 +39,52 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+import torch as th
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from scores import dataset_name, prepare_shared_cache, run_folder, run_one
+from run_archive import ARCHIVED, finished
+from scores import dataset_name, prepare_shared_cache, run_folder, run_one, shared_cache_file
 
-VARIANTS = {  # name: (scores.py method, H, data termination, share of falls unmasked)
-    "TD3BC": ("TD3BC", 5, False, False),
-    "TD3BC, falls unmasked": ("TD3BC", 5, False, True),
-    "DWM-TD3BC H=1": ("DWM-TD3BC", 1, False, False),
-    "DWM-TD3BC H=1, data termination": ("DWM-TD3BC", 1, True, False),
+from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
+
+VARIANTS = {  # name: (kind, scores.py method, H, data termination, the one imagined part of a "swap" run)
+    "TD3BC": ("scores", "TD3BC", 5, False, None),
+    "TD3BC, falls unmasked": ("unmask", "TD3BC", 5, False, None),
+    "DWM-TD3BC H=1": ("scores", "DWM-TD3BC", 1, False, None),
+    "DWM-TD3BC H=1, data termination": ("scores", "DWM-TD3BC", 1, True, None),
+    "H=1, only the reward imagined": ("swap", "DWM-TD3BC", 1, False, "reward"),
+    "H=1, only the next state imagined": ("swap", "DWM-TD3BC", 1, False, "state"),
+    "H=1, only the termination imagined": ("swap", "DWM-TD3BC", 1, False, "termination"),
 }
+
+
+class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
+    """H = 1 with one part of the first imagined step (reward, state or termination) kept, the others the data's.
+
+    Args:
+        *args: ``DiffusionMVEReplayBuffer``'s.
+        imagined: ``reward``, ``state`` or ``termination``: the part left as the DWM imagined it.
+        **kwargs: ``DiffusionMVEReplayBuffer``'s (``horizon`` must be 1).
+    """
+
+    def __init__(self, *args, imagined: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.horizon != 1 or imagined not in ("reward", "state", "termination"):
+            raise ValueError(
+                f"expected horizon 1 and imagined in reward/state/termination, got {self.horizon}, {imagined}"
+            )
+        self.imagined = imagined
+
+    def imagine_rows(self, rows, obs, actions):
+        """The cached first step, with the data's reward, next state or termination put in for the other parts."""
+        states, rewards, terminated = super().imagine_rows(rows, obs, actions)
+        index, env = rows // self.n_envs, rows % self.n_envs
+        if self.imagined != "reward":
+            rewards = th.as_tensor(self.rewards[index, env]).reshape(rewards.shape).to(rewards)
+        if self.imagined != "state":
+            states = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
+        if self.imagined != "termination":
+            terminated = self.data_terminations(index, env, terminated.device).expand_as(terminated)
+        return states, rewards, terminated
 
 
 def unmask_falls(dataset, fraction: float):
@@ -70,31 +107,104 @@ def unmask_falls(dataset, fraction: float):
 
 def variant_args(args: argparse.Namespace, variant: str) -> argparse.Namespace:
     """``scores.py``'s arguments for one variant."""
-    _, horizon, data_termination, _ = VARIANTS[variant]
+    _, _, horizon, data_termination, _ = VARIANTS[variant]
     out = argparse.Namespace(**vars(args))
     out.horizon, out.onestep_horizon, out.rtg, out.data_termination = horizon, 5, None, data_termination
     return out
 
 
+def variant_folder(variant: str, seed: int, args: argparse.Namespace) -> Path:
+    """The run folder of ``variant`` (``scores.py``'s for its own runs)."""
+    kind, method, _, _, part = VARIANTS[variant]
+    if kind == "scores":
+        return run_folder(method, seed, variant_args(args, variant))
+    name = f"TD3BC_unmask{args.unmask:g}_s{seed}" if kind == "unmask" else f"DWM-TD3BC_h1_imagined-{part}_s{seed}"
+    return Path(args.runs) / dataset_name(args) / name
+
+
+def run_swap(variant: str, seed: int, args: argparse.Namespace) -> dict:
+    """Trains (or reuses) a one-part-imagined run: TD3BC with :class:`OnePartImaginedBuffer`.
+
+    Its records (``agent.json``, ``evaluations.jsonl``, ``progress.csv``) are archived like ``scores.py``'s;
+    an unfinished run starts over (it has no checkpoint).
+    """
+    import shutil
+
+    from stable_baselines3.common.logger import configure
+
+    from dwm_gym.agents import TD3BC
+    from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.data.specs import parse_dataset_name
+    from dwm_gym.utils.atomic import atomic_write_text
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    th.set_num_threads(1)
+    out = variant_folder(variant, seed, args)
+    archived = Path(args.archive) / out.parent.name / out.name
+    for folder in (out, archived):
+        if (folder / "agent.json").is_file() and "final_evaluation" in json.loads((folder / "agent.json").read_text()):
+            return finished(folder, json.loads((folder / "agent.json").read_text()))
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    dataset = OfflineDataset.from_minari(args.dataset)
+    spec, quality = parse_dataset_name(args.dataset)
+    buffer_kwargs = dict(
+        world_model=str(resolve_checkpoint(spec.name, quality, "dwm").resolve()),
+        horizon=1,
+        seed=seed,
+        cache_file=shared_cache_file(variant_args(args, variant)),
+        imagined=VARIANTS[variant][4],
+    )
+    agent = TD3BC(
+        "MlpPolicy",
+        dataset.env_id,
+        buffer_size=dataset.num_transitions,
+        replay_buffer_class=OnePartImaginedBuffer,
+        replay_buffer_kwargs=buffer_kwargs,
+        seed=seed,
+        device="cpu",
+    )
+    agent.set_logger(configure(str(out), ["csv"]))
+    agent.load_dataset(dataset)
+    evaluation = EvalOnRealEnvCallback(
+        dataset.env_id, args.eval_every, args.eval_episodes, seed, log_path=out / "evaluations.jsonl"
+    )
+    agent.learn(args.updates, callback=evaluation)
+    summary = {
+        "variant": variant,
+        "dataset_id": args.dataset,
+        "updates": agent.num_timesteps,
+        "final_evaluation": evaluation.history[-1],
+        "critic": {"divergence": agent.divergence, "history": agent.critic_monitor.history},
+    }
+    atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
+    archived.mkdir(parents=True, exist_ok=True)
+    for name in ARCHIVED:
+        shutil.copy2(out / name, archived / name)
+    return finished(out, summary)
+
+
 def run_variant(variant: str, seed: int, args: argparse.Namespace) -> dict:
     """Trains (or reuses, or resumes) one run of ``variant``."""
-    method, _, _, unmasked = VARIANTS[variant]
+    kind, method, _, _, _ = VARIANTS[variant]
+    if kind == "swap":
+        return {"variant": variant, "seed": seed, **run_swap(variant, seed, args)}
     run_args = variant_args(args, variant)
-    if not unmasked:
+    if kind == "scores":
         return {"variant": variant, **run_one(method, seed, run_args)}
     from dwm_gym.data import OfflineDataset
 
     dataset, _ = unmask_falls(OfflineDataset.from_minari(args.dataset), args.unmask)
-    name = f"TD3BC_unmask{args.unmask:g}_s{seed}"
+    name = variant_folder(variant, seed, args).name
     return {"variant": variant, **run_one(method, seed, run_args, dataset=dataset, name=name)}
 
 
 def critic_of(variant: str, seed: int, args: argparse.Namespace, result: dict) -> dict:
     """The run's critic monitor: last logged loss, largest Q, the loss's first logged value."""
-    method, _, _, unmasked = VARIANTS[variant]
-    folder = run_folder(method, seed, variant_args(args, variant))
-    if unmasked:
-        folder = folder.parent / f"TD3BC_unmask{args.unmask:g}_s{seed}"
+    folder = variant_folder(variant, seed, args)
+    if not (folder / "agent.json").is_file():  # a reused swap run read from the archive
+        folder = Path(args.archive) / folder.parent.name / folder.name
     history = json.loads((folder / "agent.json").read_text()).get("critic", {}).get("history", [])
     if not history:
         return {"diverged": result["divergence"] is not None}
@@ -155,7 +265,7 @@ def main() -> None:
     if args.tiny:
         args.dataset = tiny_dataset()
     seeds, start = [int(s) for s in args.seeds.split(",")], time.perf_counter()
-    if any(VARIANTS[v][0].startswith("DWM-") for v in variants):
+    if any(VARIANTS[v][1].startswith("DWM-") for v in variants):
         (Path(args.runs) / dataset_name(args)).mkdir(parents=True, exist_ok=True)
         prepare_shared_cache(variant_args(args, variants[0]))
     jobs = [(v, s) for s in seeds for v in variants]

@@ -145,3 +145,39 @@ def test_the_paper_protocol_never_chooses_a_diverged_configuration(monkeypatch):
     assert choose([config(1, 0.6, 0.9, 2), config(3, 0.6, 0.5, 1)], 2) is None  # nothing sound to choose
     assert choose([*grid, config(7, 0.6, 0.8, 0, seeds=(0,))], 2) is None  # one configuration is unfinished
     assert choose([*grid, config(7, 0.6, None, 0, seeds=())], 2) is None
+
+
+@pytest.mark.slow  # 4 training runs in two worker processes
+def test_tiny_termination_tests(tmp_path):
+    result = run_script(tmp_path, "termination_tests.py")
+    check_records(result, "variants")
+    assert set(result["variants"]) == {
+        "TD3BC",
+        "TD3BC, falls unmasked",
+        "DWM-TD3BC H=1",
+        "DWM-TD3BC H=1, data termination",
+    }
+
+
+def test_unmasking_falls_turns_a_share_of_terminations_into_truncations(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import numpy as np
+    from termination_tests import unmask_falls
+
+    from dwm_gym.data import Episode, OfflineDataset
+
+    def episode(k: int, falls: bool) -> Episode:
+        end = np.zeros(5, bool)
+        end[-1] = True
+        obs = np.full((6, 11), float(k))
+        never = np.zeros(5, bool)
+        return Episode(obs, np.zeros((5, 3)), np.ones(5), end if falls else never, never if falls else end)
+
+    dataset = OfflineDataset([episode(k, falls=k < 6) for k in range(8)], env_id="Hopper-v5")
+    altered, unmasked = unmask_falls(dataset, 0.5)
+    assert unmasked == 3
+    assert sum(e.terminated for e in altered.episodes) == 3 and sum(e.terminated for e in dataset.episodes) == 6
+    assert altered.transitions["truncations"].sum() == 5  # 2 cut before + 3 falls now cut
+    np.testing.assert_array_equal(altered.transitions["observations"], dataset.transitions["observations"])
+    again, _ = unmask_falls(dataset, 0.5)  # the same falls every time (one fixed generator)
+    np.testing.assert_array_equal(again.transitions["terminations"], altered.transitions["terminations"])

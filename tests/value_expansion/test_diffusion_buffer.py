@@ -41,6 +41,35 @@ def test_scripted_segments_give_the_hand_computed_target(dataset, scripted_dwm):
     assert torch.all(batch.dones == 1)
 
 
+@pytest.mark.parametrize("data_termination", [False, True])
+def test_data_termination_ends_the_segment_at_a_real_fall_the_model_missed(dataset, scripted_dwm, data_termination):
+    buffer = buffer_from_dataset(
+        dataset,
+        DiffusionMVEReplayBuffer,
+        device="cpu",
+        world_model=scripted_dwm,
+        horizon=3,
+        gamma=0.5,
+        cache=False,
+        data_termination=data_termination,
+    )
+    data = dataset.transitions
+    falls, cuts = np.flatnonzero(data["terminations"]), np.flatnonzero(data["truncations"])
+    others = np.setdiff1d(np.arange(len(data["rewards"])), np.concatenate([falls, cuts]))[:20]
+    assert len(falls) == 3 and len(cuts) == 3  # the fixture: even episodes fall, odd ones are cut
+    batch = buffer._get_samples(np.concatenate([falls, cuts, others]))  # dz = 0: every imagined state healthy
+    n = len(falls)
+    if data_termination:  # a real fall: only r̂_t counts, nothing is bootstrapped
+        assert torch.all(batch.dones[:n] == 1)
+        torch.testing.assert_close(batch.rewards[:n], torch.ones(n, 1))
+    else:
+        assert torch.all(batch.dones[:n] == 0)
+        torch.testing.assert_close(batch.rewards[:n], torch.full((n, 1), 2.75))
+    # time-limit cuts and ordinary transitions never take a termination from the data
+    assert torch.all(batch.dones[n:] == 0)
+    torch.testing.assert_close(batch.rewards[n:], torch.full((len(batch.rewards) - n, 1), 2.75))
+
+
 def test_cache_and_fresh_sampling_agree_and_match_the_model(dataset, deterministic_dwm_path):
     kwargs = dict(device="cpu", world_model=deterministic_dwm_path, horizon=4, rtg=0.8, return_segments=True)
     fresh = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, cache=False, **kwargs)
