@@ -159,22 +159,32 @@ def spaces(dataset):
     return env.observation_space, env.action_space
 
 
-def run_one(method: str, seed: int, args: argparse.Namespace, dataset=None, name: str | None = None) -> dict:
+def run_one(
+    method: str,
+    seed: int,
+    args: argparse.Namespace,
+    dataset=None,
+    name: str | None = None,
+    changes: dict | None = None,
+) -> dict:
     """Trains (or reuses, or resumes) one run; returns its final evaluation.
 
-    ``dataset`` (an ``OfflineDataset``) replaces the one ``--dataset`` names, for runs on altered data;
-    such a run needs its own ``name`` (its folder and archive entry, instead of :func:`run_name`).
+    ``dataset`` (an ``OfflineDataset``) replaces the one ``--dataset`` names, for runs on altered data, and
+    ``changes`` replace fields of the run's :class:`AgentRunConfig`; such a run needs its own ``name`` (its
+    folder and archive entry, instead of :func:`run_name`).
     """
+    import dataclasses
+
     import torch
 
     from dwm_gym.agents.runs import train_agent
 
-    if (dataset is None) != (name is None):
-        raise ValueError("a run on altered data needs both dataset= and its own name=")
+    if (dataset is not None or changes) and name is None:
+        raise ValueError("a run on altered data or settings needs its own name=")
     torch.set_num_threads(1)
     out = run_folder(method, seed, args) if name is None else Path(args.runs) / dataset_name(args) / name
     summary_path = out / "agent.json"
-    config = run_config(method, seed, args)
+    config = dataclasses.replace(run_config(method, seed, args), **(changes or {}))
     restore_finished(out, archive_folder(args), args.updates, config)
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())

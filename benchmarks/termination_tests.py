@@ -54,7 +54,12 @@ VARIANTS = {  # name: (kind, scores.py method, H, data termination, the one imag
     "H=1, only the reward imagined": ("swap", "DWM-TD3BC", 1, False, "reward"),
     "H=1, only the next state imagined": ("swap", "DWM-TD3BC", 1, False, "state"),
     "H=1, only the termination imagined": ("swap", "DWM-TD3BC", 1, False, "termination"),
+    "H=1, only the next state imagined, its worst 1% the data's": ("swap", "DWM-TD3BC", 1, False, "state-tail"),
+    "DWM-TD3BC H=1, 8 segments per transition": ("samples", "DWM-TD3BC", 1, False, None),
+    "OneStep-TD3BC H=1": ("scores", "OneStep-TD3BC", 1, False, None),
 }
+TAIL = 0.01  # share of the transitions whose imagined next state is farthest from the real one ("state-tail")
+SAMPLES = 8  # segments cached per transition in the "samples" variant (fresh sampling, approximately)
 
 
 class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
@@ -62,17 +67,27 @@ class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
 
     Args:
         *args: ``DiffusionMVEReplayBuffer``'s.
-        imagined: ``reward``, ``state`` or ``termination``: the part left as the DWM imagined it.
+        imagined: ``reward``, ``state`` or ``termination``: the part left as the DWM imagined it;
+            ``state-tail``: the state, but the data's at the TAIL transitions where the two differ most.
         **kwargs: ``DiffusionMVEReplayBuffer``'s (``horizon`` must be 1).
     """
 
     def __init__(self, *args, imagined: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.horizon != 1 or imagined not in ("reward", "state", "termination"):
-            raise ValueError(
-                f"expected horizon 1 and imagined in reward/state/termination, got {self.horizon}, {imagined}"
-            )
-        self.imagined = imagined
+        if self.horizon != 1 or imagined not in ("reward", "state", "state-tail", "termination"):
+            raise ValueError(f"expected horizon 1 and imagined reward/state/termination, got {self.horizon}/{imagined}")
+        self.imagined, self.cut_tail, self.tail = imagined.removesuffix("-tail"), imagined.endswith("-tail"), None
+
+    def prepare(self, progress: bool = False) -> dict[str, float]:
+        """Loads the cache; for ``state-tail``, marks the TAIL rows whose ŝ_{t+1} is farthest from s_{t+1}."""
+        metrics = super().prepare(progress)
+        if self.cut_tail:
+            size = self.size()
+            scale = self.observations[:size, 0].std(0) + 1e-6
+            imagined = self.cache.states[:size, 0, 0].cpu().numpy()
+            error = (((imagined - self.next_observations[:size, 0]) / scale) ** 2).mean(1)
+            self.tail = error > np.quantile(error, 1.0 - TAIL)
+        return metrics
 
     def imagine_rows(self, rows, obs, actions):
         """The cached first step, with the data's reward, next state or termination put in for the other parts."""
@@ -82,6 +97,10 @@ class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
             rewards = th.as_tensor(self.rewards[index, env]).reshape(rewards.shape).to(rewards)
         if self.imagined != "state":
             states = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
+        elif self.tail is not None:
+            far = th.as_tensor(self.tail[index])
+            real = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
+            states = th.where(far.reshape(-1, 1, 1), real, states)
         if self.imagined != "termination":
             terminated = self.data_terminations(index, env, terminated.device).expand_as(terminated)
         return states, rewards, terminated
@@ -107,10 +126,38 @@ def unmask_falls(dataset, fraction: float):
 
 def variant_args(args: argparse.Namespace, variant: str) -> argparse.Namespace:
     """``scores.py``'s arguments for one variant."""
-    _, _, horizon, data_termination, _ = VARIANTS[variant]
+    _, method, horizon, data_termination, _ = VARIANTS[variant]
     out = argparse.Namespace(**vars(args))
-    out.horizon, out.onestep_horizon, out.rtg, out.data_termination = horizon, 5, None, data_termination
+    out.horizon, out.onestep_horizon = (5, horizon) if method.startswith("OneStep") else (horizon, 5)
+    out.rtg, out.data_termination = None, data_termination
     return out
+
+
+def samples_cache_file(args: argparse.Namespace) -> str:
+    """The imagination cache of the "samples" variant: SAMPLES segments per transition, H = 1."""
+    return str(Path(args.runs) / dataset_name(args) / f"dwm_cache_rtgdefault_h1_m{SAMPLES}.safetensors")
+
+
+def prepare_samples_cache(args: argparse.Namespace) -> None:
+    """Fills the "samples" variant's cache once, before its runs start (they then load it)."""
+    from dwm_gym.data import OfflineDataset
+    from dwm_gym.data.specs import parse_dataset_name
+    from dwm_gym.value_expansion import buffer_from_dataset
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    th.set_num_threads(args.workers)
+    spec, quality = parse_dataset_name(args.dataset)
+    buffer = buffer_from_dataset(
+        OfflineDataset.from_minari(args.dataset),
+        DiffusionMVEReplayBuffer,
+        device="cpu",
+        world_model=str(resolve_checkpoint(spec.name, quality, "dwm").resolve()),
+        horizon=1,
+        cache_samples=SAMPLES,
+        cache_file=samples_cache_file(args),
+        seed=0,
+    )
+    print(f"{SAMPLES}-segment cache: {buffer.prepare_cache(progress=False)}", flush=True)
 
 
 def variant_folder(variant: str, seed: int, args: argparse.Namespace) -> Path:
@@ -118,8 +165,12 @@ def variant_folder(variant: str, seed: int, args: argparse.Namespace) -> Path:
     kind, method, _, _, part = VARIANTS[variant]
     if kind == "scores":
         return run_folder(method, seed, variant_args(args, variant))
-    name = f"TD3BC_unmask{args.unmask:g}_s{seed}" if kind == "unmask" else f"DWM-TD3BC_h1_imagined-{part}_s{seed}"
-    return Path(args.runs) / dataset_name(args) / name
+    names = {
+        "unmask": f"TD3BC_unmask{args.unmask:g}_s{seed}",
+        "swap": f"DWM-TD3BC_h1_imagined-{part}_s{seed}",
+        "samples": f"DWM-TD3BC_h1_m{SAMPLES}_s{seed}",
+    }
+    return Path(args.runs) / dataset_name(args) / names[kind]
 
 
 def run_swap(variant: str, seed: int, args: argparse.Namespace) -> dict:
@@ -193,10 +244,13 @@ def run_variant(variant: str, seed: int, args: argparse.Namespace) -> dict:
     run_args = variant_args(args, variant)
     if kind == "scores":
         return {"variant": variant, **run_one(method, seed, run_args)}
+    name = variant_folder(variant, seed, args).name
+    if kind == "samples":
+        changes = {"cache_samples": SAMPLES, "cache_file": samples_cache_file(args)}
+        return {"variant": variant, **run_one(method, seed, run_args, name=name, changes=changes)}
     from dwm_gym.data import OfflineDataset
 
     dataset, _ = unmask_falls(OfflineDataset.from_minari(args.dataset), args.unmask)
-    name = variant_folder(variant, seed, args).name
     return {"variant": variant, **run_one(method, seed, run_args, dataset=dataset, name=name)}
 
 
@@ -268,6 +322,8 @@ def main() -> None:
     if any(VARIANTS[v][1].startswith("DWM-") for v in variants):
         (Path(args.runs) / dataset_name(args)).mkdir(parents=True, exist_ok=True)
         prepare_shared_cache(variant_args(args, variants[0]))
+    if any(VARIANTS[v][0] == "samples" for v in variants):
+        prepare_samples_cache(args)
     jobs = [(v, s) for s in seeds for v in variants]
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(run_variant, v, s, args) for v, s in jobs]
