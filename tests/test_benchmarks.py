@@ -148,8 +148,8 @@ def test_the_paper_protocol_never_chooses_a_diverged_configuration(monkeypatch):
 
 
 @pytest.mark.slow  # 4 training runs in two worker processes
-def test_tiny_termination_tests(tmp_path):
-    result = run_script(tmp_path, "termination_tests.py")
+def test_tiny_h1_divergence(tmp_path):
+    result = run_script(tmp_path, "h1_divergence.py")
     check_records(result, "variants")
     assert set(result["variants"]) == {
         "TD3BC",
@@ -162,7 +162,7 @@ def test_tiny_termination_tests(tmp_path):
 def test_unmasking_falls_turns_a_share_of_terminations_into_truncations(monkeypatch):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     import numpy as np
-    from termination_tests import unmask_falls
+    from altered_targets import unmask_falls
 
     from dwm_gym.data import Episode, OfflineDataset
 

@@ -1,29 +1,35 @@
-"""Is it the imagined terminations that make DWM-MVE at H = 1 diverge? Two tests of the mechanism, with seeds.
+"""Why does DWM-MVE at H = 1 diverge on hopper-medium-replay? Each part of the imagined step tested, with seeds.
 
 Usage:
-    python benchmarks/termination_tests.py [--dataset dwm_gym/hopper/medium-replay-v0] [--seeds 0,1,2,3,4]
-                                           [--variants all] [--unmask 0.5] [--updates 50000] [--eval-every 10000]
-                                           [--eval-episodes 10] [--workers 2] [--runs runs/scores]
-                                           [--archive benchmarks/results/scores_runs]
-                                           [--json benchmarks/results/termination_tests.json] [--tiny]
+    python benchmarks/h1_divergence.py [--dataset dwm_gym/hopper/medium-replay-v0] [--seeds 0,1,2,3,4]
+                                       [--variants all] [--unmask 0.5] [--updates 50000] [--eval-every 10000]
+                                       [--eval-episodes 10] [--workers 2] [--runs runs/scores]
+                                       [--archive benchmarks/results/scores_runs]
+                                       [--json benchmarks/results/h1_divergence.json] [--tiny]
 
-The DWM's first imagined step lands on the healthy side of Hopper's termination rule at about half of the
-data's real falls (``imagined_falls.py``), so an H = 1 target bootstraps where the data's target stops.
-TD3BC is trained with each variant on the same data:
+An H = 1 Diffusion-MVE target replaces the data's (r_t, s_{t+1}, termination) by the DWM's first imagined step.
+TD3BC is trained on the same data with each variant (``--variants``: 'all' or names separated by ';'):
 
-* ``TD3BC``: model-free, the data's terminations (the control);
+* ``TD3BC``: model-free, the control;
 * ``TD3BC, falls unmasked``: model-free, with ``--unmask`` (half) of the falls turned into time-limit
-  truncations, so their targets bootstrap from the fallen state as a missed imagined fall does. The
-  falls are drawn once (generator seed 0) and are the same for every seed;
-* ``DWM-TD3BC H=1``: the DWM's imagined terminations (the rule on ŝ_{t+1});
-* ``DWM-TD3BC H=1, data termination``: the same imagined r̂_t and ŝ_{t+1}, but the first step's
-  termination taken from the data (``data_termination=True`` of the MVE buffers).
+  truncations (drawn once, generator seed 0), so their targets bootstrap from the fallen state;
+* ``DWM-TD3BC H=1``: the whole imagined step;
+* ``DWM-TD3BC H=1, data termination``: the same, with the data's termination OR-ed in
+  (``data_termination=True`` of the MVE buffers);
+* ``H=1, only the reward / next state / termination imagined``: one part of the imagined step kept, the
+  other two the data's (:class:`altered_targets.OnePartImaginedBuffer`);
+* ``H=1, only the next state imagined, its worst 1% the data's``: the same, with the real next state at
+  the 1 % of transitions whose imagined one is farthest from it (an oracle, for diagnosis only);
+* ``DWM-TD3BC H=1, 8 segments per transition``: a cache of 8 segments per transition, one drawn per
+  sample, close to the paper's fresh sampling per minibatch;
+* ``OneStep-TD3BC H=1``: the one-step model's imagined step (its rollouts are fresh every minibatch).
 
-If the mechanism is the missed falls, the second variant diverges and the fourth holds. The runs are
-``scores.py``'s (same folders, archive, reuse and resumption); the unmasked one is named
-``TD3BC_unmask<fraction>_s<seed>``. The report gives, per variant, the final score and the mean of the
-last three evaluations (mean ± std over seeds), the curve, and from each run's critic monitor the number
-of diverged critics, the last logged critic loss and the largest Q.
+The runs are ``scores.py``'s (same folders, archive, reuse and resumption) where the variant is one of
+its settings; the others are named after the variant (``TD3BC_unmask0.5_s0``,
+``DWM-TD3BC_h1_imagined-state_s0``, ``DWM-TD3BC_h1_m8_s0``) and archived the same way (a one-part run
+has no checkpoint and restarts when interrupted). The report gives, per variant, the final score and the
+mean of the last three evaluations (mean ± std over seeds), the curve, and from each run's critic monitor
+the number of diverged critics, the last logged critic loss and the largest Q.
 
 ``--tiny``: a 400-transition hopper-medium dataset, seed 0, 20 updates evaluated every 10 on one episode.
 """
@@ -31,7 +37,6 @@ of diverged critics, the last logged critic loss and the largest Q.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 import torch as th
+from altered_targets import OnePartImaginedBuffer, unmask_falls
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 from run_archive import ARCHIVED, finished
 from scores import dataset_name, prepare_shared_cache, run_folder, run_one, shared_cache_file
@@ -58,70 +64,7 @@ VARIANTS = {  # name: (kind, scores.py method, H, data termination, the one imag
     "DWM-TD3BC H=1, 8 segments per transition": ("samples", "DWM-TD3BC", 1, False, None),
     "OneStep-TD3BC H=1": ("scores", "OneStep-TD3BC", 1, False, None),
 }
-TAIL = 0.01  # share of the transitions whose imagined next state is farthest from the real one ("state-tail")
 SAMPLES = 8  # segments cached per transition in the "samples" variant (fresh sampling, approximately)
-
-
-class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
-    """H = 1 with one part of the first imagined step (reward, state or termination) kept, the others the data's.
-
-    Args:
-        *args: ``DiffusionMVEReplayBuffer``'s.
-        imagined: ``reward``, ``state`` or ``termination``: the part left as the DWM imagined it;
-            ``state-tail``: the state, but the data's at the TAIL transitions where the two differ most.
-        **kwargs: ``DiffusionMVEReplayBuffer``'s (``horizon`` must be 1).
-    """
-
-    def __init__(self, *args, imagined: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if self.horizon != 1 or imagined not in ("reward", "state", "state-tail", "termination"):
-            raise ValueError(f"expected horizon 1 and imagined reward/state/termination, got {self.horizon}/{imagined}")
-        self.imagined, self.cut_tail, self.tail = imagined.removesuffix("-tail"), imagined.endswith("-tail"), None
-
-    def prepare(self, progress: bool = False) -> dict[str, float]:
-        """Loads the cache; for ``state-tail``, marks the TAIL rows whose ŝ_{t+1} is farthest from s_{t+1}."""
-        metrics = super().prepare(progress)
-        if self.cut_tail:
-            size = self.size()
-            scale = self.observations[:size, 0].std(0) + 1e-6
-            imagined = self.cache.states[:size, 0, 0].cpu().numpy()
-            error = (((imagined - self.next_observations[:size, 0]) / scale) ** 2).mean(1)
-            self.tail = error > np.quantile(error, 1.0 - TAIL)
-        return metrics
-
-    def imagine_rows(self, rows, obs, actions):
-        """The cached first step, with the data's reward, next state or termination put in for the other parts."""
-        states, rewards, terminated = super().imagine_rows(rows, obs, actions)
-        index, env = rows // self.n_envs, rows % self.n_envs
-        if self.imagined != "reward":
-            rewards = th.as_tensor(self.rewards[index, env]).reshape(rewards.shape).to(rewards)
-        if self.imagined != "state":
-            states = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
-        elif self.tail is not None:
-            far = th.as_tensor(self.tail[index])
-            real = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
-            states = th.where(far.reshape(-1, 1, 1), real, states)
-        if self.imagined != "termination":
-            terminated = self.data_terminations(index, env, terminated.device).expand_as(terminated)
-        return states, rewards, terminated
-
-
-def unmask_falls(dataset, fraction: float):
-    """A copy of ``dataset`` in which ``fraction`` of the terminated episodes end in a truncation instead.
-
-    Returns:
-        The altered dataset and the number of falls unmasked.
-    """
-    falls = [i for i, episode in enumerate(dataset.episodes) if episode.terminated]
-    chosen = set(np.random.default_rng(0).choice(falls, size=round(fraction * len(falls)), replace=False).tolist())
-    episodes = []
-    for i, episode in enumerate(dataset.episodes):
-        if i in chosen:
-            terminations, truncations = episode.terminations.copy(), episode.truncations.copy()
-            terminations[-1], truncations[-1] = False, True
-            episode = dataclasses.replace(episode, terminations=terminations, truncations=truncations)
-        episodes.append(episode)
-    return dataclasses.replace(dataset, episodes=episodes), len(chosen)
 
 
 def variant_args(args: argparse.Namespace, variant: str) -> argparse.Namespace:
@@ -295,7 +238,7 @@ def summarize(results: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/termination_tests.json", device=None, seed=None)
+    parser = make_parser(__doc__, "benchmarks/results/h1_divergence.json", device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--variants", default="all", help=f"'all' or a comma list of: {'; '.join(VARIANTS)}")
