@@ -23,15 +23,24 @@ class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
     Args:
         *args: ``DiffusionMVEReplayBuffer``'s.
         imagined: ``reward``, ``state`` or ``termination``: the part left as the DWM imagined it;
-            ``state-tail``: the state, but the data's at the TAIL transitions where the two differ most.
+            ``state-tail``: the state, but the data's at the TAIL transitions where the two differ most;
+            ``state-x<k>`` (``state-x0.5``): the real next state plus k times the DWM's error.
         **kwargs: ``DiffusionMVEReplayBuffer``'s (``horizon`` must be 1).
     """
 
     def __init__(self, *args, imagined: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if self.horizon != 1 or imagined not in ("reward", "state", "state-tail", "termination"):
-            raise ValueError(f"expected horizon 1 and imagined reward/state/termination, got {self.horizon}/{imagined}")
-        self.imagined, self.cut_tail, self.tail = imagined.removesuffix("-tail"), imagined.endswith("-tail"), None
+        part, _, option = imagined.partition("-")
+        valid = part in ("reward", "state", "termination") and (
+            not option or (part == "state" and (option == "tail" or option.startswith("x")))
+        )
+        if self.horizon != 1 or not valid:
+            raise ValueError(
+                f"expected horizon 1 and imagined reward/state/termination/state-tail/state-x<k>, got "
+                f"{self.horizon}/{imagined}"
+            )
+        self.imagined, self.cut_tail, self.tail = part, option == "tail", None
+        self.error_scale = float(option[1:]) if option.startswith("x") else 1.0
 
     def prepare(self, progress: bool = False) -> dict[str, float]:
         """Loads the cache; for ``state-tail``, marks the TAIL rows whose ŝ_{t+1} is farthest from s_{t+1}."""
@@ -48,14 +57,15 @@ class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
         """The cached first step, with the data's reward, next state or termination put in for the other parts."""
         states, rewards, terminated = super().imagine_rows(rows, obs, actions)
         index, env = rows // self.n_envs, rows % self.n_envs
+        real = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
         if self.imagined != "reward":
             rewards = th.as_tensor(self.rewards[index, env]).reshape(rewards.shape).to(rewards)
         if self.imagined != "state":
-            states = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
+            states = real
         elif self.tail is not None:
-            far = th.as_tensor(self.tail[index])
-            real = th.as_tensor(self.next_observations[index, env]).reshape(states.shape).to(states)
-            states = th.where(far.reshape(-1, 1, 1), real, states)
+            states = th.where(th.as_tensor(self.tail[index]).reshape(-1, 1, 1), real, states)
+        else:
+            states = real + self.error_scale * (states - real)
         if self.imagined != "termination":
             terminated = self.data_terminations(index, env, terminated.device).expand_as(terminated)
         return states, rewards, terminated

@@ -20,6 +20,8 @@ TD3BC is trained on the same data with each variant (``--variants``: 'all' or na
   other two the data's (:class:`altered_targets.OnePartImaginedBuffer`);
 * ``H=1, only the next state imagined, its worst 1% the data's``: the same, with the real next state at
   the 1 % of transitions whose imagined one is farthest from it (an oracle, for diagnosis only);
+* ``H=1, only the next state imagined, half / a quarter of its error``: the real next state plus 0.5 (0.25)
+  times the DWM's error: how accurate the model's first step must be for H = 1 to hold;
 * ``DWM-TD3BC H=1, 8 segments per transition``: a cache of 8 segments per transition, one drawn per
   sample, close to the paper's fresh sampling per minibatch;
 * ``OneStep-TD3BC H=1``: the one-step model's imagined step (its rollouts are fresh every minibatch).
@@ -61,6 +63,8 @@ VARIANTS = {  # name: (kind, scores.py method, H, data termination, the one imag
     "H=1, only the next state imagined": ("swap", "DWM-TD3BC", 1, False, "state"),
     "H=1, only the termination imagined": ("swap", "DWM-TD3BC", 1, False, "termination"),
     "H=1, only the next state imagined, its worst 1% the data's": ("swap", "DWM-TD3BC", 1, False, "state-tail"),
+    "H=1, only the next state imagined, half its error": ("swap", "DWM-TD3BC", 1, False, "state-x0.5"),
+    "H=1, only the next state imagined, a quarter of its error": ("swap", "DWM-TD3BC", 1, False, "state-x0.25"),
     "DWM-TD3BC H=1, 8 segments per transition": ("samples", "DWM-TD3BC", 1, False, None),
     "OneStep-TD3BC H=1": ("scores", "OneStep-TD3BC", 1, False, None),
 }
