@@ -179,6 +179,7 @@ def main() -> None:
         args.dataset = tiny_dataset()
     args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
     args.horizon, args.onestep_horizon, args.rtg = 5, 5, None  # scores.py's fields, set per configuration
+    args.data_termination = False  # the library's default target
     name, start = dataset_name(args), time.perf_counter()
     horizons = tuple(int(h) for h in args.horizons.split(","))
     g_evals = tuple(float(g) for g in args.g_evals.split(",")) if args.g_evals else None
