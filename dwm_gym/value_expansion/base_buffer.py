@@ -71,7 +71,8 @@ class MVEReplayBuffer(ReplayBuffer):
         data_termination: The first imagined transition re-plays the dataset's (s_t, a_t), whose
             termination is known: a segment whose real s_{t+1} is terminal is terminated from its first
             step on, even when the imagined ŝ_{t+1} lands on the healthy side of the env's rule.
-            False: the rule on ŝ_{t+1} alone decides (docs/scores.md, "imagined terminations").
+            False: the rule on ŝ_{t+1} alone decides. Measured: it does not prevent the H = 1 divergence
+            (docs/scores.md, "Why H = 1 diverges: the imagined next state").
         seed: Seed of the imagination generator (default: drawn from ``np.random``, so SB3's ``seed=``
             makes runs reproducible).
     """
