@@ -270,12 +270,19 @@ RESUMABLE_CHANGES = {"steps", "device", "eval_every", "eval_episodes", "checkpoi
 
 
 def check_resume_config(summary_path: Path, config: AgentRunConfig) -> None:
-    """Raises ValueError when ``config`` would resume the run at ``summary_path`` with other learning settings."""
+    """Raises ValueError when ``config`` would resume the run at ``summary_path`` with other learning settings.
+
+    A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
+    as its default, which is what the run used.
+    """
     if not summary_path.is_file():
         return
-    before = json.loads(summary_path.read_text()).get("config", {})
+    recorded = json.loads(summary_path.read_text()).get("config", {})
+    # a setting the record lacks was added after the run started: the run used its default
+    defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}
+    before = {**defaults, **recorded}
     now = dataclasses.asdict(config)
-    changed = {k: (before.get(k), v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before.get(k) != v}
+    changed = {k: (before[k], v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before[k] != v}
     if changed:
         detail = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise ValueError(f"--resume with other settings than the run was started with ({detail}); use the same ones")
