@@ -1,8 +1,9 @@
 """The committed archive of finished offline-RL runs (``benchmarks/results/scores_runs``).
 
-Each finished run's small records (``agent.json``, ``evaluations.jsonl``, ``progress.csv``; no model)
-are copied to ``<archive>/<dataset>/<run name>/`` so that a later session, whose ``--runs`` folder is
-gone, reuses the run instead of training it again. A record is reused, restored or overwritten only by
+Each finished run's small records (``agent.json``, ``evaluations.jsonl``, ``progress.csv`` and, for a
+resumed run, the earlier log parts ``progress.<k>.csv``; no model) are copied to
+``<archive>/<dataset>/<run name>/`` so that a later session, whose ``--runs`` folder is gone, reuses the
+run instead of training it again. A record is reused, restored or overwritten only by
 a run with the same update budget and settings, so a short check run never mixes into the 50k-update
 records (nor they into its curve).
 """
@@ -13,6 +14,13 @@ import json
 from pathlib import Path
 
 ARCHIVED = ("agent.json", "evaluations.jsonl", "progress.csv")
+
+
+def records(folder: Path) -> list[str]:
+    """The names of the records in ``folder`` to archive or restore: ``ARCHIVED`` and the log parts a
+    resumption set aside (``progress.1.csv``, ...; SB3's CSV logger starts a new file on resume)."""
+    parts = sorted(path.name for path in folder.glob("progress.*.csv"))
+    return [name for name in ARCHIVED if (folder / name).is_file()] + parts
 
 
 def same_run(summary: dict, updates: int, config) -> bool:
@@ -41,9 +49,8 @@ def archive_finished(out: Path, archive: Path, updates: int, config) -> None:
         print(f"not archived: {target} holds a run with other updates or settings; pass another --archive")
         return
     target.mkdir(parents=True, exist_ok=True)
-    for name in ARCHIVED:
-        if (out / name).is_file():
-            shutil.copyfile(out / name, target / name)
+    for name in records(out):
+        shutil.copyfile(out / name, target / name)
 
 
 def restore_finished(out: Path, archive: Path, updates: int, config) -> None:
@@ -57,9 +64,8 @@ def restore_finished(out: Path, archive: Path, updates: int, config) -> None:
     if (out / "agent.json").is_file() or stored is None or not same_run(stored, updates, config):
         return
     out.mkdir(parents=True, exist_ok=True)
-    for name in ARCHIVED:
-        if (source / name).is_file():
-            shutil.copyfile(source / name, out / name)
+    for name in records(source):
+        shutil.copyfile(source / name, out / name)
 
 
 def same_settings(stored: dict, config) -> bool:

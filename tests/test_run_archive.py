@@ -56,3 +56,14 @@ def test_a_run_with_the_same_budget_is_archived_and_restored(tmp_path, archived)
     restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000))
     restored = (fresh / "TD3BC_s0" / "evaluations.jsonl").read_text()
     assert restored == (runs / "TD3BC_s0" / "evaluations.jsonl").read_text()
+
+
+def test_a_resumed_runs_earlier_log_part_is_archived_and_restored(tmp_path):
+    archive, runs, fresh = tmp_path / "archive", tmp_path / "runs", tmp_path / "fresh"
+    write_run(runs / "TD3BC_s0", 50_000, [0.3, 0.4])
+    (runs / "TD3BC_s0" / "progress.1.csv").write_text("time/total_timesteps\n1000\n")  # before the resumption
+    (runs / "TD3BC_s0" / "progress.csv").write_text("time/total_timesteps\n30000\n")  # after it
+    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000))
+    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000))
+    for name in ("progress.1.csv", "progress.csv"):
+        assert (fresh / "TD3BC_s0" / name).read_text() == (runs / "TD3BC_s0" / name).read_text()
