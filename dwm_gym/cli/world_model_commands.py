@@ -16,7 +16,12 @@ def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
     dataset = OfflineDataset.from_minari(args.dataset)
-    config = preset(args.preset) if args.kind == "dwm" else ONESTEP_PRESETS[args.preset]
+    if args.kind == "dwm":
+        config = preset(args.preset, state_normalization=args.state_normalization)
+    elif args.state_normalization != "cdf":
+        raise SystemExit("--state-normalization is a DWM setting (the one-step model normalizes min-max): drop it")
+    else:
+        config = ONESTEP_PRESETS[args.preset]
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
@@ -77,6 +82,7 @@ def _tensorboard_writer(log_dir: str):
 
 def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     """Adds the ``world-model`` command group to ``commands``."""
+    from dwm_gym.world_model.config import STATE_NORMALIZERS
     from dwm_gym.world_model.training import TrainingRun
 
     world_model = commands.add_parser("world-model", help="world models").add_subparsers(dest="action", required=True)
@@ -93,6 +99,12 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
         default="small",
         choices=["small", "paper"],
         help="model size and optimiser settings: small (2 CPU cores) or the paper's (default: %(default)s)",
+    )
+    wm_train.add_argument(
+        "--state-normalization",
+        default="cdf",
+        choices=list(STATE_NORMALIZERS),
+        help="DWM only: states diffused in CDF space (the paper's) or standardized (default: %(default)s)",
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
     wm_train.add_argument("--resume", action="store_true", help="continue the run in --out")

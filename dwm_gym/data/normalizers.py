@@ -145,6 +145,11 @@ class CDFNormalizer:
         """
         return self._apply(y, inverse=True, clip_tails=clip_tails)
 
+    def normalized_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The data's per-dimension range in normalized units: [-1, 1] for every dimension."""
+        self._check_fitted()
+        return -np.ones(self.dim), np.ones(self.dim)
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """The fitted quantiles, ``{"knots": (dim, num_knots) float64}``, for a checkpoint."""
         self._check_fitted()

@@ -27,6 +27,7 @@ import torch
 from numpy.typing import ArrayLike
 from torch import nn
 
+from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.world_model.rtg import default_rtg
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 # What a rollout's actions after a_t come from: a policy (states -> env-unit actions) or a given
 # sequence (B, steps - 1, action_dim).
 ActionSource = Callable[[torch.Tensor], torch.Tensor] | torch.Tensor | np.ndarray
-Normalizer = CDFNormalizer | MinMaxNormalizer
+Normalizer = CDFNormalizer | GaussianNormalizer | MinMaxNormalizer
 
 
 @dataclass

@@ -20,6 +20,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.deprecation import warn_deprecated
@@ -46,7 +47,7 @@ _STRUCTURAL_KEYS = {
     "sha256",
     "weights_dtype",
 }
-NORMALIZER_KINDS = {"cdf": CDFNormalizer, "minmax": MinMaxNormalizer}
+NORMALIZER_KINDS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer, "minmax": MinMaxNormalizer}
 WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 REQUIRED_KEYS = ("kind", "config", "normalizers", "obs_dim", "action_dim", "env_id")
 

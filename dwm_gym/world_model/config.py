@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
+from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
+from dwm_gym.data.normalizers import CDFNormalizer
 from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.validation import choice, finite, non_negative
 
@@ -45,6 +47,10 @@ class SamplerConfig:
         non_negative("temperature", self.temperature)
 
 
+# DWMConfig.state_normalization -> the state normalizer class it trains and loads with
+STATE_NORMALIZERS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer}
+
+
 @dataclass
 class DWMConfig:
     """Architecture and training settings of a :class:`DiffusionWorldModel` (sampling: :class:`SamplerConfig`).
@@ -63,6 +69,9 @@ class DWMConfig:
         train_steps: Training iterations (paper: 2M).
         ema_decay: EMA β (0.995).
         ema_every: EMA update period in iterations (10).
+        state_normalization: How states are normalized for diffusion: ``"cdf"`` (the paper's, after
+            Diffuser: every dimension uniform on [-1, 1]) or ``"gaussian"`` (per-dimension mean and
+            std: one error scale everywhere; docs/world_model.md, "State normalization").
     """
 
     kind: ClassVar[str] = "dwm"
@@ -79,6 +88,10 @@ class DWMConfig:
     train_steps: int = 2_000_000
     ema_decay: float = 0.995
     ema_every: int = 10
+    state_normalization: str = "cdf"
+
+    def __post_init__(self) -> None:
+        choice("state_normalization", self.state_normalization, STATE_NORMALIZERS)
 
     @property
     def horizon(self) -> int:

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
-from dwm_gym.world_model.config import DWMConfig, SamplerConfig, split_stored_config
+from dwm_gym.world_model.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
 from dwm_gym.world_model.rtg import rtg_statistics
 from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
@@ -56,7 +57,7 @@ class DiffusionWorldModel(WorldModel):
         config: Model settings (see :mod:`dwm_gym.world_model.config`).
         obs_dim: State size.
         action_dim: Action size.
-        state_normalizer: Fitted CDF normalizer of states.
+        state_normalizer: Fitted normalizer of states, of the kind ``config.state_normalization`` names.
         reward_normalizer: Fitted min-max normalizer of rewards.
         env_id: Gymnasium id (selects the termination rule), optional.
         info: The checkpoint's JSON header (holds the RTG statistics of the training data).
@@ -78,13 +79,19 @@ class DiffusionWorldModel(WorldModel):
         config: DWMConfig,
         obs_dim: int,
         action_dim: int,
-        state_normalizer: CDFNormalizer,
+        state_normalizer: CDFNormalizer | GaussianNormalizer,
         reward_normalizer: MinMaxNormalizer,
         env_id: str | None = None,
         info: Mapping[str, Any] | None = None,
         start_states: Mapping[str, ArrayLike] | None = None,
         sampler: SamplerConfig | None = None,
     ) -> None:
+        expected = STATE_NORMALIZERS[config.state_normalization]
+        if not isinstance(state_normalizer, expected):
+            raise ValueError(
+                f"state_normalization={config.state_normalization!r} needs a {expected.__name__}, "
+                f"got a {type(state_normalizer).__name__}"
+            )
         super().__init__(obs_dim, action_dim, state_normalizer, reward_normalizer, env_id, info, start_states)
         self.config = config
         self.sampler = sampler or SamplerConfig()
@@ -99,6 +106,11 @@ class DiffusionWorldModel(WorldModel):
         generated[0, : obs_dim + action_dim] = 0.0  # s_t, a_t: inpainted
         generated[1:, obs_dim : obs_dim + action_dim] = 0.0  # future actions: not modeled, held at 0
         self.register_buffer("generated_slots", generated, persistent=False)
+        low, high = torch.full((2, self.row_dim), 1.0) * torch.tensor([[-1.0], [1.0]])  # actions, rewards: [-1, 1]
+        state_low, state_high = state_normalizer.normalized_bounds()
+        low[:obs_dim], high[:obs_dim] = torch.as_tensor(state_low), torch.as_tensor(state_high)
+        self.register_buffer("x0_low", low, persistent=False)  # clip_denoised: the data's range, normalized
+        self.register_buffer("x0_high", high, persistent=False)
         self._posterior = PosteriorTable.build(alphas_cumprod, steps)
         self._posterior_by_device: dict[torch.device, PosteriorTable] = {}
         self._compiled_net = None
@@ -128,7 +140,7 @@ class DiffusionWorldModel(WorldModel):
     def training_setup(
         cls, train: OfflineDataset, held: OfflineDataset, config: DWMConfig, info: dict[str, Any], seed: int
     ) -> TrainingSetup:
-        """A DWM with a CDF state normalizer, window batches, an EMA copy; RTG statistics go into ``info``."""
+        """A DWM with its state normalizer fitted, window batches, an EMA copy; RTG statistics go into ``info``."""
         windows = DWMWindows(train, config.segment_length, config.gamma)
         held_windows = DWMWindows(held, config.segment_length, config.gamma, rtg_scale=windows.rtg_scale)
         info.update(rtg_scale=windows.rtg_scale, **rtg_statistics(windows.start_rtg))
@@ -137,7 +149,7 @@ class DiffusionWorldModel(WorldModel):
             config,
             train.obs_dim,
             train.action_dim,
-            CDFNormalizer().fit(states),
+            STATE_NORMALIZERS[config.state_normalization]().fit(states),
             MinMaxNormalizer().fit(train.transitions["rewards"]),
             env_id=train.env_id,
             info=info,
@@ -285,7 +297,7 @@ class DiffusionWorldModel(WorldModel):
             eps = self._guided_eps(x, k, rtg_t, act_t, settings)
             x0 = table.sqrt_recip_ab[i] * x - table.sqrt_recipm1_ab[i] * eps
             if settings.clip_denoised:
-                x0 = x0.clamp(-1.0, 1.0)
+                x0 = torch.maximum(torch.minimum(x0, self.x0_high), self.x0_low)
             x = table.coef_x0[i] * x0 + table.coef_xt[i] * x
             if i > 0:
                 noise = torch.randn(shape, device=device, generator=generator)

@@ -117,3 +117,27 @@ def test_resaving_a_loaded_model_keeps_its_provenance(model, tmp_path):
     again = load_world_model(save_world_model(first, tmp_path / "b.safetensors", note="copied"))
     assert again.info["rtg_median"] == 0.5 and again.info["train_steps"] == 3 and again.info["note"] == "copied"
     assert again.info["path"].endswith("b.safetensors") and again.info["sha256"] != first.info["sha256"]
+
+
+def test_a_gaussian_state_normalization_round_trips_and_clips_to_the_data_range(tmp_path):
+    from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(500, 11))
+    config = preset("small", dim=8, dim_mults=(1, 2), state_normalization="gaussian")
+    rn = MinMaxNormalizer().fit(rng.uniform(-1, 4, 500))
+    with pytest.raises(ValueError, match="needs a GaussianNormalizer"):
+        DiffusionWorldModel(config, 11, 3, CDFNormalizer().fit(states), rn)
+    model = DiffusionWorldModel(config, 11, 3, GaussianNormalizer().fit(states), rn, env_id="Hopper-v5")
+    low, high = model.state_normalizer.normalized_bounds()
+    assert np.all(low < -1) and np.all(high > 1)  # standardized data reaches beyond [-1, 1]: the clip follows it
+    torch.testing.assert_close(model.x0_low[:11], torch.as_tensor(low, dtype=torch.float32))
+    path = save_world_model(model, tmp_path / "dwm.safetensors", dataset_id="dwm_gym/hopper/medium-v0")
+    loaded = load_world_model(path, env="Hopper-v5")
+    assert isinstance(loaded.state_normalizer, GaussianNormalizer) and loaded.config.state_normalization == "gaussian"
+    obs, act = states[:4], np.zeros((4, 3))
+    a = model.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
+    b = loaded.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(a.states, b.states)
+    assert np.all(a.states.numpy() >= states.min(0) - 1e-5) and np.all(a.states.numpy() <= states.max(0) + 1e-5)
