@@ -50,7 +50,7 @@ import torch as th
 from altered_targets import OnePartImaginedBuffer, unmask_falls
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 from run_archive import ARCHIVED, finished
-from scores import dataset_name, prepare_shared_cache, run_folder, run_one, shared_cache_file
+from scores import dataset_name, method_settings, prepare_shared_cache, run_folder, run_one, shared_cache_file
 
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
 
@@ -74,10 +74,8 @@ SAMPLES = 8  # segments cached per transition in the "samples" variant (fresh sa
 def variant_args(args: argparse.Namespace, variant: str) -> argparse.Namespace:
     """``scores.py``'s arguments for one variant."""
     _, method, horizon, data_termination, _ = VARIANTS[variant]
-    out = argparse.Namespace(**vars(args))
-    out.horizon, out.onestep_horizon = (5, horizon) if method.startswith("OneStep") else (horizon, 5)
-    out.rtg, out.data_termination = None, data_termination
-    return out
+    which = "onestep_horizon" if method.startswith("OneStep") else "horizon"
+    return method_settings(args, **{which: horizon, "data_termination": data_termination})
 
 
 def samples_cache_file(args: argparse.Namespace) -> str:

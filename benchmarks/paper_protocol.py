@@ -29,7 +29,6 @@ python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 from run_archive import archived_summary, finished, restore_finished, same_run
-from scores import dataset_name, prepare_shared_cache, run_folder, run_one
+from scores import dataset_name, method_settings, prepare_shared_cache, run_folder, run_one
 
 HORIZONS = (1, 3, 5, 7)
 #: g_eval grid of each dataset (docs/paper.md, "Return-to-go"): deliberately optimistic targets.
@@ -67,12 +66,9 @@ def grid(method: str, name: str, horizons: tuple[int, ...], g_evals: tuple[float
 
 def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse.Namespace:
     """``scores.py``'s arguments for one configuration of ``method``."""
-    out = copy.copy(args)
     if method.startswith("OneStep-"):
-        out.onestep_horizon, out.horizon, out.rtg = config["horizon"], 5, None
-    else:
-        out.horizon, out.rtg, out.onestep_horizon = config["horizon"], config["rtg"], 5
-    return out
+        return method_settings(args, onestep_horizon=config["horizon"])
+    return method_settings(args, horizon=config["horizon"], rtg=config["rtg"])
 
 
 def finished_run(method: str, seed: int, args: argparse.Namespace) -> dict | None:
@@ -178,8 +174,7 @@ def main() -> None:
     if args.tiny:
         args.dataset = tiny_dataset()
     args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
-    args.horizon, args.onestep_horizon, args.rtg = 5, 5, None  # scores.py's fields, set per configuration
-    args.data_termination = False  # the library's default target
+    args = method_settings(args)  # scores.py's fields at their defaults; each configuration sets its own
     name, start = dataset_name(args), time.perf_counter()
     horizons = tuple(int(h) for h in args.horizons.split(","))
     g_evals = tuple(float(g) for g in args.g_evals.split(",")) if args.g_evals else None

@@ -46,6 +46,28 @@ from run_archive import archive_finished, archived_summary, finished, restore_fi
 ALGOS = {"TD3BC": "td3bc", "IQL": "iql"}
 METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
 DEFAULT_HORIZON = 5
+# the arguments that set a run's method (its name, its config, its cache): scores.py's options, with their
+# defaults; the scripts that drive run_one (paper_protocol, h1_divergence) set them with method_settings()
+METHOD_SETTINGS = {
+    "horizon": DEFAULT_HORIZON,
+    "onestep_horizon": DEFAULT_HORIZON,
+    "rtg": None,
+    "data_termination": False,
+    "dwm_checkpoint": None,
+    "dwm_label": None,
+}
+
+
+def method_settings(args: argparse.Namespace, **changes) -> argparse.Namespace:
+    """A copy of ``args`` with every :data:`METHOD_SETTINGS` field: ``changes``, else the default.
+
+    Raises:
+        ValueError: On a name that is not a method setting.
+    """
+    unknown = set(changes) - set(METHOD_SETTINGS)
+    if unknown:
+        raise ValueError(f"not method settings: {sorted(unknown)}; they are {sorted(METHOD_SETTINGS)}")
+    return argparse.Namespace(**{**vars(args), **METHOD_SETTINGS, **changes})
 
 
 def run_config(method: str, seed: int, args: argparse.Namespace):
@@ -55,7 +77,7 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
     prefix, _, algo = method.rpartition("-")
     if algo not in ALGOS or prefix not in ("", "OneStep", "DWM"):
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    world_model = {"": None, "OneStep": "onestep", "DWM": "dwm"}[prefix]
+    world_model = {"": None, "OneStep": "onestep", "DWM": args.dwm_checkpoint or "dwm"}[prefix]
     horizon = args.onestep_horizon if prefix == "OneStep" else args.horizon
     return AgentRunConfig(
         algo=ALGOS[algo],
@@ -92,6 +114,7 @@ def run_name(method: str, seed: int, args: argparse.Namespace) -> str:
     prefix = method.rpartition("-")[0]
     parts = [method]
     if prefix == "DWM":
+        parts += [args.dwm_label] if args.dwm_label else []
         parts += [f"h{args.horizon}"] if args.horizon != DEFAULT_HORIZON else []
         parts += [f"rtg{args.rtg:g}"] if args.rtg is not None else []
     elif prefix == "OneStep" and args.onestep_horizon != DEFAULT_HORIZON:
@@ -117,7 +140,8 @@ def shared_cache_file(args: argparse.Namespace) -> str:
     It is filled at the DWM's longest horizon (T - 1) with all states kept, and a run with a shorter H
     reads the first H steps of each segment (``ImaginationCache.load``), so a sweep over H costs one fill.
     """
-    name = f"dwm_cache_rtg{args.rtg or 'default'}.safetensors"
+    label = f"{args.dwm_label}_" if args.dwm_label else ""
+    name = f"dwm_cache_{label}rtg{args.rtg or 'default'}.safetensors"
     return str(Path(args.runs) / dataset_name(args) / name)
 
 
@@ -139,7 +163,7 @@ def prepare_shared_cache(args: argparse.Namespace):
     spec, quality = parse_dataset_name(args.dataset)
     settings = dict(
         device="cpu",
-        world_model=str(resolve_checkpoint(spec.name, quality, "dwm").resolve()),
+        world_model=str(Path(args.dwm_checkpoint or resolve_checkpoint(spec.name, quality, "dwm")).resolve()),
         rtg=args.rtg,
         cache_file=shared_cache_file(args),
         seed=0,
@@ -215,6 +239,12 @@ def main() -> None:
         action="store_true",
         help="MVE targets take the first step's termination from the data (run names get '_dterm')",
     )
+    parser.add_argument(
+        "--dwm-checkpoint",
+        default=None,
+        help="the DWM methods' checkpoint (default: the dataset's); needs --dwm-label, which run names get",
+    )
+    parser.add_argument("--dwm-label", default=None, help="names the --dwm-checkpoint's runs and cache")
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
     parser.add_argument("--runs", default="runs/scores")
@@ -239,6 +269,8 @@ def main() -> None:
             "archive": str(scratch_dir() / "archive"),
         },
     )
+    if bool(args.dwm_checkpoint) != bool(args.dwm_label):
+        parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for method in methods:
         run_config(method, seeds[0], args)  # fail early on unknown names

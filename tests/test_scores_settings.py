@@ -1,0 +1,25 @@
+"""benchmarks/scores.py's method settings: the drivers' defaults, and a labelled DWM checkpoint's runs and cache."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+from scores import method_settings, run_config, run_name, shared_cache_file  # noqa: E402
+
+
+def test_method_settings_fill_the_defaults_and_name_a_labelled_checkpoints_runs_and_cache():
+    base = argparse.Namespace(dataset="dwm_gym/hopper/medium-replay-v0", runs="runs", updates=50_000)
+    base.eval_every, base.eval_episodes = 10_000, 10
+    args = method_settings(base)  # a driver's own Namespace gets every method setting, at scores.py's defaults
+    assert run_name("DWM-TD3BC", 0, args) == "DWM-TD3BC_s0" and run_config("DWM-TD3BC", 0, args).world_model == "dwm"
+    labelled = method_settings(base, dwm_checkpoint="wm/gaussian.safetensors", dwm_label="gaussian", horizon=1)
+    assert run_name("DWM-TD3BC", 0, labelled) == "DWM-TD3BC_gaussian_h1_s0"
+    assert run_name("OneStep-TD3BC", 0, labelled) == "OneStep-TD3BC_s0"  # the label is the DWM's
+    assert run_config("DWM-IQL", 0, labelled).world_model == "wm/gaussian.safetensors"
+    assert Path(shared_cache_file(labelled)).name == "dwm_cache_gaussian_rtgdefault.safetensors"
+    assert shared_cache_file(labelled) != shared_cache_file(args)  # never overwrites the dataset DWM's cache
+    with pytest.raises(ValueError, match="not method settings"):
+        method_settings(base, horizn=3)
