@@ -70,6 +70,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
     pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),
     pytest.param(["sampler.py"], "speedup", id="sampler"),
+    pytest.param(["state_normalization.py"], "models", id="state_normalization"),
     pytest.param(["world_model_errors.py"], "datasets", id="world_model_errors"),
     # 3 training runs of 1,000 updates each (train_agent logs the critic loss every 1,000) in 2 spawned workers
     pytest.param(["mve_stability.py"], "variants", id="mve_stability", marks=pytest.mark.slow),
