@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dwm_gym.data.normalizers import Array, _back, _to_tensor
+from dwm_gym.data.normalizers import Array, _back, _to_tensor, fit_data
 
 TAIL_QUANTILE = 0.001  # clip_tails maps back within the data's 0.1 % .. 99.9 % quantiles
 
@@ -33,11 +33,7 @@ class GaussianNormalizer:
 
     def fit(self, data: np.ndarray) -> GaussianNormalizer:
         """Fits on ``data`` of shape ``(N, dim)``."""
-        data = np.asarray(data, dtype=np.float64)
-        if data.ndim != 2 or len(data) == 0:
-            raise ValueError(f"expected a non-empty (N, dim) array, got shape {data.shape}")
-        if not np.all(np.isfinite(data)):
-            raise ValueError("cannot fit a normalizer on NaN/inf values")
+        data = fit_data(data)
         std = data.std(axis=0)
         self.mean, self.std = data.mean(axis=0), np.where(std > 1e-8, std, 1.0)
         self.low, self.high = data.min(axis=0), data.max(axis=0)

@@ -24,6 +24,20 @@ def _back(y: torch.Tensor, was_numpy: bool, like: Array) -> Array:
     return y.numpy().astype(np.asarray(like).dtype if np.asarray(like).dtype.kind == "f" else np.float64)
 
 
+def fit_data(data: np.ndarray) -> np.ndarray:
+    """``data`` as a float64 ``(N, dim)`` array to fit a per-dimension normalizer on.
+
+    Raises:
+        ValueError: If it is not a non-empty 2-D array of finite values.
+    """
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim != 2 or len(data) == 0:
+        raise ValueError(f"expected a non-empty (N, dim) array, got shape {data.shape}")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("cannot fit a normalizer on NaN/inf values")
+    return data
+
+
 class CDFNormalizer:
     """Maps each dimension through its empirical CDF to [-1, 1] (Diffuser's ``CDFNormalizer``).
 
@@ -43,11 +57,7 @@ class CDFNormalizer:
 
     def fit(self, data: np.ndarray) -> CDFNormalizer:
         """Fits on ``data`` of shape ``(N, dim)``."""
-        data = np.asarray(data, dtype=np.float64)
-        if data.ndim != 2 or len(data) == 0:
-            raise ValueError(f"expected a non-empty (N, dim) array, got shape {data.shape}")
-        if not np.all(np.isfinite(data)):
-            raise ValueError("cannot fit a normalizer on NaN/inf values")
+        data = fit_data(data)
         levels = np.linspace(0.0, 1.0, self.num_knots)
         self.knots = np.quantile(data, levels, axis=0).T.copy()
         self._build_tables()
