@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +115,9 @@ def train_world_model(
     """
     out_dir = check_out_dir(out_dir)
     settings = {"kind": config.kind, "config": asdict(config), "dataset_id": dataset.dataset_id}
-    _check_run_folder(out_dir, resume, overwrite, settings)
+    # a model setting added after a run started is absent from its record: that run used the default
+    defaults = {f.name: f.default for f in fields(config)}
+    _check_run_folder(out_dir, resume, overwrite, settings, defaults)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx, device = setup_distributed(resolve_device(run.device))
     rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
@@ -235,8 +237,11 @@ RUN_FILES = (
 )
 
 
-def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: dict) -> None:
-    """Refuses to mix two runs in one folder (see :func:`train_world_model`'s Raises)."""
+def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: dict, defaults: dict) -> None:
+    """Refuses to mix two runs in one folder (see :func:`train_world_model`'s Raises).
+
+    ``defaults`` fill the model settings a run's record lacks.
+    """
     state_path = out_dir / "train_state.pt"
     if resume:
         if not state_path.is_file():
@@ -244,6 +249,7 @@ def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: di
         stored = torch.load(state_path, map_location="cpu", weights_only=True).get("settings")
         if stored is not None:
             before = json.loads(stored)
+            before["config"] = {**defaults, **before.get("config", {})}
             changed = [k for k in settings if json.dumps(before.get(k)) != json.dumps(settings[k])]
             if changed:
                 detail = "; ".join(f"{k}: run {before.get(k)!r}, now {settings[k]!r}" for k in changed)

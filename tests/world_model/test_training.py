@@ -1,6 +1,8 @@
 import json
+from dataclasses import replace
 
 import numpy as np
+import pytest
 import torch
 
 from dwm_gym.data import OfflineDataset
@@ -68,3 +70,20 @@ def test_saved_model_is_the_lowest_held_out_loss_and_resume_keeps_the_selection(
         b = load_world_model(tmp_path / "resumed" / name)
         for p, q in zip(a.net.parameters(), b.net.parameters()):
             torch.testing.assert_close(p, q)
+
+
+def test_a_run_recorded_before_a_model_setting_existed_resumes_with_its_default(tmp_path):
+    data = small_hopper_dataset()
+    config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2)
+    run = TrainingRun(steps=4, checkpoint_every=4, eval_every=4, held_out_fraction=0.2)
+    train_world_model(data, config, run, tmp_path / "a", progress=False)
+    state_path = tmp_path / "a" / "train_state.pt"
+    state = torch.load(state_path, weights_only=True)
+    settings = json.loads(state["settings"])
+    del settings["config"]["state_normalization"]  # as a run started before the setting existed recorded it
+    state["settings"] = json.dumps(settings)
+    torch.save(state, state_path)
+    longer = TrainingRun(steps=8, checkpoint_every=4, eval_every=4, held_out_fraction=0.2)
+    with pytest.raises(ValueError, match="state_normalization"):  # the default is what that run used
+        train_world_model(data, replace(config, state_normalization="gaussian"), longer, tmp_path / "a", resume=True)
+    assert train_world_model(data, config, longer, tmp_path / "a", resume=True, progress=False).config == config
