@@ -76,7 +76,8 @@ def run_config(method: str, seed: int, args: argparse.Namespace):
     if algo not in ALGOS or prefix not in ("", "OneStep", "DWM"):
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     world_model = {"": None, "OneStep": "onestep", "DWM": args.dwm_checkpoint or "dwm"}[prefix]
-    horizon = args.onestep_horizon if prefix == "OneStep" else args.horizon
+    # a model-free run has no H: it keeps the default, so --horizon never renames or retrains TD3BC / IQL
+    horizon = {"": DEFAULT_HORIZON, "OneStep": args.onestep_horizon, "DWM": args.horizon}[prefix]
     return AgentRunConfig(
         algo=ALGOS[algo],
         dataset=args.dataset,

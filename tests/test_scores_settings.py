@@ -18,6 +18,7 @@ def test_method_settings_fill_the_defaults_and_name_a_labelled_checkpoints_runs_
     labelled = method_settings(base, dwm_checkpoint="wm/gaussian.safetensors", dwm_label="gaussian", horizon=1)
     assert run_name("DWM-TD3BC", 0, labelled) == "DWM-TD3BC_gaussian_h1_s0"
     assert run_name("OneStep-TD3BC", 0, labelled) == "OneStep-TD3BC_s0"  # the label is the DWM's
+    assert run_config("TD3BC", 0, labelled) == run_config("TD3BC", 0, args)  # H=1 leaves model-free runs alone
     assert run_config("DWM-IQL", 0, labelled).world_model == "wm/gaussian.safetensors"
     assert Path(shared_cache_file(labelled)).name == "dwm_cache_gaussian_rtgdefault.safetensors"
     assert shared_cache_file(labelled) != shared_cache_file(args)  # never overwrites the dataset DWM's cache
