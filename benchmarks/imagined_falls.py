@@ -27,14 +27,15 @@ from pathlib import Path
 
 import numpy as np
 from harness import make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from scores import dataset_name, prepare_shared_cache
+from scores import dataset_name, method_settings, prepare_shared_cache
 
 from dwm_gym.data import OfflineDataset
 
 
 def first_steps(args: argparse.Namespace, rtg: float | None) -> dict[str, np.ndarray]:
     """The first imagined step of every transition at ``rtg`` (None: the checkpoint's median)."""
-    cache_args = argparse.Namespace(dataset=args.dataset, rtg=rtg, runs=args.runs, workers=args.workers)
+    base = argparse.Namespace(dataset=args.dataset, runs=args.runs, workers=args.workers)
+    cache_args = method_settings(base, rtg=rtg)
     (Path(args.runs) / dataset_name(cache_args)).mkdir(parents=True, exist_ok=True)
     cache = prepare_shared_cache(cache_args).cache
     return {
