@@ -76,7 +76,7 @@ class GaussianNormalizer:
         tensor, was_numpy = self._tensor(y)
         raw = tensor * self._as(self.std, tensor) + self._as(self.mean, tensor)
         low, high = (self.inner_low, self.inner_high) if clip_tails else (self.low, self.high)
-        return _back(torch.maximum(torch.minimum(raw, self._as(high, raw)), self._as(low, raw)), was_numpy, y)
+        return _back(raw.clamp(self._as(low, raw), self._as(high, raw)), was_numpy, y)
 
     def normalized_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The data's per-dimension min and max in normalized units."""

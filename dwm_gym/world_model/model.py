@@ -106,7 +106,7 @@ class DiffusionWorldModel(WorldModel):
         generated[0, : obs_dim + action_dim] = 0.0  # s_t, a_t: inpainted
         generated[1:, obs_dim : obs_dim + action_dim] = 0.0  # future actions: not modeled, held at 0
         self.register_buffer("generated_slots", generated, persistent=False)
-        low, high = torch.full((2, self.row_dim), 1.0) * torch.tensor([[-1.0], [1.0]])  # actions, rewards: [-1, 1]
+        low, high = torch.full((self.row_dim,), -1.0), torch.full((self.row_dim,), 1.0)  # actions, rewards
         state_low, state_high = state_normalizer.normalized_bounds()
         low[:obs_dim], high[:obs_dim] = torch.as_tensor(state_low), torch.as_tensor(state_high)
         self.register_buffer("x0_low", low, persistent=False)  # clip_denoised: the data's range, normalized
@@ -297,7 +297,7 @@ class DiffusionWorldModel(WorldModel):
             eps = self._guided_eps(x, k, rtg_t, act_t, settings)
             x0 = table.sqrt_recip_ab[i] * x - table.sqrt_recipm1_ab[i] * eps
             if settings.clip_denoised:
-                x0 = torch.maximum(torch.minimum(x0, self.x0_high), self.x0_low)
+                x0 = x0.clamp(self.x0_low, self.x0_high)
             x = table.coef_x0[i] * x0 + table.coef_xt[i] * x
             if i > 0:
                 noise = torch.randn(shape, device=device, generator=generator)
