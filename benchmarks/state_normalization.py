@@ -43,6 +43,13 @@ def summarize(error: np.ndarray) -> dict:
     }
 
 
+def in_space(normalizer, predicted: np.ndarray, true: np.ndarray) -> float:
+    """Mean squared error of raw ``predicted`` states against ``true`` ones, both mapped by ``normalizer``."""
+    as_tensor = (torch.as_tensor(x, dtype=torch.float64) for x in (predicted, true))
+    a, b = (np.asarray(normalizer.normalize(x)) for x in as_tensor)
+    return float(((a - b) ** 2).mean())
+
+
 def model_errors(model, windows, idx, scale, reference, samples: int, seed: int) -> dict:
     """Errors of one model on the windows ``idx`` (see the module doc).
 
@@ -62,15 +69,14 @@ def model_errors(model, windows, idx, scale, reference, samples: int, seed: int)
     z_pred, z_true = (states - mean) / std, (batch.future_states - mean) / std
     z_error = ((z_pred[0] - z_true) ** 2).mean(-1)  # one draw, as MVE uses it
     reward_error = (draws[0].rewards.cpu().numpy() - batch.rewards[:, :-1]) ** 2
-    to_reference = lambda x: np.asarray(reference.normalize(torch.as_tensor(x, dtype=torch.float64)))  # noqa: E731
-    own = lambda x: np.asarray(model.state_normalizer.normalize(torch.as_tensor(x, dtype=torch.float64)))  # noqa: E731
     first, true_first = states[0][:, 0], batch.future_states[:, 0]
+    in_reference, in_own = (in_space(n, first, true_first) for n in (reference, model.state_normalizer))
     return {
         "state_z": summarize(z_error),
         "reward_mse": reward_error.mean(0).tolist(),
         "step1_z_by_dim": ((z_pred[0][:, 0] - z_true[:, 0]) ** 2).mean(0).tolist(),
-        "step1_reference_space": float(((to_reference(first) - to_reference(true_first)) ** 2).mean()),
-        "step1_own_space": float(((own(first) - own(true_first)) ** 2).mean()),
+        "step1_reference_space": in_reference,
+        "step1_own_space": in_own,
         "step1_spread_z": float(z_pred[:, :, 0].var(0).mean()) if len(draws) > 1 else None,
         "draws": len(draws),
     }
