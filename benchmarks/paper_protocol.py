@@ -36,8 +36,7 @@ from pathlib import Path
 
 import numpy as np
 from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from run_archive import archived_summary, finished, restore_finished, same_run
-from scores import dataset_name, method_settings, prepare_shared_cache, run_folder, run_one
+from scores import dataset_name, finished_run, method_settings, prepare_shared_cache, run_one
 
 HORIZONS = (1, 3, 5, 7)
 #: g_eval grid of each dataset (docs/paper.md, "Return-to-go"): deliberately optimistic targets.
@@ -69,19 +68,6 @@ def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse
     if method.startswith("OneStep-"):
         return method_settings(args, onestep_horizon=config["horizon"])
     return method_settings(args, horizon=config["horizon"], rtg=config["rtg"])
-
-
-def finished_run(method: str, seed: int, args: argparse.Namespace) -> dict | None:
-    """The finished run of (method, seed) under ``args`` (restored from the archive), or None."""
-    from scores import archive_folder, run_config
-
-    out = run_folder(method, seed, args)
-    config = run_config(method, seed, args)
-    restore_finished(out, archive_folder(args), args.updates, config)
-    summary = archived_summary(out)
-    if summary is None or not same_run(summary, args.updates, config):
-        return None
-    return {"method": method, "seed": seed, **finished(out, summary)}
 
 
 def run_all(jobs: list[tuple[str, int, argparse.Namespace]], workers: int, report_only: bool) -> list[dict | None]:

@@ -4,8 +4,9 @@ Each finished run's small records (``agent.json``, ``evaluations.jsonl``, ``prog
 resumed run, the earlier log parts ``progress.<k>.csv``; no model) are copied to
 ``<archive>/<dataset>/<run name>/`` so that a later session, whose ``--runs`` folder is gone, reuses the
 run instead of training it again. A record is reused, restored or overwritten only by
-a run with the same update budget and settings, so a short check run never mixes into the 50k-update
-records (nor they into its curve).
+a run with the same update budget, settings and world model (``world_model_digest``, see
+:mod:`dwm_gym.agents.run_identity`), so a short check run never mixes into the 50k-update records (nor they
+into its curve), and a run made with an earlier export of a bundled model is not taken for one made with today's.
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ def records(folder: Path) -> list[str]:
     return [name for name in ARCHIVED if (folder / name).is_file()] + parts
 
 
-def same_run(summary: dict, updates: int, config) -> bool:
-    """Whether a run's ``agent.json`` summary was made with ``updates`` updates and ``config``'s settings."""
-    return summary.get("updates") == updates and same_settings(summary.get("config", {}), config)
+def same_run(summary: dict, updates: int, config, digest: str | None) -> bool:
+    """Whether a run's ``agent.json`` summary was made with ``updates`` updates, ``config``'s settings and the
+    world model of digest ``digest`` (``world_model_digest(config)``; None for model-free runs).
+
+    A model-based record without a digest predates them and is not the same run: its model is unknown.
+    """
+    return (
+        summary.get("updates") == updates
+        and summary.get("world_model_digest") == digest
+        and same_settings(summary.get("config", {}), config)
+    )
 
 
 def archived_summary(folder: Path) -> dict | None:
@@ -34,7 +43,7 @@ def archived_summary(folder: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def archive_finished(out: Path, archive: Path, updates: int, config) -> None:
+def archive_finished(out: Path, archive: Path, updates: int, config, digest: str | None) -> None:
     """Copies a finished run's small records (no model) to ``archive`` (committed), so that later
     sessions, whose ``--runs`` folder is gone, reuse the run instead of training it again.
 
@@ -45,23 +54,23 @@ def archive_finished(out: Path, archive: Path, updates: int, config) -> None:
 
     target = archive / out.name
     stored = archived_summary(target)
-    if stored is not None and not same_run(stored, updates, config):
-        print(f"not archived: {target} holds a run with other updates or settings; pass another --archive")
+    if stored is not None and not same_run(stored, updates, config, digest):
+        print(f"not archived: {target} holds a run with other updates, settings or model; pass another --archive")
         return
     target.mkdir(parents=True, exist_ok=True)
     for name in records(out):
         shutil.copyfile(out / name, target / name)
 
 
-def restore_finished(out: Path, archive: Path, updates: int, config) -> None:
+def restore_finished(out: Path, archive: Path, updates: int, config, digest: str | None) -> None:
     """Puts an archived finished run back into ``out`` when ``out`` holds no run and the archived
-    one was made with ``updates`` updates and ``config``'s settings (another budget's records would
-    otherwise mix into this run's curve)."""
+    one was made with ``updates`` updates, ``config``'s settings and the model of ``digest`` (another
+    budget's records would otherwise mix into this run's curve)."""
     import shutil
 
     source = archive / out.name
     stored = archived_summary(source)
-    if (out / "agent.json").is_file() or stored is None or not same_run(stored, updates, config):
+    if (out / "agent.json").is_file() or stored is None or not same_run(stored, updates, config, digest):
         return
     out.mkdir(parents=True, exist_ok=True)
     for name in records(source):
@@ -78,7 +87,7 @@ def same_settings(stored: dict, config) -> bool:
     """
     import dataclasses
 
-    from dwm_gym.agents.runs import RESUMABLE_CHANGES
+    from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 
     for field in dataclasses.fields(config):
         if field.name in RESUMABLE_CHANGES or field.name == "cache_file":

@@ -182,6 +182,21 @@ def spaces(dataset):
     return env.observation_space, env.action_space
 
 
+def finished_run(method: str, seed: int, args: argparse.Namespace) -> dict | None:
+    """The finished run of (method, seed) under ``args`` (restored from the archive), or None if there is none
+    with these updates, settings and world model."""
+    from dwm_gym.agents.run_identity import world_model_digest
+
+    out = run_folder(method, seed, args)
+    config = run_config(method, seed, args)
+    digest = world_model_digest(config)
+    restore_finished(out, archive_folder(args), args.updates, config, digest)
+    summary = archived_summary(out)
+    if summary is None or not same_run(summary, args.updates, config, digest):
+        return None
+    return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
+
+
 def run_one(
     method: str,
     seed: int,
@@ -200,6 +215,7 @@ def run_one(
 
     import torch
 
+    from dwm_gym.agents.run_identity import world_model_digest
     from dwm_gym.agents.runs import train_agent
 
     if (dataset is not None or changes) and name is None:
@@ -208,10 +224,11 @@ def run_one(
     out = run_folder(method, seed, args) if name is None else Path(args.runs) / dataset_name(args) / name
     summary_path = out / "agent.json"
     config = dataclasses.replace(run_config(method, seed, args), **(changes or {}))
-    restore_finished(out, archive_folder(args), args.updates, config)
+    digest = world_model_digest(config)
+    restore_finished(out, archive_folder(args), args.updates, config, digest)
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
-        if same_run(summary, args.updates, config):
+        if same_run(summary, args.updates, config, digest):
             return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
     resume = (out / "checkpoints" / "latest.zip").is_file()
     if summary_path.is_file() and not resume:
@@ -219,7 +236,7 @@ def run_one(
     start = time.perf_counter()
     summary = train_agent(config, out, resume=resume, progress_bar=False, dataset=dataset)
     seconds = time.perf_counter() - start
-    archive_finished(out, archive_folder(args), args.updates, config)
+    archive_finished(out, archive_folder(args), args.updates, config, digest)
     return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
 
 
@@ -278,12 +295,9 @@ def main() -> None:
     if args.report_only:
         results, missing = [], []
         for method, seed in jobs:
-            out = run_folder(method, seed, args)
-            config = run_config(method, seed, args)
-            restore_finished(out, archive_folder(args), args.updates, config)
-            summary = archived_summary(out) or {}
-            if same_run(summary, args.updates, config):
-                results.append({"method": method, "seed": seed, "reused": True, **finished(out, summary)})
+            result = finished_run(method, seed, args)
+            if result is not None:
+                results.append(result)
             else:
                 missing.append(run_name(method, seed, args))
         present = [m for m in methods if any(r["method"] == m for r in results)]

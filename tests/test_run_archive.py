@@ -1,4 +1,5 @@
-"""benchmarks/run_archive.py: a run's records are archived, restored and reused only under the same budget."""
+"""benchmarks/run_archive.py: a run's records are archived, restored and reused only under the same budget,
+settings and world model."""
 
 import dataclasses
 import json
@@ -27,9 +28,18 @@ def write_run(folder: Path, steps: int, scores: list[float]) -> None:
 
 def test_same_run_needs_the_budget_and_the_settings():
     summary = {"config": dataclasses.asdict(config(50_000)), "updates": 50_000}
-    assert same_run(summary, 50_000, config(50_000))
-    assert not same_run(summary, 5_000, config(50_000))
-    assert not same_run(summary, 50_000, dataclasses.replace(config(50_000), horizon=3))
+    assert same_run(summary, 50_000, config(50_000), None)
+    assert not same_run(summary, 5_000, config(50_000), None)
+    assert not same_run(summary, 50_000, dataclasses.replace(config(50_000), horizon=3), None)
+
+
+def test_same_run_needs_the_same_world_model():
+    dwm = dataclasses.replace(config(50_000), world_model="dwm")
+    summary = {"config": dataclasses.asdict(dwm), "updates": 50_000, "world_model_digest": "a" * 64}
+    assert same_run(summary, 50_000, dwm, "a" * 64)
+    assert not same_run(summary, 50_000, dwm, "b" * 64)  # "dwm" now resolves to other weights
+    del summary["world_model_digest"]
+    assert not same_run(summary, 50_000, dwm, "a" * 64)  # a record from before digests: its model is unknown
 
 
 def test_a_short_run_neither_overwrites_nor_restores_the_archived_long_one(tmp_path, capsys):
@@ -37,11 +47,11 @@ def test_a_short_run_neither_overwrites_nor_restores_the_archived_long_one(tmp_p
     write_run(archive / "TD3BC_s0", 50_000, [0.3, 0.4])
     long_records = (archive / "TD3BC_s0" / "evaluations.jsonl").read_text()
 
-    restore_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000))
+    restore_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000), None)
     assert not (runs / "TD3BC_s0").exists()  # the 50k curve must not seed the 5k run's folder
 
     write_run(runs / "TD3BC_s0", 5_000, [0.1])
-    archive_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000))
+    archive_finished(runs / "TD3BC_s0", archive, 5_000, config(5_000), None)
     assert (archive / "TD3BC_s0" / "evaluations.jsonl").read_text() == long_records
     assert "not archived" in capsys.readouterr().out
 
@@ -52,8 +62,8 @@ def test_a_run_with_the_same_budget_is_archived_and_restored(tmp_path, archived)
     if archived:  # an earlier copy of the same run is refreshed
         write_run(archive / "TD3BC_s0", 50_000, [0.0, 0.0])
     write_run(runs / "TD3BC_s0", 50_000, [0.3, 0.4])
-    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000))
-    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000))
+    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000), None)
+    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000), None)
     restored = (fresh / "TD3BC_s0" / "evaluations.jsonl").read_text()
     assert restored == (runs / "TD3BC_s0" / "evaluations.jsonl").read_text()
 
@@ -63,7 +73,7 @@ def test_a_resumed_runs_earlier_log_part_is_archived_and_restored(tmp_path):
     write_run(runs / "TD3BC_s0", 50_000, [0.3, 0.4])
     (runs / "TD3BC_s0" / "progress.1.csv").write_text("time/total_timesteps\n1000\n")  # before the resumption
     (runs / "TD3BC_s0" / "progress.csv").write_text("time/total_timesteps\n30000\n")  # after it
-    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000))
-    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000))
+    archive_finished(runs / "TD3BC_s0", archive, 50_000, config(50_000), None)
+    restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000), None)
     for name in ("progress.1.csv", "progress.csv"):
         assert (fresh / "TD3BC_s0" / name).read_text() == (runs / "TD3BC_s0" / name).read_text()

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,99 +24,18 @@ from stable_baselines3.common.logger import configure
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
+from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, resolve_world_model
+from dwm_gym.agents.run_identity import check_resume_config, world_model_digest
 from dwm_gym.agents.td3bc import TD3BC
 from dwm_gym.data import OfflineDataset
-from dwm_gym.data.specs import dataset_id as make_dataset_id
-from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.atomic import atomic_write_text
-from dwm_gym.utils.device import resolve_device
 from dwm_gym.utils.paths import check_out_dir
-from dwm_gym.utils.validation import choice, finite, in_range, integer
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
-from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import read_header
 from dwm_gym.world_model.kinds import model_class
 
+__all__ = ["ALGORITHMS", "AgentRunConfig", "build_agent", "buffer_settings", "train_agent"]
+
 logger = logging.getLogger(__name__)
-ALGORITHMS = {"td3bc": TD3BC, "iql": IQL, "td3": TD3}
-
-
-@dataclass
-class AgentRunConfig:
-    """Settings of one run.
-
-    Attributes:
-        algo: ``td3bc``, ``iql`` or ``td3`` (stock SB3 TD3, trained offline without a BC term).
-        dataset: Minari id (``dwm_gym/hopper/medium-v0``) or short name (``hopper-medium``).
-        world_model: None (model-free), a checkpoint path, or ``dwm`` / ``onestep`` for the checkpoint
-            of the dataset's task and quality (``$DWM_GYM_HOME`` first, then the bundled one).
-        horizon: H of the MVE target.
-        rtg: RTG target of the DWM (default: the median RTG of its training data, ``rtg_median``).
-        cache: DWM imagination cache (else fresh sampling per minibatch).
-        cache_samples: M, segments per transition in the cache.
-        steps: Gradient updates.
-        batch_size: Minibatch (paper: 128).
-        td_lambda: IQL's λ-return over imagined segments.
-        seed: Seed of the agent (and its buffer).
-        device: ``auto``, ``cpu``, ``cuda``.
-        eval_every: Updates between evaluations on the real env (0: only at the end).
-        eval_episodes: Episodes per evaluation.
-        refs: Normalized-score references, ``d4rl`` or ``v5``.
-        checkpoint_every: Updates between saves of ``checkpoints/latest.zip``.
-        cache_file: A DWM imagination cache file shared between runs (loaded when it matches,
-            else filled and written) — see ``DiffusionMVEReplayBuffer.prepare_cache``.
-        data_termination: MVE targets take the first step's termination from the data
-            (``MVEReplayBuffer``'s ``data_termination``).
-    """
-
-    algo: str = "td3bc"
-    dataset: str = "dwm_gym/hopper/medium-v0"
-    world_model: str | None = None
-    horizon: int = 5
-    rtg: float | None = None
-    cache: bool = True
-    cache_samples: int = 1
-    steps: int = 100_000
-    batch_size: int = 128
-    td_lambda: float = 0.95
-    seed: int = 0
-    device: str = "auto"
-    eval_every: int = 10_000
-    eval_episodes: int = 10
-    refs: str = "d4rl"
-    checkpoint_every: int = 10_000
-    cache_file: str | None = None
-    data_termination: bool = False
-
-    def __post_init__(self) -> None:
-        choice("algo", self.algo, ALGORITHMS)
-        self.horizon = integer("horizon", self.horizon, minimum=0)
-        self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
-        self.cache_samples = integer("cache_samples", self.cache_samples)
-        self.steps = integer("steps", self.steps)
-        self.batch_size = integer("batch_size", self.batch_size)
-        self.td_lambda = in_range("td_lambda", self.td_lambda, 0, 1)
-        self.seed = integer("seed", self.seed, minimum=0)
-        self.eval_every = integer("eval_every", self.eval_every, minimum=0)
-        self.eval_episodes = integer("eval_episodes", self.eval_episodes)
-        choice("refs", self.refs, ("d4rl", "v5"))
-        self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
-        resolve_device(self.device)
-        if "/" not in self.dataset:
-            spec, quality = parse_dataset_name(self.dataset)
-            self.dataset = make_dataset_id(spec.name, quality)
-
-
-def resolve_world_model(world_model: str | None, dataset_id: str) -> tuple[str | None, str | None]:
-    """(absolute checkpoint path, kind ``dwm``/``onestep``) for a run's ``world_model`` setting."""
-    if world_model is None or world_model.lower() in ("", "none"):
-        return None, None
-    if world_model in ("dwm", "onestep"):
-        spec, quality = parse_dataset_name(dataset_id)
-        path = resolve_checkpoint(spec.name, quality, world_model)
-    else:
-        path = Path(world_model).expanduser()
-    return str(Path(path).resolve()), read_header(path)["kind"]
 
 
 def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]]:
@@ -201,13 +119,14 @@ def train_agent(
         raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
     if not resume and (out / "agent.json").exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
+    digest = world_model_digest(config)
     if resume:
-        check_resume_config(out / "agent.json", config)
+        check_resume_config(out / "agent.json", config, digest)
     out = check_out_dir(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, env_id, latest)
+        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, digest, latest)
     except BaseException:
         if not resume:  # a failed setup leaves no half-made run behind: the same command can be retried
             if created:
@@ -231,13 +150,18 @@ def train_agent(
     return summary
 
 
-def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: OfflineDataset, env_id: str, latest: Path):
-    """The agent (new or resumed) with its data, logger and callbacks; writes ``agent.json``."""
+def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: OfflineDataset, digest, latest: Path):
+    """The agent (new or resumed) with its data, logger and callbacks; writes ``agent.json``.
+
+    ``digest`` is the run's :func:`~dwm_gym.agents.run_identity.world_model_digest` (None: model-free).
+    """
+    env_id = dataset.env_id
     summary: dict[str, Any] = {
         "config": dataclasses.asdict(config),
         "env_id": env_id,
         "dataset_id": dataset.dataset_id,
         "world_model_path": resolve_world_model(config.world_model, config.dataset)[0],
+        "world_model_digest": digest,
     }
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
     cls = ALGORITHMS[config.algo]
@@ -263,29 +187,6 @@ def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: Offline
     )
     callbacks = CallbackList([SaveLatestCallback(latest, config.checkpoint_every), evaluation])
     return agent, summary, evaluation, callbacks
-
-
-# settings that may change between a run and its resumption (they do not change what is learned)
-RESUMABLE_CHANGES = {"steps", "device", "eval_every", "eval_episodes", "checkpoint_every"}
-
-
-def check_resume_config(summary_path: Path, config: AgentRunConfig) -> None:
-    """Raises ValueError when ``config`` would resume the run at ``summary_path`` with other learning settings.
-
-    A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
-    as its default, which is what the run used.
-    """
-    if not summary_path.is_file():
-        return
-    recorded = json.loads(summary_path.read_text()).get("config", {})
-    # a setting the record lacks was added after the run started: the run used its default
-    defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}
-    before = {**defaults, **recorded}
-    now = dataclasses.asdict(config)
-    changed = {k: (before[k], v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before[k] != v}
-    if changed:
-        detail = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
-        raise ValueError(f"--resume with other settings than the run was started with ({detail}); use the same ones")
 
 
 def _has_tensorboard() -> bool:

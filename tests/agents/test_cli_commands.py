@@ -7,6 +7,8 @@ import pytest
 
 from dwm_gym.agents.cli_commands import add_agent_parser, load_agent
 from dwm_gym.data import make_dataset
+from dwm_gym.value_expansion.cache import model_digest
+from dwm_gym.world_model.checkpoint import load_world_model
 
 
 def run(argv: str) -> int:
@@ -24,11 +26,17 @@ def test_train_resume_and_eval(tmp_path, capsys):
     assert run(f"agent train --algo td3bc --steps 40 {options} {common}") == 0
     summary = json.loads((out / "agent.json").read_text())
     assert summary["updates"] == 40 and summary["world_model_path"].endswith("hopper_medium_dwm.safetensors")
+    assert summary["world_model_digest"] == model_digest(load_world_model(summary["world_model_path"], device="cpu"))
     assert (out / "checkpoints" / "latest.zip").is_file() and (out / "progress.csv").is_file()
     with pytest.raises(FileExistsError, match="--resume"):
         run(f"agent train --algo td3bc --steps 40 {options} {common}")
     with pytest.raises(ValueError, match="horizon: 3 -> 5"):  # resuming must not silently change the method
         run(f"agent train --algo td3bc --steps 80 --resume {options} {common.replace('--horizon 3', '--horizon 5')}")
+    recorded = summary["world_model_digest"]
+    (out / "agent.json").write_text(json.dumps({**summary, "world_model_digest": "0" * 64}))  # other weights
+    with pytest.raises(ValueError, match="another world model"):
+        run(f"agent train --algo td3bc --steps 80 --resume {options} {common}")
+    (out / "agent.json").write_text(json.dumps({**summary, "world_model_digest": recorded}))
     assert run(f"agent train --algo td3bc --steps 80 --resume {options} {common}") == 0
     assert (out / "progress.1.csv").is_file() and (out / "progress.csv").is_file()  # the first part is kept
     evaluations = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]

@@ -1,0 +1,73 @@
+"""What makes two offline-RL runs the same run: their learning settings and the world model that imagines.
+
+A run records both in its ``agent.json``: the :class:`AgentRunConfig` under ``config`` and, for a model-based
+run, ``world_model_digest``, the SHA-256 of what imagines (the model's kind, settings, weights and
+normalizers, see :func:`dwm_gym.value_expansion.cache.model_digest`). The setting ``world_model="dwm"`` names
+whichever checkpoint the dataset resolves to, so the digest is what tells a run made with today's bundled
+model from one made with an earlier export of it. Re-exporting a checkpoint with another data sample or header
+keeps its digest; new weights (retraining, another weight precision) change it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
+from dwm_gym.value_expansion.cache import model_digest
+from dwm_gym.world_model.checkpoint import load_world_model
+
+logger = logging.getLogger(__name__)
+
+# settings that may change between a run and its resumption (they do not change what is learned)
+RESUMABLE_CHANGES = {"steps", "device", "eval_every", "eval_episodes", "checkpoint_every"}
+
+
+def world_model_digest(config: AgentRunConfig) -> str | None:
+    """The digest of the world model ``config`` names (None for a model-free run).
+
+    Raises:
+        FileNotFoundError: When the named checkpoint does not exist.
+    """
+    path, _ = resolve_world_model(config.world_model, config.dataset)
+    return None if path is None else model_digest(load_world_model(path, device="cpu"))
+
+
+def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str | None = None) -> None:
+    """Raises ValueError when ``config`` would resume a run with other learning settings or another world model.
+
+    A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
+    as its default, which is what the run used. A record without ``world_model_digest`` predates the digest:
+    its model cannot be checked, and the resumption goes on with a warning.
+
+    Args:
+        summary_path: The run's ``agent.json``; nothing is checked when it does not exist (a new run).
+        config: The settings of the resumption.
+        digest: :func:`world_model_digest` of ``config`` (None: model-free).
+    """
+    if not summary_path.is_file():
+        return
+    summary = json.loads(summary_path.read_text())
+    recorded = summary.get("config", {})
+    # a setting the record lacks was added after the run started: the run used its default
+    defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}
+    before = {**defaults, **recorded}
+    now = dataclasses.asdict(config)
+    changed = {k: (before[k], v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before[k] != v}
+    if changed:
+        detail = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise ValueError(f"--resume with other settings than the run was started with ({detail}); use the same ones")
+    if "world_model_digest" not in summary:
+        if digest is not None:
+            logger.warning("%s predates world-model digests: cannot check that its model is unchanged", summary_path)
+        return
+    if summary["world_model_digest"] != digest:
+        path = resolve_world_model(config.world_model, config.dataset)[0]
+        was, now_digest = str(summary["world_model_digest"])[:12], str(digest)[:12]
+        raise ValueError(
+            f"--resume with another world model than the run was started with: {config.world_model!r} now resolves "
+            f"to {path}, whose model differs from the run's (digest {was} -> {now_digest}); start a new run "
+            "(another --out), or put the run's checkpoint back"
+        )
