@@ -5,6 +5,7 @@ import shlex
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dwm_gym.cli import build_parser, main
 
@@ -49,6 +50,20 @@ def test_world_model_train_one_step(tmp_path):
     assert wm_train(tmp_path / "onestep", *"--kind onestep --steps 5 --eval-every 5".split()) == 0
     model = load_world_model(tmp_path / "onestep" / "model.safetensors", env="Hopper-v5")
     assert isinstance(model, OneStepModel) and model.info["train_steps"] == 5
+
+
+def test_state_normalization_is_the_presets_unless_chosen_and_only_a_dwm_setting(tmp_path):
+    from dwm_gym.world_model import load_world_model, preset
+
+    assert main("dataset make hopper-random --steps 300 --num-envs 2".split()) == 0
+    assert wm_train(tmp_path / "default", *"--steps 2 --eval-every 2".split()) == 0
+    model = load_world_model(tmp_path / "default" / "model.safetensors")
+    assert model.config.state_normalization == preset("small").state_normalization
+    other = next(name for name in ("cdf", "gaussian") if name != preset("small").state_normalization)
+    assert wm_train(tmp_path / "other", *f"--steps 2 --eval-every 2 --state-normalization {other}".split()) == 0
+    assert load_world_model(tmp_path / "other" / "model.safetensors").config.state_normalization == other
+    with pytest.raises(SystemExit, match="DWM setting"):
+        wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --state-normalization cdf".split())
 
 
 def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):

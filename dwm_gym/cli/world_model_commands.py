@@ -17,8 +17,9 @@ def _world_model_train(args: argparse.Namespace) -> int:
 
     dataset = OfflineDataset.from_minari(args.dataset)
     if args.kind == "dwm":
-        config = preset(args.preset, state_normalization=args.state_normalization)
-    elif args.state_normalization != "cdf":
+        chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
+        config = preset(args.preset, **chosen)
+    elif args.state_normalization is not None:
         raise SystemExit("--state-normalization is a DWM setting (the one-step model normalizes min-max): drop it")
     else:
         config = ONESTEP_PRESETS[args.preset]
@@ -102,9 +103,9 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     )
     wm_train.add_argument(
         "--state-normalization",
-        default="cdf",
+        default=None,
         choices=list(STATE_NORMALIZERS),
-        help="DWM only: states diffused in CDF space (the paper's) or standardized (default: %(default)s)",
+        help="DWM only: states diffused in CDF space (the paper's) or standardized (default: the preset's)",
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
     wm_train.add_argument("--resume", action="store_true", help="continue the run in --out")
