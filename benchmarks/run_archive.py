@@ -28,13 +28,13 @@ def same_run(summary: dict, updates: int, config, digest: str | None) -> bool:
     """Whether a run's ``agent.json`` summary was made with ``updates`` updates, ``config``'s settings and the
     world model of digest ``digest`` (``world_model_digest(config)``; None for model-free runs).
 
-    A model-based record without a digest predates them and is not the same run: its model is unknown.
+    A model-based record without a digest predates them and is not the same run: its model is unknown. With
+    equal digests the ``world_model`` setting's spelling does not matter: ``"dwm"`` and the path of the same
+    checkpoint (a model scored with ``--dwm-checkpoint`` before it was bundled) name the same model.
     """
-    return (
-        summary.get("updates") == updates
-        and summary.get("world_model_digest") == digest
-        and same_settings(summary.get("config", {}), config)
-    )
+    if summary.get("updates") != updates or summary.get("world_model_digest") != digest:
+        return False
+    return same_settings(summary.get("config", {}), config, ignore=() if digest is None else ("world_model",))
 
 
 def archived_summary(folder: Path) -> dict | None:
@@ -77,8 +77,8 @@ def restore_finished(out: Path, archive: Path, updates: int, config, digest: str
         shutil.copyfile(source / name, out / name)
 
 
-def same_settings(stored: dict, config) -> bool:
-    """Whether a finished run was made with ``config``'s settings.
+def same_settings(stored: dict, config, ignore: tuple[str, ...] = ()) -> bool:
+    """Whether a finished run was made with ``config``'s settings (apart from those named in ``ignore``).
 
     Settings that change nothing learned (evaluation and checkpoint periods, device, where the shared
     imagination cache file lives: its content is checked by the cache's own identity) are ignored,
@@ -90,7 +90,7 @@ def same_settings(stored: dict, config) -> bool:
     from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 
     for field in dataclasses.fields(config):
-        if field.name in RESUMABLE_CHANGES or field.name == "cache_file":
+        if field.name in RESUMABLE_CHANGES or field.name == "cache_file" or field.name in ignore:
             continue
         value = getattr(config, field.name)
         if field.name in stored:

@@ -38,6 +38,9 @@ def test_same_run_needs_the_same_world_model():
     summary = {"config": dataclasses.asdict(dwm), "updates": 50_000, "world_model_digest": "a" * 64}
     assert same_run(summary, 50_000, dwm, "a" * 64)
     assert not same_run(summary, 50_000, dwm, "b" * 64)  # "dwm" now resolves to other weights
+    path = dataclasses.replace(dwm, world_model="/models/hopper_medium_dwm.safetensors")
+    assert same_run(summary, 50_000, path, "a" * 64)  # the same model, named by its file instead of "dwm"
+    assert not same_run(summary, 50_000, dataclasses.replace(path, horizon=3), "a" * 64)
     del summary["world_model_digest"]
     assert not same_run(summary, 50_000, dwm, "a" * 64)  # a record from before digests: its model is unknown
 

@@ -39,8 +39,9 @@ def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str 
     """Raises ValueError when ``config`` would resume a run with other learning settings or another world model.
 
     A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
-    as its default, which is what the run used. A record without ``world_model_digest`` predates the digest:
-    its model cannot be checked, and the resumption goes on with a warning.
+    as its default, which is what the run used. ``world_model`` may be spelled differently (``"dwm"``, or the
+    path of the checkpoint it resolves to) when the digests are equal. A record without ``world_model_digest``
+    predates the digest: its model cannot be checked, and the resumption goes on with a warning.
 
     Args:
         summary_path: The run's ``agent.json``; nothing is checked when it does not exist (a new run).
@@ -55,7 +56,9 @@ def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str 
     defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}
     before = {**defaults, **recorded}
     now = dataclasses.asdict(config)
-    changed = {k: (before[k], v) for k, v in now.items() if k not in RESUMABLE_CHANGES and before[k] != v}
+    same_model = digest is not None and summary.get("world_model_digest") == digest
+    free = RESUMABLE_CHANGES | ({"world_model"} if same_model else set())  # "dwm" or its path: the same model
+    changed = {k: (before[k], v) for k, v in now.items() if k not in free and before[k] != v}
     if changed:
         detail = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise ValueError(f"--resume with other settings than the run was started with ({detail}); use the same ones")

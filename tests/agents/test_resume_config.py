@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from dwm_gym.agents.run_config import AgentRunConfig
+from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
 from dwm_gym.agents.run_identity import check_resume_config, world_model_digest
 
 
@@ -42,6 +42,11 @@ def test_the_world_model_must_be_the_one_the_run_started_with(tmp_path, caplog):
     check_resume_config(path, started, digest)
     with pytest.raises(ValueError, match="another world model.*hopper_medium_dwm.safetensors"):
         check_resume_config(path, started, "0" * 64)  # the same setting "dwm", resolving to other weights
+    by_path = dataclasses.replace(started, world_model=resolve_world_model("dwm", started.dataset)[0])
+    check_resume_config(path, by_path, digest)  # the same model, named by its file
+    onestep = dataclasses.replace(started, world_model="onestep")
+    with pytest.raises(ValueError, match="world_model: 'dwm' -> 'onestep'"):
+        check_resume_config(path, onestep, world_model_digest(onestep))
     write_record(path, started)  # a record from before digests: cannot be checked, resumes with a warning
     with caplog.at_level(logging.WARNING):
         check_resume_config(path, started, digest)
