@@ -40,9 +40,11 @@ def _extreme_share(model, obs: np.ndarray, actions: np.ndarray, sampler=None) ->
     """(share of imagined s_{t+1} with a non-tied dimension at a data extreme, the imagined s_{t+1})."""
     generator = torch.Generator().manual_seed(0)
     states = model.rollout(obs, actions, 1, rtg=0.74, generator=generator, sampler=sampler).states[:, 0].numpy()
-    knots = model.state_normalizer.knots
-    tied = (knots[:, 0] == knots[:, 1]) | (knots[:, -1] == knots[:, -2])  # an env clip value, legitimately reached
-    at_extreme = (np.isclose(states, knots[:, 0]) | np.isclose(states, knots[:, -1]))[:, ~tied].any(1)
+    normalizer, bounds = model.state_normalizer, np.stack(model.state_normalizer.normalized_bounds())
+    low, high = normalizer.unnormalize(bounds)  # the data's single most extreme values
+    inner_low, inner_high = normalizer.unnormalize(bounds, clip_tails=True)  # its 0.1 % and 99.9 % quantiles
+    tied = (inner_low == low) | (inner_high == high)  # an env clip value, legitimately reached
+    at_extreme = (np.isclose(states, low) | np.isclose(states, high))[:, ~tied].any(1)
     return float(at_extreme.mean()), states
 
 
