@@ -1,8 +1,8 @@
-"""Where a DWM's state error lives: a few windows, and the CDF normalizer's compressed regions.
+"""Where a DWM's state error lives: a few windows, and a CDF normalizer's compressed regions.
 
 For the held-out windows of ``world-model eval`` (same choice, same z-scoring), prints per step:
 the mean and median z-scored state error, the share of the mean carried by the worst 5 % of
-windows, and the same error measured in the model's own CDF-normalized space (where every
+windows, and the same error measured in the model's own normalized space (for a CDF-state model, where every
 dimension is uniform on [-1, 1]); then the step-2 (s_{t+1}) error per state dimension in both
 spaces. Writes JSON.
 
@@ -64,12 +64,12 @@ def main() -> None:
     dataset = OfflineDataset.from_minari(args.dataset)
     model = load_world_model(checkpoint, env=dataset.env_id, device=args.device)
     result = error_tails(model, dataset, args.windows, args.seed)
-    print(f"{'step':>4} {'z mean':>8} {'z median':>9} {'worst 5% share':>15} {'CDF-space mean':>15}")
+    print(f"{'step':>4} {'z mean':>8} {'z median':>9} {'worst 5% share':>15} {'model-space mean':>17}")
     for i, step in enumerate(result["steps"]):
         cells = [result[k][i] for k in ("z_mean", "z_median", "worst_5pct_share", "normalized_mean")]
         print(f"{step:4d} {cells[0]:8.4f} {cells[1]:9.4f} {cells[2]:15.0%} {cells[3]:15.4f}")
     print("step 2 by dimension, z-scored:  ", np.round(result["step2_z_by_dim"], 4).tolist())
-    print("step 2 by dimension, CDF space: ", np.round(result["step2_normalized_by_dim"], 4).tolist())
+    print("step 2 by dimension, model space: ", np.round(result["step2_normalized_by_dim"], 4).tolist())
     write_result(args.json, {"checkpoint": str(checkpoint), **result}, args)
     print(f"wrote {args.json}")
 

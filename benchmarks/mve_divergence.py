@@ -1,16 +1,18 @@
 """Why Diffusion-MVE's critic diverged: the evidence, measured on the demo's data.
 
 Usage:
-    python benchmarks/mve_divergence.py sampler [--transitions 20000]
+    python benchmarks/mve_divergence.py sampler [--transitions 20000] [--checkpoint DWM]
     python benchmarks/mve_divergence.py critic --inverse plain|clipped [--horizon 1] [--updates 15000]
                                         [--log-every 2500] [--eval-episodes 10]
     (common: [--rtg 0.7] [--seed 0] [--runs runs/mve_stability] [--tiny]
              [--json benchmarks/results/mve_divergence_<part>.json])
 
-``sampler``: imagines ŝ_{t+1} from dataset pairs (s_t, a_t) with the bundled DWM, once with the plain CDF
-inverse and once with ``clip_state_tails``, and compares it with the real s_{t+1}: the share of rows with a
-dimension at the data's single most extreme value (the normalizer's last knot, ties excluded), the max-dim
-z-scored error, and how much of the large error those rows carry.
+``sampler``: imagines ŝ_{t+1} from dataset pairs (s_t, a_t) with the DWM (``--checkpoint``, default the bundled
+hopper-medium one), once with the plain inverse of its state normalizer and once with ``clip_state_tails``,
+and compares it with the real s_{t+1}: the share of rows with a dimension at the data's single most extreme
+value (a CDF normalizer's last knot; ties excluded), the max-dim z-scored error, and how much of the large
+error those rows carry. The committed results were measured with the CDF-state DWM bundled until 2026-12-04
+(``git show b712f03:dwm_gym/world_model/assets/hopper_medium_dwm.safetensors``).
 
 ``critic``: trains TD3BC with the DWM buffer (its own loop, the same update as ``TD3BC.train``) and every
 ``--log-every`` (2,500) updates splits the dataset's rows by the z-error of their imagined first state,
@@ -50,11 +52,12 @@ def load_data(args: argparse.Namespace):
     return OfflineDataset.from_minari("dwm_gym/hopper/medium-v0")
 
 
-def bundled_dwm(clip_tails: bool):
+def bundled_dwm(clip_tails: bool, checkpoint: str | None = None):
+    """``checkpoint`` (default: the bundled hopper-medium DWM) with the sampler's tail rule on or off."""
     from dwm_gym.world_model import load_world_model
     from dwm_gym.world_model.bundled import resolve_checkpoint
 
-    model = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"), device="cpu")
+    model = load_world_model(checkpoint or resolve_checkpoint("hopper", "medium", "dwm"), device="cpu")
     model.sampler = dataclasses.replace(model.sampler, clip_state_tails=clip_tails)
     return model
 
@@ -67,7 +70,7 @@ def sampler_part(args: argparse.Namespace) -> dict:
     std = data["observations"].std(0) + 1e-6
     result = {}
     for name, clip in (("plain inverse", False), ("clipped tails", True)):
-        model = bundled_dwm(clip)
+        model = bundled_dwm(clip, args.checkpoint)
         generator = th.Generator().manual_seed(args.seed)
         states = np.concatenate(
             [
@@ -77,9 +80,11 @@ def sampler_part(args: argparse.Namespace) -> dict:
                 for i in range(0, len(obs), 2048)
             ]
         )
-        knots = model.state_normalizer.knots
-        tied = (knots[:, 0] == knots[:, 1]) | (knots[:, -1] == knots[:, -2])
-        at_extreme = np.isclose(states, knots[:, 0]) | np.isclose(states, knots[:, -1])
+        normalizer, bounds = model.state_normalizer, np.stack(model.state_normalizer.normalized_bounds())
+        low, high = normalizer.unnormalize(bounds)  # the data's single most extreme values
+        inner_low, inner_high = normalizer.unnormalize(bounds, clip_tails=True)  # its 0.1 % and 99.9 % quantiles
+        tied = (inner_low == low) | (inner_high == high)  # an env clip value, legitimately reached
+        at_extreme = np.isclose(states, low) | np.isclose(states, high)
         pinned = at_extreme[:, ~tied].any(1)
         z = (np.abs(states - nxt) / std).max(1)
         result[name] = {
@@ -107,7 +112,7 @@ def critic_part(args: argparse.Namespace) -> dict:
 
     th.set_num_threads(1)
     data = load_data(args)
-    model = bundled_dwm(args.inverse == "clipped")
+    model = bundled_dwm(args.inverse == "clipped", args.checkpoint)
     agent = TD3BC(
         "MlpPolicy",
         data.env_id,
@@ -204,6 +209,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--rtg", type=float, default=0.7)
     parser.add_argument("--runs", default="runs/mve_stability")
+    parser.add_argument("--checkpoint", default=None, help="the DWM (default: the bundled hopper-medium one)")
     args = parse_args(
         parser,
         tiny=lambda: {

@@ -7,7 +7,9 @@ Usage:
                                        [--tiny]
 
 Builds the demo's dataset (50k transitions of hopper-medium, seed 0, exactly as ``dwm-gym demo``) in
-``--runs/datasets``, then trains TD3BC on it (H = 5, batch 128) with each variant:
+``--runs/datasets``, then trains TD3BC on it (H = 5, batch 128) with the bundled hopper-medium DWM in each
+variant (its states are standardized since 2026-12-04; the committed ``mve_stability*.json`` were measured with
+the CDF-state DWM bundled before, ``git show b712f03:dwm_gym/world_model/assets/hopper_medium_dwm.safetensors``):
 
 * ``TD3BC``: model-free;
 * ``DWM plain-inverse, RTG max``: the sampler and RTG default before the fix (the plain CDF inverse,

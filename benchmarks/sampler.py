@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from harness import machine_info, make_parser, parse_args, write_result
 
-from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset
 from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, respaced_timesteps
@@ -101,8 +101,10 @@ def main() -> None:
     else:
         torch.manual_seed(args.seed)
         rng = np.random.default_rng(args.seed)
-        sn, rn = CDFNormalizer().fit(rng.normal(size=(4096, 11))), MinMaxNormalizer().fit(rng.uniform(0, 4, 4096))
-        model = DiffusionWorldModel(preset(args.preset), 11, 3, sn, rn, env_id="Hopper-v5").to(device).eval()
+        config = preset(args.preset)
+        sn = config.new_state_normalizer().fit(rng.normal(size=(4096, 11)))
+        rn = MinMaxNormalizer().fit(rng.uniform(0, 4, 4096))
+        model = DiffusionWorldModel(config, 11, 3, sn, rn, env_id="Hopper-v5").to(device).eval()
     rows = []
     g = torch.Generator(device=device).manual_seed(args.seed)
     variants = [("fast", "fp32", False)]

@@ -1,6 +1,6 @@
 """Where a DWM's state error comes from: its own normalized space, or the map back to raw states.
 
-For each DWM checkpoint (``--checkpoints label=path,...``; default: the dataset's, CDF-normalized) and
+For each DWM checkpoint (``--checkpoints label=path,...``; default: the dataset's bundled one) and
 the dataset's one-step model, on held-out windows of the dataset (``world-model eval``'s windows, same
 z-scoring of states by the data's mean and std):
 
@@ -109,7 +109,7 @@ def model_errors(model, windows, idx, scale, reference, samples: int, seed: int)
 def main() -> None:
     parser = make_parser(__doc__, "benchmarks/results/state_normalization.json")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
-    parser.add_argument("--checkpoints", default=None, help="label=path,... (default: cdf=the dataset's DWM)")
+    parser.add_argument("--checkpoints", default=None, help="label=path,... (default: bundled=the dataset's DWM)")
     parser.add_argument("--windows", type=int, default=500)
     parser.add_argument("--samples", type=int, default=4, help="DWM draws per window for the sampler's spread")
     args = parse_args(parser, tiny={"windows": 16, "samples": 2})
@@ -120,7 +120,7 @@ def main() -> None:
     pairs = [item.split("=", 1) for item in args.checkpoints.split(",")] if args.checkpoints else []
     if any(len(pair) != 2 for pair in pairs):
         parser.error("--checkpoints takes label=path pairs separated by commas")
-    checkpoints = dict(pairs) or {"cdf": str(resolve_checkpoint(spec.name, quality, "dwm"))}
+    checkpoints = dict(pairs) or {"bundled": str(resolve_checkpoint(spec.name, quality, "dwm"))}
     checkpoints["one-step"] = str(resolve_checkpoint(spec.name, quality, "onestep"))
     models = {
         label: load_world_model(path, env=dataset.env_id, device=args.device) for label, path in checkpoints.items()

@@ -93,6 +93,10 @@ class DWMConfig:
     def __post_init__(self) -> None:
         choice("state_normalization", self.state_normalization, STATE_NORMALIZERS)
 
+    def new_state_normalizer(self) -> CDFNormalizer | GaussianNormalizer:
+        """An unfitted normalizer of the kind ``state_normalization`` names (fit it on the training states)."""
+        return STATE_NORMALIZERS[self.state_normalization]()
+
     @property
     def horizon(self) -> int:
         """Deprecated name of :attr:`segment_length`."""
@@ -122,8 +126,17 @@ def split_stored_config(stored: dict[str, Any]) -> tuple[DWMConfig, dict[str, An
 
 PRESETS: dict[str, DWMConfig] = {
     "paper": DWMConfig(),
-    # same algorithm, narrower U-Net and fewer iterations: trains on 2 CPU cores in about an hour
-    "small": DWMConfig(dim=32, dim_mults=(1, 2, 4), batch_size=256, learning_rate=3e-4, train_steps=60_000),
+    # same algorithm, narrower U-Net and fewer iterations: trains on 2 CPU cores in about an hour; states
+    # standardized, not CDF-mapped: 5-25x smaller first-step error on the three hopper datasets and no pile-up
+    # at the data's extremes (docs/world_model.md, "State normalization")
+    "small": DWMConfig(
+        dim=32,
+        dim_mults=(1, 2, 4),
+        batch_size=256,
+        learning_rate=3e-4,
+        train_steps=60_000,
+        state_normalization="gaussian",
+    ),
 }
 
 

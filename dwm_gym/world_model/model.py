@@ -149,7 +149,7 @@ class DiffusionWorldModel(WorldModel):
             config,
             train.obs_dim,
             train.action_dim,
-            STATE_NORMALIZERS[config.state_normalization]().fit(states),
+            config.new_state_normalizer().fit(states),
             MinMaxNormalizer().fit(train.transitions["rewards"]),
             env_id=train.env_id,
             info=info,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, Segment, preset
 
 OBS, ACT = 11, 3
@@ -38,11 +38,12 @@ class ScriptedDWM(DiffusionWorldModel):
 def scripted_dwm() -> ScriptedDWM:
     rng = np.random.default_rng(0)
     states = rng.normal(size=(500, OBS)) + HEALTHY
+    config = preset("small", dim=8, dim_mults=(1, 2))
     model = ScriptedDWM(
-        preset("small", dim=8, dim_mults=(1, 2)),
+        config,
         OBS,
         ACT,
-        CDFNormalizer().fit(states),
+        config.new_state_normalizer().fit(states),
         MinMaxNormalizer().fit(rng.uniform(0, 3, 500)),
         env_id="Hopper-v5",
         info={"rtg_max": 0.9, "rtg_median": 0.7},

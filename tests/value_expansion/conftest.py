@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dwm_gym.data import OfflineDataset
-from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, SamplerConfig, Segment, preset, save_world_model
 from dwm_gym.world_model.one_step import OneStepModel
 
@@ -39,7 +39,8 @@ def tiny_dwm(deterministic: bool = False, seed: int = 0) -> DiffusionWorldModel:
     states = rng.normal(0, 0.05, size=(500, OBS)) + HEALTHY
     sampler = SamplerConfig(temperature=0.0, start_noise_scale=0.0) if deterministic else None
     config = preset("small", dim=8, dim_mults=(1, 2))
-    sn, rn = CDFNormalizer(num_knots=101).fit(states), MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
+    sn = config.new_state_normalizer().fit(states)
+    rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 500))
     return DiffusionWorldModel(config, OBS, ACT, sn, rn, env_id="Hopper-v5", sampler=sampler).eval()
 
 

@@ -11,8 +11,10 @@ from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model, re
 def model():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    sn, rn = CDFNormalizer().fit(rng.normal(size=(500, 11))), MinMaxNormalizer().fit(rng.uniform(-1, 4, 500))
-    return DiffusionWorldModel(preset("small", dim=8, dim_mults=(1, 2)), 11, 3, sn, rn, env_id="Hopper-v5")
+    config = preset("small", dim=8, dim_mults=(1, 2))
+    sn = config.new_state_normalizer().fit(rng.normal(size=(500, 11)))
+    rn = MinMaxNormalizer().fit(rng.uniform(-1, 4, 500))
+    return DiffusionWorldModel(config, 11, 3, sn, rn, env_id="Hopper-v5")
 
 
 def test_round_trip_gives_identical_samples(model, tmp_path):

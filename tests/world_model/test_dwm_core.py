@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
+from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, preset
 from dwm_gym.world_model.diffusion import cosine_alphas_cumprod, respaced_timesteps
 from dwm_gym.world_model.termination import hopper_v5_unhealthy
@@ -17,8 +17,10 @@ def tiny_model():
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     states = rng.normal(size=(2000, OBS)) + np.array([1.2] + [0.0] * (OBS - 1))
-    sn, rn = CDFNormalizer().fit(states), MinMaxNormalizer().fit(rng.uniform(0, 3, 2000))
-    return DiffusionWorldModel(preset("small", dim=8, dim_mults=(1, 2)), OBS, ACT, sn, rn, env_id="Hopper-v5")
+    config = preset("small", dim=8, dim_mults=(1, 2))
+    sn = config.new_state_normalizer().fit(states)
+    rn = MinMaxNormalizer().fit(rng.uniform(0, 3, 2000))
+    return DiffusionWorldModel(config, OBS, ACT, sn, rn, env_id="Hopper-v5")
 
 
 def test_schedule_and_respacing():

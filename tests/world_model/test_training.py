@@ -74,7 +74,8 @@ def test_saved_model_is_the_lowest_held_out_loss_and_resume_keeps_the_selection(
 
 def test_a_run_recorded_before_a_model_setting_existed_resumes_with_its_default(tmp_path):
     data = small_hopper_dataset()
-    config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2)
+    # such a run used the setting's default (DWMConfig's, "cdf"), not the small preset's
+    config = preset("small", dim=8, dim_mults=(1, 2), batch_size=16, ema_every=2, state_normalization="cdf")
     run = TrainingRun(steps=4, checkpoint_every=4, eval_every=4, held_out_fraction=0.2)
     train_world_model(data, config, run, tmp_path / "a", progress=False)
     state_path = tmp_path / "a" / "train_state.pt"
