@@ -20,7 +20,11 @@ python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                     [--select-seeds 0,1] [--seeds 0,1,2,3,4] [--updates 50000]
                                     [--eval-every 10000] [--eval-episodes 10] [--workers 2]
                                     [--runs runs/scores] [--archive benchmarks/results/scores_runs]
-                                    [--report-only] [--json benchmarks/results/paper_protocol_<dataset>.json] [--tiny]
+                                    [--dwm-checkpoint PATH --dwm-label NAME] [--report-only]
+                                    [--json benchmarks/results/paper_protocol_<dataset>.json] [--tiny]
+
+``--dwm-checkpoint`` / ``--dwm-label``: another DWM than the dataset's, as in ``scores.py`` (its runs and caches
+carry the label: ``DWM-TD3BC_cdf_h3_rtg0.7_s0``).
 
 ``--tiny``: DWM-TD3BC and OneStep-TD3BC, H in {1, 3}, one g_eval, 20 updates, one seed, on a
 400-transition dataset in a temporary folder.
@@ -65,9 +69,10 @@ def grid(method: str, name: str, horizons: tuple[int, ...], g_evals: tuple[float
 
 def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse.Namespace:
     """``scores.py``'s arguments for one configuration of ``method``."""
+    model = {"dwm_checkpoint": args.dwm_checkpoint, "dwm_label": args.dwm_label}
     if method.startswith("OneStep-"):
-        return method_settings(args, onestep_horizon=config["horizon"])
-    return method_settings(args, horizon=config["horizon"], rtg=config["rtg"])
+        return method_settings(args, onestep_horizon=config["horizon"], **model)
+    return method_settings(args, horizon=config["horizon"], rtg=config["rtg"], **model)
 
 
 def run_all(jobs: list[tuple[str, int, argparse.Namespace]], workers: int, report_only: bool) -> list[dict | None]:
@@ -142,6 +147,10 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/scores")
     parser.add_argument("--archive", default="benchmarks/results/scores_runs")
     parser.add_argument("--report-only", action="store_true", help="train nothing; report what is finished")
+    parser.add_argument(
+        "--dwm-checkpoint", default=None, help="the DWM runs' checkpoint (default: the dataset's); needs --dwm-label"
+    )
+    parser.add_argument("--dwm-label", default=None, help="names the --dwm-checkpoint's runs and caches")
     args = parse_args(
         parser,
         tiny=lambda: {
@@ -160,7 +169,10 @@ def main() -> None:
     if args.tiny:
         args.dataset = tiny_dataset()
     args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
-    args = method_settings(args)  # scores.py's fields at their defaults; each configuration sets its own
+    if bool(args.dwm_checkpoint) != bool(args.dwm_label):
+        parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
+    # scores.py's fields at their defaults, but the DWM; each configuration sets its own
+    args = method_settings(args, dwm_checkpoint=args.dwm_checkpoint, dwm_label=args.dwm_label)
     name, start = dataset_name(args), time.perf_counter()
     horizons = tuple(int(h) for h in args.horizons.split(","))
     g_evals = tuple(float(g) for g in args.g_evals.split(",")) if args.g_evals else None

@@ -24,3 +24,20 @@ def test_method_settings_fill_the_defaults_and_name_a_labelled_checkpoints_runs_
     assert shared_cache_file(labelled) != shared_cache_file(args)  # never overwrites the dataset DWM's cache
     with pytest.raises(ValueError, match="not method settings"):
         method_settings(base, horizn=3)
+
+
+def test_the_protocols_configurations_keep_a_labelled_dwm():
+    from paper_protocol import config_args
+
+    base = argparse.Namespace(dataset="dwm_gym/hopper/medium-replay-v0", runs="runs", updates=50_000)
+    base.eval_every, base.eval_episodes = 10_000, 10
+    args = method_settings(base, dwm_checkpoint="wm/cdf.safetensors", dwm_label="cdf")
+    dwm = config_args(args, "DWM-TD3BC", {"horizon": 3, "rtg": 0.7})
+    assert run_name("DWM-TD3BC", 0, dwm) == "DWM-TD3BC_cdf_h3_rtg0.7_s0"
+    assert run_config("DWM-TD3BC", 0, dwm).world_model == "wm/cdf.safetensors"
+    assert Path(shared_cache_file(dwm)).name == "dwm_cache_cdf_rtg0.7.safetensors"
+    onestep = config_args(args, "OneStep-TD3BC", {"horizon": 3, "rtg": None})
+    assert run_name("OneStep-TD3BC", 0, onestep) == "OneStep-TD3BC_h3_s0"
+    assert run_name("DWM-TD3BC", 0, config_args(method_settings(base), "DWM-TD3BC", {"horizon": 5, "rtg": None})) == (
+        "DWM-TD3BC_s0"
+    )
