@@ -31,6 +31,17 @@ def test_new_bundled_models_were_selected_by_held_out_loss_and_ship_in_half_prec
 
 
 @pytest.mark.parametrize("quality", HOPPER_QUALITIES)
+def test_bundled_dwms_follow_the_small_recipe(quality):
+    from dwm_gym.world_model import preset
+
+    model = load_world_model(resolve_checkpoint("hopper", quality, "dwm"))
+    small = preset("small")
+    assert model.config.state_normalization == small.state_normalization == "gaussian"
+    assert (model.config.dim, model.config.dim_mults) == (small.dim, small.dim_mults)
+    assert model.info["weights_dtype"] == "float16" and model.info["selected_step"] == small.train_steps
+
+
+@pytest.mark.parametrize("quality", HOPPER_QUALITIES)
 def test_every_hopper_env_id_makes_and_steps_offline_with_both_kinds(quality):
     import gymnasium as gym
 
