@@ -63,6 +63,8 @@ def bundled_dwm(clip_tails: bool, checkpoint: str | None = None):
 
 
 def sampler_part(args: argparse.Namespace) -> dict:
+    from dwm_gym.evaluation.state_edges import data_edges
+
     data = load_data(args).transitions
     rng = np.random.default_rng(args.seed)
     rows = rng.choice(len(data["observations"]), min(args.transitions, len(data["observations"])), replace=False)
@@ -80,11 +82,9 @@ def sampler_part(args: argparse.Namespace) -> dict:
                 for i in range(0, len(obs), 2048)
             ]
         )
-        normalizer, bounds = model.state_normalizer, np.stack(model.state_normalizer.normalized_bounds())
-        low, high = normalizer.unnormalize(bounds)  # the data's single most extreme values
-        inner_low, inner_high = normalizer.unnormalize(bounds, clip_tails=True)  # its 0.1 % and 99.9 % quantiles
-        tied = (inner_low == low) | (inner_high == high)  # an env clip value, legitimately reached
-        at_extreme = np.isclose(states, low) | np.isclose(states, high)
+        edges = data_edges(model.state_normalizer)
+        tied = edges.tied
+        at_extreme = np.isclose(states, edges.low) | np.isclose(states, edges.high)
         pinned = at_extreme[:, ~tied].any(1)
         z = (np.abs(states - nxt) / std).max(1)
         result[name] = {

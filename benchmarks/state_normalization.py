@@ -35,6 +35,7 @@ from dwm_gym.data import OfflineDataset
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.evaluation.error_report import held_out_part
 from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
+from dwm_gym.evaluation.state_edges import data_edges, edge_shares
 from dwm_gym.world_model import load_world_model
 from dwm_gym.world_model.bundled import resolve_checkpoint
 
@@ -58,24 +59,16 @@ def in_space(normalizer, predicted: np.ndarray, true: np.ndarray) -> float:
 def tail_shares(model, batch, scale, seed: int) -> dict:
     """Per imagined step ŝ_{t+1..t+T-1}: the share at the data's extremes, at its 0.1 / 99.9 % quantiles (where
     the tail rule clips to) and of gross (> 2 std) errors, with and without the tail rule (see the module doc)."""
-    normalizer, bounds = model.state_normalizer, np.stack(model.state_normalizer.normalized_bounds())
-    low, high = normalizer.unnormalize(bounds)
-    inner_low, inner_high = normalizer.unnormalize(bounds, clip_tails=True)
-    tied = (inner_low == low) | (inner_high == high)  # an env clip value, legitimately reached
+    edges = data_edges(model.state_normalizer)
     steps, shares = batch.future_states.shape[1], {}
     for name, rule in (("tail_rule", True), ("no_tail_rule", False)):
         generator = torch.Generator(device=model.device).manual_seed(seed)
         sampler = {"clip_state_tails": rule}
         segment = model.rollout(batch.states, batch.actions, steps, rtg=batch.rtg, generator=generator, sampler=sampler)
         states = segment.states.cpu().numpy()  # (windows, steps, obs)
-        at_extreme = (np.isclose(states, low) | np.isclose(states, high))[..., ~tied].any(-1)
-        at_inner = (np.isclose(states, inner_low) | np.isclose(states, inner_high))[..., ~tied].any(-1)
         gross = (np.abs(states - batch.future_states) / scale[1]).max(-1) > 2.0
-        shares[name] = {
-            "at_data_extreme": at_extreme.mean(0).tolist(),
-            "at_inner_quantile": at_inner.mean(0).tolist(),
-            "beyond_2_std": gross.mean(0).tolist(),
-        }
+        at_edges = {key: share.tolist() for key, share in edge_shares(edges, states).items()}
+        shares[name] = {**at_edges, "beyond_2_std": gross.mean(0).tolist()}
     return shares
 
 

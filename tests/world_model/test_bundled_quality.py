@@ -6,6 +6,7 @@ import torch
 
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.shipped import load_behavior_policy
+from dwm_gym.evaluation.state_edges import data_edges, edge_shares
 from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.checkpoint import load_world_model
 
@@ -38,11 +39,7 @@ def test_bundled_model_predicts_the_next_real_state(real_transitions, kind, max_
 
 def _at_extreme_share(normalizer, states: np.ndarray) -> float:
     """Share of rows of ``states`` with a non-tied dimension at the data's single most extreme value."""
-    bounds = np.stack(normalizer.normalized_bounds())
-    low, high = normalizer.unnormalize(bounds)  # the data's single most extreme values
-    inner_low, inner_high = normalizer.unnormalize(bounds, clip_tails=True)  # its 0.1 % and 99.9 % quantiles
-    tied = (inner_low == low) | (inner_high == high)  # an env clip value, legitimately reached
-    return float((np.isclose(states, low) | np.isclose(states, high))[:, ~tied].any(1).mean())
+    return float(edge_shares(data_edges(normalizer), states)["at_data_extreme"])
 
 
 def _imagined_next_states(model, obs: np.ndarray, actions: np.ndarray, sampler=None) -> np.ndarray:
