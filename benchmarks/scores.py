@@ -3,7 +3,8 @@
 Usage:
     python benchmarks/scores.py [--dataset dwm_gym/hopper/medium-v0] [--updates 50000] [--seeds 0,1,2,3,4]
                                 [--methods TD3BC,OneStep-TD3BC,DWM-TD3BC,IQL,OneStep-IQL,DWM-IQL]
-                                [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--eval-every 10000]
+                                [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--cache-seed 0]
+                                [--eval-every 10000]
                                 [--eval-episodes 10] [--workers 2] [--runs runs/scores]
                                 [--archive benchmarks/results/scores_runs] [--report-only]
                                 [--json benchmarks/results/scores.json] [--tiny]
@@ -14,9 +15,10 @@ scored every ``--eval-every`` updates (default 10k) on 10 deterministic episodes
 (D4RL-normalized 0-1 score, and the project's v5 references); the table gives the final score and the
 mean of the last three evaluations, and the JSON the curves. Runs go to
 ``--runs/<dataset>/<run name>/`` (``hopper-medium/DWM-TD3BC_s0``; a DWM run with another H or RTG than the
-defaults is ``DWM-TD3BC_h3_rtg0.7_s0``, a one-step run with another H ``OneStep-TD3BC_h3_s0``) and their
-records are archived under ``--archive/<dataset>/<run name>/``; finished runs are reused and unfinished
-ones resume from their checkpoint, so an interrupted benchmark continues where it stopped.
+defaults is ``DWM-TD3BC_h3_rtg0.7_s0``, one on another ``--cache-seed`` ``DWM-TD3BC_cache1_s0``, a one-step
+run with another H ``OneStep-TD3BC_h3_s0``) and their records are archived under
+``--archive/<dataset>/<run name>/``; finished runs are reused and unfinished ones resume from their
+checkpoint, so an interrupted benchmark continues where it stopped.
 
 Budget on 2 CPU cores (one torch thread per worker, 2 workers): about 170 updates/s for TD3BC, 140 for
 IQL, ~65 for the one-step variants (H=5 rollouts per minibatch), and the DWM variants at model-free speed
@@ -53,6 +55,7 @@ METHOD_SETTINGS = {
     "data_termination": False,
     "dwm_checkpoint": None,
     "dwm_label": None,
+    "cache_seed": 0,
 }
 
 
@@ -116,6 +119,7 @@ def run_name(method: str, seed: int, args: argparse.Namespace) -> str:
         parts += [args.dwm_label] if args.dwm_label else []
         parts += [f"h{args.horizon}"] if args.horizon != DEFAULT_HORIZON else []
         parts += [f"rtg{args.rtg:g}"] if args.rtg is not None else []
+        parts += [f"cache{args.cache_seed}"] if args.cache_seed else []
     elif prefix == "OneStep" and args.onestep_horizon != DEFAULT_HORIZON:
         parts.append(f"h{args.onestep_horizon}")
     if prefix and args.data_termination:
@@ -138,9 +142,11 @@ def shared_cache_file(args: argparse.Namespace) -> str:
 
     It is filled at the DWM's longest horizon (T - 1) with all states kept, and a run with a shorter H
     reads the first H steps of each segment (``ImaginationCache.load``), so a sweep over H costs one fill.
+    ``--cache-seed`` other than 0 gives a cache of its own (``..._seed1.safetensors``), sampled anew.
     """
     label = f"{args.dwm_label}_" if args.dwm_label else ""
-    name = f"dwm_cache_{label}rtg{args.rtg or 'default'}.safetensors"
+    seed = f"_seed{args.cache_seed}" if args.cache_seed else ""
+    name = f"dwm_cache_{label}rtg{args.rtg or 'default'}{seed}.safetensors"
     return str(Path(args.runs) / dataset_name(args) / name)
 
 
@@ -165,7 +171,7 @@ def prepare_shared_cache(args: argparse.Namespace):
         world_model=str(Path(args.dwm_checkpoint or resolve_checkpoint(spec.name, quality, "dwm")).resolve()),
         rtg=args.rtg,
         cache_file=shared_cache_file(args),
-        seed=0,
+        seed=args.cache_seed,
     )
     longest = DiffusionMVEReplayBuffer(1, *spaces(dataset), horizon=0, **settings).max_horizon
     buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
@@ -261,6 +267,13 @@ def main() -> None:
         help="the DWM methods' checkpoint (default: the dataset's); needs --dwm-label, which run names get",
     )
     parser.add_argument("--dwm-label", default=None, help="names the --dwm-checkpoint's runs and cache")
+    parser.add_argument(
+        "--cache-seed",
+        type=int,
+        default=0,
+        help="seed of the shared imagination cache's sampling (DWM methods); every seed of an invocation trains on "
+        "the one cache, so another cache seed measures the spread between caches (run names get '_cache<N>')",
+    )
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
     parser.add_argument("--runs", default="runs/scores")

@@ -41,3 +41,14 @@ def test_the_protocols_configurations_keep_a_labelled_dwm():
     assert run_name("DWM-TD3BC", 0, config_args(method_settings(base), "DWM-TD3BC", {"horizon": 5, "rtg": None})) == (
         "DWM-TD3BC_s0"
     )
+
+
+def test_another_cache_seed_gets_its_own_cache_and_run_names():
+    base = argparse.Namespace(dataset="dwm_gym/hopper/medium-replay-v0", runs="runs", updates=50_000)
+    base.eval_every, base.eval_episodes = 10_000, 10
+    default, other = method_settings(base), method_settings(base, cache_seed=1)
+    assert run_name("DWM-IQL", 0, other) == "DWM-IQL_cache1_s0"
+    assert run_name("TD3BC", 0, other) == "TD3BC_s0" and run_name("OneStep-TD3BC", 0, other) == "OneStep-TD3BC_s0"
+    assert Path(shared_cache_file(other)).name == "dwm_cache_rtgdefault_seed1.safetensors"
+    assert run_config("DWM-IQL", 0, other).cache_file != run_config("DWM-IQL", 0, default).cache_file
+    assert run_config("IQL", 0, other) == run_config("IQL", 0, default)  # the cache seed is the DWM runs' only
