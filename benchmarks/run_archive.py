@@ -101,9 +101,13 @@ def same_settings(stored: dict, config, ignore: tuple[str, ...] = ()) -> bool:
     return True
 
 
+CRITIC_FIELDS = ("updates", "loss", "max_q", "mean_abs_target")  # a critic monitor history row
+
+
 def finished(out: Path, summary: dict) -> dict:
-    """The final evaluation of a run, its learning curve (every evaluation of ``evaluations.jsonl``) and the
-    critic monitor's divergence message (None if the critic held)."""
+    """The final evaluation of a run, its learning curve (every evaluation of ``evaluations.jsonl``), the
+    critic monitor's divergence message (None if the critic held) and its first and last windows
+    (``critic_ends``: :data:`CRITIC_FIELDS` each; empty for a run without a monitor history)."""
     curve = []
     log = out / "evaluations.jsonl"
     if log.is_file():
@@ -113,5 +117,8 @@ def finished(out: Path, summary: dict) -> dict:
             {"updates": t, "normalized_score": by_step[t]["normalized_score"], "mean_return": by_step[t]["mean_return"]}
             for t in sorted(by_step)
         ]
-    divergence = summary.get("critic", {}).get("divergence")  # the run's critic monitor; None when it held
-    return {**summary["final_evaluation"], "curve": curve, "divergence": divergence}
+    critic = summary.get("critic", {})
+    divergence = critic.get("divergence")  # the run's critic monitor; None when it held
+    history = critic.get("history") or []
+    ends = [dict(zip(CRITIC_FIELDS, history[i], strict=True)) for i in (0, -1)] if history else []
+    return {**summary["final_evaluation"], "curve": curve, "divergence": divergence, "critic_ends": ends}

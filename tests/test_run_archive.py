@@ -80,3 +80,25 @@ def test_a_resumed_runs_earlier_log_part_is_archived_and_restored(tmp_path):
     restore_finished(fresh / "TD3BC_s0", archive, 50_000, config(50_000), None)
     for name in ("progress.1.csv", "progress.csv"):
         assert (fresh / "TD3BC_s0" / name).read_text() == (runs / "TD3BC_s0" / name).read_text()
+
+
+def test_a_finished_run_reports_its_critics_first_and_last_window_and_the_protocol_lists_them(tmp_path):
+    from paper_protocol import summarize
+    from run_archive import finished
+
+    write_run(tmp_path / "DWM-TD3BC_s0", 50_000, [0.3, 0.4, 0.5])
+    summary = json.loads((tmp_path / "DWM-TD3BC_s0" / "agent.json").read_text())
+    summary["final_evaluation"] = {"normalized_score": 0.5}
+    history = [[1000, 0.5, 15.0, 4.9], [2000, 0.8, 27.0, 10.4], [50000, 22.7, 268.1, 170.3]]
+    summary["critic"] = {"divergence": None, "history": history}
+    held = finished(tmp_path / "DWM-TD3BC_s0", summary)
+    assert held["critic_ends"] == [
+        {"updates": 1000, "loss": 0.5, "max_q": 15.0, "mean_abs_target": 4.9},
+        {"updates": 50000, "loss": 22.7, "max_q": 268.1, "mean_abs_target": 170.3},
+    ]
+    old = finished(tmp_path / "DWM-TD3BC_s0", {**summary, "critic": {}})  # archived before the monitor's history
+    assert old["critic_ends"] == [] and old["divergence"] is None
+    row = summarize([{**held, "seed": 0}, {**old, "seed": 1}])
+    assert row["critic_loss_first"] == [0.5, None] and row["critic_loss_last"] == [22.7, None]
+    assert row["mean_abs_target_last"] == [170.3, None] and row["final_scores"] == [0.5, 0.5]
+    assert row["last3_mean"] == pytest.approx(0.4)
