@@ -176,6 +176,7 @@ def main() -> None:
     args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
     if bool(args.dwm_checkpoint) != bool(args.dwm_label):
         parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
+    command = command_line(args)  # the protocol's own options, before scores.py's fields are added
     # scores.py's fields at their defaults, but the DWM; each configuration sets its own
     args = method_settings(args, dwm_checkpoint=args.dwm_checkpoint, dwm_label=args.dwm_label)
     name, start = dataset_name(args), time.perf_counter()
@@ -208,7 +209,7 @@ def main() -> None:
         table[method] = {"configs": per_config, "chosen": best, "chosen_runs": summarize(done) if done else None}
         print(f"{method}: chosen {describe(config_args(args, method, best), method)}", flush=True)
     result = {
-        "command": command_line(args),
+        "command": command,
         "label": "selection on test returns (the paper's protocol), not the library's defaults",
         "dataset": args.dataset,
         "wall_s": time.perf_counter() - start,

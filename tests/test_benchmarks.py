@@ -109,6 +109,7 @@ def test_tiny_paper_protocol_chooses_a_configuration_per_method(tmp_path):
         chosen = (row["chosen"]["horizon"], row["chosen"]["rtg"])
         assert scores[chosen] == max(scores.values()) and row["chosen_runs"]["seeds"] == [0]
     assert result["missing_runs"] == [] and "selection on test returns" in result["label"]
+    assert "--horizon " not in result["command"]  # the recorded command is the protocol's own (it has --horizons)
 
 
 def test_harness_records(tmp_path, monkeypatch):
