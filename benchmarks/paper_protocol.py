@@ -120,7 +120,7 @@ def summarize(runs: list[dict]) -> dict:
         "diverged": sum(r.get("divergence") is not None for r in runs),
         "critic_loss_first": [first and first["loss"] for first, _ in ends],
         "critic_loss_last": [last and last["loss"] for _, last in ends],
-        "mean_abs_target_last": [last and last["mean_abs_target"] for _, last in ends],
+        "mean_abs_target_last": [last and last.get("mean_abs_target") for _, last in ends],
     }
 
 

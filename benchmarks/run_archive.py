@@ -120,5 +120,6 @@ def finished(out: Path, summary: dict) -> dict:
     critic = summary.get("critic", {})
     divergence = critic.get("divergence")  # the run's critic monitor; None when it held
     history = critic.get("history") or []
-    ends = [dict(zip(CRITIC_FIELDS, history[i], strict=True)) for i in (0, -1)] if history else []
+    # runs from before the monitor kept mean |target| have 3-field rows: their windows lack that key
+    ends = [dict(zip(CRITIC_FIELDS, history[i])) for i in (0, -1)] if history else []
     return {**summary["final_evaluation"], "curve": curve, "divergence": divergence, "critic_ends": ends}

@@ -98,7 +98,9 @@ def test_a_finished_run_reports_its_critics_first_and_last_window_and_the_protoc
     ]
     old = finished(tmp_path / "DWM-TD3BC_s0", {**summary, "critic": {}})  # archived before the monitor's history
     assert old["critic_ends"] == [] and old["divergence"] is None
-    row = summarize([{**held, "seed": 0}, {**old, "seed": 1}])
-    assert row["critic_loss_first"] == [0.5, None] and row["critic_loss_last"] == [22.7, None]
-    assert row["mean_abs_target_last"] == [170.3, None] and row["final_scores"] == [0.5, 0.5]
+    three = finished(tmp_path / "DWM-TD3BC_s0", {**summary, "critic": {"history": [r[:3] for r in history]}})
+    assert three["critic_ends"][-1] == {"updates": 50000, "loss": 22.7, "max_q": 268.1}  # a monitor before |target|
+    row = summarize([{**held, "seed": 0}, {**old, "seed": 1}, {**three, "seed": 2}])
+    assert row["critic_loss_first"] == [0.5, None, 0.5] and row["critic_loss_last"] == [22.7, None, 22.7]
+    assert row["mean_abs_target_last"] == [170.3, None, None] and row["final_scores"] == [0.5, 0.5, 0.5]
     assert row["last3_mean"] == pytest.approx(0.4)
