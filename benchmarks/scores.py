@@ -300,6 +300,8 @@ def main() -> None:
     )
     if bool(args.dwm_checkpoint) != bool(args.dwm_label):
         parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
+    if args.cache_seed < 0:
+        parser.error(f"--cache-seed must be 0 or a positive integer (got {args.cache_seed}); 0 is the default cache")
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for method in methods:
         run_config(method, seeds[0], args)  # fail early on unknown names

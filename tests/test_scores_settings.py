@@ -52,3 +52,13 @@ def test_another_cache_seed_gets_its_own_cache_and_run_names():
     assert Path(shared_cache_file(other)).name == "dwm_cache_rtgdefault_seed1.safetensors"
     assert run_config("DWM-IQL", 0, other).cache_file != run_config("DWM-IQL", 0, default).cache_file
     assert run_config("IQL", 0, other) == run_config("IQL", 0, default)  # the cache seed is the DWM runs' only
+
+
+def test_a_negative_cache_seed_is_refused_with_what_is_expected():
+    import subprocess
+
+    script = Path(__file__).parents[1] / "benchmarks" / "scores.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--cache-seed", "-1", "--report-only"], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "--cache-seed must be 0 or a positive integer (got -1)" in done.stderr
