@@ -199,20 +199,18 @@ def run_variant(variant: str, seed: int, args: argparse.Namespace) -> dict:
     return {"variant": variant, **run_one(method, seed, run_args, dataset=dataset, name=name)}
 
 
-def critic_of(variant: str, seed: int, args: argparse.Namespace, result: dict) -> dict:
-    """The run's critic monitor: last logged loss, largest Q, the loss's first logged value."""
-    folder = variant_folder(variant, seed, args)
-    if not (folder / "agent.json").is_file():  # a reused swap run read from the archive
-        folder = Path(args.archive) / folder.parent.name / folder.name
-    history = json.loads((folder / "agent.json").read_text()).get("critic", {}).get("history", [])
-    if not history:
+def critic_of(result: dict) -> dict:
+    """The run's critic monitor (from its archived record): the loss's first and last logged value, the largest
+    Q and the last mean |target| (None for a monitor that did not log it)."""
+    ends = result["critic_ends"]
+    if not ends:
         return {"diverged": result["divergence"] is not None}
     return {
         "diverged": result["divergence"] is not None,
-        "first_loss": history[0][1],
-        "last_loss": history[-1][1],
-        "max_q": max(row[2] for row in history),
-        "last_abs_target": history[-1][3],
+        "first_loss": ends[0]["loss"],
+        "last_loss": ends[-1]["loss"],
+        "max_q": result["critic_max_q"],
+        "last_abs_target": ends[-1].get("mean_abs_target"),
     }
 
 
@@ -275,7 +273,7 @@ def main() -> None:
         results = []
         for (variant, seed), future in zip(jobs, futures):
             result = future.result()
-            result["critic"] = critic_of(variant, seed, args, result)
+            result["critic"] = critic_of(result)
             results.append(result)
             print(f"{variant:34s} seed {seed}: {result['normalized_score']:.3f} critic {result['critic']}", flush=True)
     table = summarize(results)

@@ -106,8 +106,9 @@ CRITIC_FIELDS = ("updates", "loss", "max_q", "mean_abs_target")  # a critic moni
 
 def finished(out: Path, summary: dict) -> dict:
     """The final evaluation of a run, its learning curve (every evaluation of ``evaluations.jsonl``), the
-    critic monitor's divergence message (None if the critic held) and its first and last windows
-    (``critic_ends``: :data:`CRITIC_FIELDS` each; empty for a run without a monitor history)."""
+    critic monitor's divergence message (None if the critic held), its first and last windows
+    (``critic_ends``: :data:`CRITIC_FIELDS` each; empty for a run without a monitor history) and the largest
+    Q of any window (``critic_max_q``; None without a history)."""
     curve = []
     log = out / "evaluations.jsonl"
     if log.is_file():
@@ -122,4 +123,11 @@ def finished(out: Path, summary: dict) -> dict:
     history = critic.get("history") or []
     # runs from before the monitor kept mean |target| have 3-field rows: their windows lack that key
     ends = [dict(zip(CRITIC_FIELDS, history[i])) for i in (0, -1)] if history else []
-    return {**summary["final_evaluation"], "curve": curve, "divergence": divergence, "critic_ends": ends}
+    max_q = max(row[2] for row in history) if history else None
+    return {
+        **summary["final_evaluation"],
+        "curve": curve,
+        "divergence": divergence,
+        "critic_ends": ends,
+        "critic_max_q": max_q,
+    }

@@ -89,7 +89,7 @@ def test_a_finished_run_reports_its_critics_first_and_last_window_and_the_protoc
     write_run(tmp_path / "DWM-TD3BC_s0", 50_000, [0.3, 0.4, 0.5])
     summary = json.loads((tmp_path / "DWM-TD3BC_s0" / "agent.json").read_text())
     summary["final_evaluation"] = {"normalized_score": 0.5}
-    history = [[1000, 0.5, 15.0, 4.9], [2000, 0.8, 27.0, 10.4], [50000, 22.7, 268.1, 170.3]]
+    history = [[1000, 0.5, 15.0, 4.9], [2000, 0.8, 270.0, 10.4], [50000, 22.7, 268.1, 170.3]]
     summary["critic"] = {"divergence": None, "history": history}
     held = finished(tmp_path / "DWM-TD3BC_s0", summary)
     assert held["critic_ends"] == [
@@ -97,7 +97,8 @@ def test_a_finished_run_reports_its_critics_first_and_last_window_and_the_protoc
         {"updates": 50000, "loss": 22.7, "max_q": 268.1, "mean_abs_target": 170.3},
     ]
     old = finished(tmp_path / "DWM-TD3BC_s0", {**summary, "critic": {}})  # archived before the monitor's history
-    assert old["critic_ends"] == [] and old["divergence"] is None
+    assert held["critic_max_q"] == 270.0  # the largest window maximum, not the last window's
+    assert old["critic_ends"] == [] and old["divergence"] is None and old["critic_max_q"] is None
     three = finished(tmp_path / "DWM-TD3BC_s0", {**summary, "critic": {"history": [r[:3] for r in history]}})
     assert three["critic_ends"][-1] == {"updates": 50000, "loss": 22.7, "max_q": 268.1}  # a monitor before |target|
     row = summarize([{**held, "seed": 0}, {**old, "seed": 1}, {**three, "seed": 2}])
