@@ -105,11 +105,14 @@ def describe(args: argparse.Namespace, method: str) -> str:
 
 
 def summarize(runs: list[dict]) -> dict:
-    """Final and last-3 means over seeds, and each seed's critic: its loss in the first and the last monitor
-    window and its mean |target| in the last (None for a run archived without a monitor history)."""
+    """Final and last-3 means over seeds, the mean curve (``scores.py``'s layout), and each seed's critic: its
+    loss in the first and the last monitor window and its mean |target| in the last (None for a run archived
+    without a monitor history)."""
     finals = np.array([r["normalized_score"] for r in runs])
     last3 = np.array([np.mean([p["normalized_score"] for p in r["curve"][-3:]]) for r in runs if r.get("curve")])
     ends = [r.get("critic_ends") or [None, None] for r in runs]
+    steps = sorted({p["updates"] for r in runs for p in r.get("curve", [])})
+    at = {t: [p["normalized_score"] for r in runs for p in r.get("curve", []) if p["updates"] == t] for t in steps}
     return {
         "seeds": [r["seed"] for r in runs],
         "final_mean": float(finals.mean()),
@@ -117,6 +120,9 @@ def summarize(runs: list[dict]) -> dict:
         "last3_mean": float(last3.mean()) if len(last3) else None,
         "last3_std": float(last3.std()) if len(last3) else None,
         "final_scores": finals.tolist(),
+        "curve": [
+            {"updates": t, "mean": float(np.mean(v)), "std": float(np.std(v)), "runs": len(v)} for t, v in at.items()
+        ],
         "diverged": sum(r.get("divergence") is not None for r in runs),
         "critic_loss_first": [first and first["loss"] for first, _ in ends],
         "critic_loss_last": [last and last["loss"] for _, last in ends],

@@ -9,6 +9,11 @@ methods with the same seeds, at least ``--min-seeds`` of them (5: a claim needs 
 datasets only over methods present on every dataset with the same seeds; a method with fewer seeds is shown as
 ``mean (n seeds)``, without a ±. Writes the same to ``--json``.
 
+With ``--protocol`` (one ``paper_protocol.py`` JSON per dataset, matched by its ``dataset``), the methods the
+protocol covers are shown with its chosen configuration's runs instead of the defaults' (selection on test
+returns: label the table so); the others (the model-free baselines) keep their defaults' rows. A covered method
+whose protocol is unfinished is left out of that dataset, and listed.
+
 python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
     benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
     [--json benchmarks/results/scores_hopper.json]
@@ -55,6 +60,35 @@ def method_stats(row: dict) -> dict:
 def same_seeds(seeds: list[list[int]]) -> list[int] | None:
     """The seeds of a method if every dataset ran the same ones, else None (no ratio is formed)."""
     return list(seeds[0]) if all(s == seeds[0] for s in seeds) else None
+
+
+def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
+    """``result`` with each method the ``protocol`` covers replaced by its chosen configuration's runs, and the
+    chosen configurations (None: unfinished, the method left out).
+
+    Raises:
+        ValueError: If the two are not about the same dataset.
+    """
+    if protocol.get("dataset") != result["dataset"]:
+        raise ValueError(
+            f"a paper_protocol.py result for {protocol.get('dataset')!r} given for {result['dataset']!r}; "
+            "pass one --protocol JSON per --inputs dataset"
+        )
+    methods, chosen = dict(result["methods"]), {}
+    for method, entry in protocol["methods"].items():
+        runs = entry.get("chosen_runs")
+        methods.pop(method, None)
+        chosen[method] = entry["chosen"] if runs else None
+        if runs:
+            methods[method] = {
+                "seeds": runs["seeds"],
+                "d4rl_mean": runs["final_mean"],
+                "d4rl_std": runs["final_std"],
+                "last3_mean": runs["last3_mean"],
+                "last3_std": runs["last3_std"],
+                "curve": runs.get("curve", []),
+            }
+    return {**result, "methods": methods}, chosen
 
 
 def ratios(table: dict[str, dict], stat: str, min_seeds: int) -> dict[str, float]:
@@ -142,6 +176,7 @@ def markdown(summary: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--inputs", nargs="+", required=True, help="one scores.py JSON per dataset")
+    parser.add_argument("--protocol", nargs="*", default=[], help="paper_protocol.py JSONs, one per dataset")
     parser.add_argument("--json", default=None, help="where to write the tables as JSON")
     parser.add_argument("--min-seeds", type=int, default=5, help="fewest seeds for a ± and a ratio")
     args = parser.parse_args()
@@ -150,7 +185,17 @@ def main() -> None:
         if not Path(path).is_file():
             raise SystemExit(f"{path}: no such scores.py result; make it with benchmarks/scores.py --report-only")
         results.append(json.loads(Path(path).read_text()))
-    summary = build(results, args.min_seeds)
+    chosen = {}
+    for path in args.protocol:
+        protocol = json.loads(Path(path).read_text())
+        k = next((i for i, r in enumerate(results) if r.get("dataset") == protocol.get("dataset")), None)
+        if k is None:
+            raise SystemExit(f"{path}: its dataset {protocol.get('dataset')!r} is in none of --inputs")
+        results[k], chosen[dataset_of(results[k])] = with_protocol(results[k], protocol)
+    summary = {**build(results, args.min_seeds), "protocol": chosen}
+    if chosen:
+        print("The paper's protocol (selection on test returns); chosen configurations (None: unfinished):")
+        print("\n".join(f"- {name}: {configs}" for name, configs in chosen.items()) + "\n")
     print(markdown(summary))
     if args.json:
         atomic_write_text(Path(args.json), json.dumps({"inputs": args.inputs, **summary}, indent=2))

@@ -105,3 +105,8 @@ def test_a_finished_run_reports_its_critics_first_and_last_window_and_the_protoc
     assert row["critic_loss_first"] == [0.5, None, 0.5] and row["critic_loss_last"] == [22.7, None, 22.7]
     assert row["mean_abs_target_last"] == [170.3, None, None] and row["final_scores"] == [0.5, 0.5, 0.5]
     assert row["last3_mean"] == pytest.approx(0.4)
+    lower = [{**point, "normalized_score": point["normalized_score"] - 0.3} for point in held["curve"]]
+    curve = summarize([{**held, "seed": 0}, {**held, "seed": 1, "curve": lower}])["curve"]
+    assert [p["updates"] for p in curve] == [p["updates"] for p in held["curve"]]
+    assert [p["mean"] for p in curve] == pytest.approx([0.15, 0.25, 0.35])
+    assert [p["std"] for p in curve] == pytest.approx([0.15] * 3) and {p["runs"] for p in curve} == {2}

@@ -66,3 +66,40 @@ def test_a_result_without_its_dataset_says_how_to_rebuild_it(tmp_path):
     old.write_text(json.dumps({"command": "python benchmarks/scores.py", "methods": {}}))
     failed = subprocess.run([sys.executable, str(SCRIPT), "--inputs", str(old)], capture_output=True, text=True)
     assert failed.returncode != 0 and "'dataset' field" in failed.stderr and "--report-only" in failed.stderr
+
+
+def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_covers(tmp_path):
+    five = [0, 1, 2, 3, 4]
+    defaults = result("medium", {"TD3BC": (0.4, five), "OneStep-TD3BC": (0.5, five), "DWM-TD3BC": (0.6, five)})
+    chosen_runs = {
+        "seeds": five,
+        "final_mean": 0.8,
+        "final_std": 0.2,
+        "last3_mean": 0.3,
+        "last3_std": 0.1,
+        "curve": [{"updates": 10_000, "mean": 0.25, "std": 0.05}],
+    }
+    protocol = {
+        "dataset": "dwm_gym/hopper/medium-v0",
+        "methods": {
+            "DWM-TD3BC": {"configs": [], "chosen": {"horizon": 3, "rtg": 0.6}, "chosen_runs": chosen_runs},
+            "OneStep-TD3BC": {"configs": [], "chosen": None},  # unfinished: left out, not the defaults' row
+        },
+    }
+    (tmp_path / "medium.json").write_text(json.dumps(defaults))
+    (tmp_path / "protocol.json").write_text(json.dumps(protocol))
+    out = tmp_path / "table.json"
+    cmd = [sys.executable, str(SCRIPT), "--inputs", str(tmp_path / "medium.json"), "--json", str(out)]
+    printed = subprocess.run(
+        [*cmd, "--protocol", str(tmp_path / "protocol.json")], check=True, capture_output=True, text=True
+    ).stdout
+    summary = json.loads(out.read_text())
+    assert summary["protocol"] == {"hopper-medium": {"DWM-TD3BC": {"horizon": 3, "rtg": 0.6}, "OneStep-TD3BC": None}}
+    assert set(summary["datasets"]["hopper-medium"]) == {"TD3BC", "DWM-TD3BC"}
+    assert summary["ratios"]["hopper-medium"]["final"] == {"DWM-TD3BC / TD3BC": pytest.approx(2.0)}
+    assert summary["ratios"]["hopper-medium"]["last3"]["DWM-TD3BC / TD3BC"] == pytest.approx(1.5)
+    assert "selection on test returns" in printed and "| hopper-medium, DWM-TD3BC | 0.250 ± 0.050 |" in printed
+    other = {**protocol, "dataset": "dwm_gym/hopper/medium-replay-v0"}
+    (tmp_path / "protocol.json").write_text(json.dumps(other))
+    failed = subprocess.run([*cmd, "--protocol", str(tmp_path / "protocol.json")], capture_output=True, text=True)
+    assert failed.returncode != 0 and "none of --inputs" in failed.stderr
