@@ -112,17 +112,65 @@ class ImaginationCache:
         self.filled[rows] = True
         self.segments_imagined += n * m
 
-    def save(self, path: str | Path, meta: dict) -> Path:
-        """Writes the cache (all rows must be filled) with ``meta`` to a safetensors file, atomically."""
-        if self.states is None or not self.filled.all():
-            raise ValueError("only a completely filled cache can be saved; call fill_cache() first")
-        tensors = {
+    def _tensors(self) -> dict[str, th.Tensor]:
+        return {
             "states": self.states.cpu().contiguous(),
             "rewards": self.rewards.cpu().contiguous(),
             "terminated": self.terminated.cpu().to(th.uint8).contiguous(),
         }
-        info = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+
+    def _info(self, meta: dict) -> dict:
+        return {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+
+    def save(self, path: str | Path, meta: dict) -> Path:
+        """Writes the cache (all rows must be filled) with ``meta`` to a safetensors file, atomically."""
+        if self.states is None or not self.filled.all():
+            raise ValueError("only a completely filled cache can be saved; call fill_cache() first")
+        tensors, info = self._tensors(), self._info(meta)
         return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym_cache": json.dumps(info)}))
+
+    def save_partial(self, path: str | Path, meta: dict, generator_state: th.Tensor) -> Path:
+        """Writes the rows filled so far, which rows they are and the generator's state, atomically.
+
+        :meth:`load_partial` then resumes an interrupted fill where it stopped: ``generator_state`` is the state
+        of the generator that will imagine the next rows.
+        """
+        if self.states is None:
+            raise ValueError("nothing is filled yet; a partial cache needs at least one stored row")
+        tensors = {
+            **self._tensors(),
+            "filled": th.from_numpy(self.filled.astype(np.uint8)),
+            "generator_state": generator_state.cpu().contiguous(),
+        }
+        info = {**self._info(meta), "partial": True}
+        return atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"dwm_gym_cache": json.dumps(info)}))
+
+    def load_partial(self, path: str | Path, meta: dict) -> th.Tensor | None:
+        """Restores the rows a :meth:`save_partial` file holds, if it was made for the same ``meta`` and layout.
+
+        Returns:
+            The generator state to continue the fill with, or None (cache untouched) when the file is missing,
+            unreadable or was made for other settings.
+        """
+        path = Path(path)
+        if not path.is_file():
+            return None
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
+                if info != json.loads(json.dumps({**self._info(meta), "partial": True})):
+                    logger.warning("partial imagination cache %s was made for other settings; ignored", path)
+                    return None
+                tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is no dict)
+        except Exception as exc:  # safetensors raises several types on truncated or corrupt files
+            logger.warning("partial imagination cache %s is unreadable (%s); ignored", path, exc)
+            return None
+        if tensors["states"].shape[0] != self.rows:
+            return None
+        self.states, self.rewards = tensors["states"].to(self.device), tensors["rewards"].to(self.device)
+        self.terminated = tensors["terminated"].bool().to(self.device)
+        self.filled[:] = tensors["filled"].numpy().astype(bool)
+        return tensors["generator_state"]
 
     def load(self, path: str | Path, meta: dict) -> bool:
         """Fills the cache from a file written by :meth:`save` for the same ``meta``.
@@ -142,7 +190,7 @@ class ImaginationCache:
         try:
             with safe_open(str(path), framework="pt") as handle:
                 info = json.loads((handle.metadata() or {}).get("dwm_gym_cache", "{}"))
-                expected = {**meta, "all_states": self.all_states, "samples": self.samples, "horizon": self.horizon}
+                expected = self._info(meta)
                 expected = json.loads(json.dumps(expected))  # as stored: tuples become lists
                 stored_horizon = info.get("horizon", 0)
                 longer = stored_horizon > self.horizon and info.get("all_states")

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,10 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         cache_batch_size: Segments per world-model call when filling the cache.
         cache_file: A safetensors file the filled cache is saved to and loaded from, so runs on the
             same data, model, RTG, H and M share one cache (:meth:`prepare_cache`). Such a cache
-            keeps all H states, so it serves λ-returns too.
+            keeps all H states, so it serves λ-returns too. While it fills, the rows done so far are saved
+            to ``<cache_file>.partial`` every ``cache_checkpoint_s`` seconds, and an interrupted fill
+            resumes from there with the same segments an uninterrupted one would have made.
+        cache_checkpoint_s: Seconds between those partial saves.
         **kwargs: The other arguments of ``MVEReplayBuffer``.
     """
 
@@ -66,6 +70,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         cache_refresh_every: int | None = None,
         cache_batch_size: int = 2048,
         cache_file: str | os.PathLike | None = None,
+        cache_checkpoint_s: float = 300.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -77,6 +82,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self.cache_refresh_every, self.cache_batch_size = cache_refresh_every, int(cache_batch_size)
         self._cache: ImaginationCache | None = None
         self.cache_file = None if cache_file is None else str(cache_file)
+        self.cache_checkpoint_s = float(cache_checkpoint_s)
         self._refresh_cursor, self._np_rng = 0, np.random.default_rng(self.seed)
         if self.use_cache and self.cache_samples < 1:
             raise ValueError(f"cache_samples must be >= 1, got {cache_samples}")
@@ -178,9 +184,15 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         if self.cache_file and self.cache.load(self.cache_file, self.cache_identity()):
             logger.info("imagination cache loaded from %s", self.cache_file)
             return {"loaded": 1.0}
+        partial = f"{self.cache_file}.partial" if self.cache_file else None
+        state = self.cache.load_partial(partial, self.cache_identity()) if partial else None
+        if state is not None:
+            self.generator.set_state(state)
+            logger.info("imagination cache: resuming %s (%d rows done)", partial, self.cache.filled.sum())
         metrics = self.fill_cache(progress=progress)
         if self.cache_file:
             self.cache.save(self.cache_file, self.cache_identity())
+            Path(partial).unlink(missing_ok=True)
         return metrics
 
     def fill_cache(self, progress: bool = False) -> dict[str, float]:
@@ -201,10 +213,18 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(rows), desc="imagination cache", unit="transition")
+        saved, identity = start, self.cache_identity() if self.cache_file else None
         for begin in range(0, len(rows), chunk):
             self._fill_rows(rows[begin : begin + chunk])
             if bar is not None:
                 bar.update(len(rows[begin : begin + chunk]))
+            if (
+                identity is not None
+                and begin + chunk < len(rows)
+                and time.perf_counter() - saved >= self.cache_checkpoint_s
+            ):
+                self.cache.save_partial(f"{self.cache_file}.partial", identity, self.generator.get_state())
+                saved = time.perf_counter()
         if bar is not None:
             bar.close()
         seconds = time.perf_counter() - start

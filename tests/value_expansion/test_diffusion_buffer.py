@@ -202,6 +202,40 @@ def test_a_cache_file_for_a_longer_horizon_serves_a_shorter_one_exactly(dataset,
     assert "loaded" not in longer.prepare_cache()
 
 
+def test_an_interrupted_fill_resumes_from_its_partial_file_with_the_same_segments(dataset, dwm_path, tmp_path):
+    """Fault suite: a fill killed half-way keeps its rows; the resumed fill ends as an uninterrupted one."""
+    kwargs = dict(device="cpu", world_model=dwm_path, horizon=3, rtg=0.8, cache_batch_size=4, seed=0)
+    whole = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, cache_file=tmp_path / "whole", **kwargs)
+    whole.prepare_cache()  # 240 rows in chunks of 64
+    cache_file = tmp_path / "cache.safetensors"
+    kwargs = {**kwargs, "cache_file": cache_file, "cache_checkpoint_s": 0.0}
+    killed = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs)
+    fill_rows, calls = killed._fill_rows, []
+
+    def dies_on_the_third_chunk(rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        fill_rows(rows)
+
+    killed._fill_rows = dies_on_the_third_chunk
+    with pytest.raises(KeyboardInterrupt):
+        killed.prepare_cache()
+    partial = tmp_path / "cache.safetensors.partial"
+    assert partial.is_file() and not cache_file.exists()
+    # another RTG does not take these rows
+    other = buffer_from_dataset(
+        dataset, DiffusionMVEReplayBuffer, **{**kwargs, "rtg": 0.5, "cache_file": tmp_path / "o"}
+    )
+    assert other.cache.load_partial(partial, other.cache_identity()) is None and not other.cache.filled.any()
+    resumed = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **kwargs)
+    assert resumed.prepare_cache()["segments"] == dataset.num_transitions - 128  # two chunks were kept
+    assert cache_file.is_file() and not partial.exists()
+    torch.testing.assert_close(resumed.cache.rewards, whole.cache.rewards, rtol=0, atol=0)
+    torch.testing.assert_close(resumed.cache.states, whole.cache.states, rtol=0, atol=0)
+    assert torch.equal(resumed.cache.terminated, whole.cache.terminated)
+
+
 def test_truncated_shared_cache_file_is_rebuilt_with_a_warning(dataset, dwm_path, tmp_path, caplog):
     """Fault suite (docs/reliability.md): a cache file cut short (a killed write elsewhere, a full disk) is rebuilt."""
     cache_file = tmp_path / "cache.safetensors"
