@@ -11,8 +11,9 @@ datasets only over methods present on every dataset with the same seeds; a metho
 
 With ``--protocol`` (one ``paper_protocol.py`` JSON per dataset, matched by its ``dataset``), the methods the
 protocol covers are shown with its chosen configuration's runs instead of the defaults' (selection on test
-returns: label the table so); the others (the model-free baselines) keep their defaults' rows. A covered method
-whose protocol is unfinished is left out of that dataset, and listed.
+returns: label the table so); the model-free baselines of the same algorithms keep their defaults' rows (the
+protocol has no grid for them), and the other algorithms are left out. A covered method whose protocol is
+unfinished is left out of that dataset, and listed.
 
 python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
     benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
@@ -74,13 +75,17 @@ def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
             f"a paper_protocol.py result for {protocol.get('dataset')!r} given for {result['dataset']!r}; "
             "pass one --protocol JSON per --inputs dataset"
         )
-    methods, chosen = dict(result["methods"]), {}
-    for method, entry in protocol["methods"].items():
-        runs = entry.get("chosen_runs")
-        methods.pop(method, None)
-        chosen[method] = entry["chosen"] if runs else None
-        if runs:
-            methods[method] = {
+    covered = {m.rpartition("-")[2] for m in protocol["methods"]}  # TD3BC, IQL: the algorithms it ran
+    chosen = {m: e["chosen"] if e.get("chosen_runs") else None for m, e in protocol["methods"].items()}
+    methods = {}
+    for method, row in result["methods"].items():
+        if method.rpartition("-")[2] not in covered or (method in chosen and chosen[method] is None):
+            continue
+        runs = protocol["methods"][method]["chosen_runs"] if method in chosen else None
+        methods[method] = (
+            row
+            if runs is None
+            else {
                 "seeds": runs["seeds"],
                 "d4rl_mean": runs["final_mean"],
                 "d4rl_std": runs["final_std"],
@@ -88,6 +93,7 @@ def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
                 "last3_std": runs["last3_std"],
                 "curve": runs.get("curve", []),
             }
+        )
     return {**result, "methods": methods}, chosen
 
 
@@ -194,7 +200,10 @@ def main() -> None:
         results[k], chosen[dataset_of(results[k])] = with_protocol(results[k], protocol)
     summary = {**build(results, args.min_seeds), "protocol": chosen}
     if chosen:
-        print("The paper's protocol (selection on test returns); chosen configurations (None: unfinished):")
+        print(
+            "The paper's protocol (selection on test returns) for the model-based methods, the model-free ones at "
+            "their defaults; chosen configurations (None: unfinished):"
+        )
         print("\n".join(f"- {name}: {configs}" for name, configs in chosen.items()) + "\n")
     print(markdown(summary))
     if args.json:

@@ -70,7 +70,10 @@ def test_a_result_without_its_dataset_says_how_to_rebuild_it(tmp_path):
 
 def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_covers(tmp_path):
     five = [0, 1, 2, 3, 4]
-    defaults = result("medium", {"TD3BC": (0.4, five), "OneStep-TD3BC": (0.5, five), "DWM-TD3BC": (0.6, five)})
+    defaults = result(
+        "medium",
+        {"TD3BC": (0.4, five), "OneStep-TD3BC": (0.5, five), "DWM-TD3BC": (0.6, five), "DWM-IQL": (0.7, five)},
+    )
     chosen_runs = {
         "seeds": five,
         "final_mean": 0.8,
@@ -95,7 +98,7 @@ def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_c
     ).stdout
     summary = json.loads(out.read_text())
     assert summary["protocol"] == {"hopper-medium": {"DWM-TD3BC": {"horizon": 3, "rtg": 0.6}, "OneStep-TD3BC": None}}
-    assert set(summary["datasets"]["hopper-medium"]) == {"TD3BC", "DWM-TD3BC"}
+    assert list(summary["datasets"]["hopper-medium"]) == ["TD3BC", "DWM-TD3BC"]  # IQL: not in the protocol
     assert summary["ratios"]["hopper-medium"]["final"] == {"DWM-TD3BC / TD3BC": pytest.approx(2.0)}
     assert summary["ratios"]["hopper-medium"]["last3"]["DWM-TD3BC / TD3BC"] == pytest.approx(1.5)
     assert "selection on test returns" in printed and "| hopper-medium, DWM-TD3BC | 0.250 ± 0.050 |" in printed
