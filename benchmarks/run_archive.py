@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dwm_gym.agents.diagnostics import CriticWindow
+
 ARCHIVED = ("agent.json", "evaluations.jsonl", "progress.csv")
 
 
@@ -101,7 +103,7 @@ def same_settings(stored: dict, config, ignore: tuple[str, ...] = ()) -> bool:
     return True
 
 
-CRITIC_FIELDS = ("updates", "loss", "max_q", "mean_abs_target")  # a critic monitor history row
+CRITIC_FIELDS = CriticWindow._fields  # a critic monitor history row, as agent.json stores it
 
 
 def finished(out: Path, summary: dict) -> dict:

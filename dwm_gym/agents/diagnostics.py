@@ -26,6 +26,7 @@ It also keeps the loss of every window, so :meth:`divergence` can say when the c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch as th
@@ -33,6 +34,15 @@ import torch as th
 #: Window losses above this multiple of the early median count as a divergence (the project's
 #: stability criterion: docs/concepts.md, "Why Diffusion-MVE diverged").
 DIVERGENCE_LOSS_RATIO = 20.0
+
+
+class CriticWindow(NamedTuple):
+    """One finished window of :attr:`CriticMonitor.history` (stored in a run's ``agent.json`` as a list)."""
+
+    updates: int
+    loss: float
+    max_q: float
+    mean_abs_target: float
 
 
 @dataclass
@@ -43,13 +53,13 @@ class CriticMonitor:
         baseline_updates: Updates whose median window loss is the reference of :meth:`divergence`.
         loss_ratio: Growth of the loss over that reference that counts as a divergence.
         q_bound: Largest plausible |Q| (max|r| / (1 - γ)); None until :meth:`set_q_bound`.
-        history: ``(updates, mean critic loss, max Q, mean |target|)`` of every finished window.
+        history: A :class:`CriticWindow` (updates, mean critic loss, max Q, mean |target|) per finished window.
     """
 
     baseline_updates: int = 2000
     loss_ratio: float = DIVERGENCE_LOSS_RATIO
     q_bound: float | None = None
-    history: list[tuple[int, float, float, float]] = field(default_factory=list)
+    history: list[CriticWindow] = field(default_factory=list)
     _sums: dict[str, float] = field(default_factory=dict)
     _maxima: dict[str, float] = field(default_factory=dict)
     _count: int = 0
@@ -87,7 +97,7 @@ class CriticMonitor:
             logger.record("train/bootstrap_share", mean["abs_bootstrap"] / max(mean["abs_target"], 1e-12))
             for key, value in (buffer_stats or {}).items():
                 logger.record(f"imagined/{key}", value)
-        self.history.append((int(updates), mean["critic_loss"], self._maxima["q_max"], mean["abs_target"]))
+        self.history.append(CriticWindow(int(updates), mean["critic_loss"], self._maxima["q_max"], mean["abs_target"]))
         self._sums, self._maxima, self._count = {}, {}, 0
 
     def divergence(self) -> str | None:
