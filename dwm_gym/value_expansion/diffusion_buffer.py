@@ -82,6 +82,10 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         self.cache_refresh_every, self.cache_batch_size = cache_refresh_every, int(cache_batch_size)
         self._cache: ImaginationCache | None = None
         self.cache_file = None if cache_file is None else str(cache_file)
+        if not cache_checkpoint_s >= 0:
+            raise ValueError(
+                f"cache_checkpoint_s must be seconds >= 0 (0: after every chunk), got {cache_checkpoint_s}"
+            )
         self.cache_checkpoint_s = float(cache_checkpoint_s)
         self._refresh_cursor, self._np_rng = 0, np.random.default_rng(self.seed)
         if self.use_cache and self.cache_samples < 1:

@@ -234,6 +234,8 @@ def test_an_interrupted_fill_resumes_from_its_partial_file_with_the_same_segment
     torch.testing.assert_close(resumed.cache.rewards, whole.cache.rewards, rtol=0, atol=0)
     torch.testing.assert_close(resumed.cache.states, whole.cache.states, rtol=0, atol=0)
     assert torch.equal(resumed.cache.terminated, whole.cache.terminated)
+    with pytest.raises(ValueError, match="cache_checkpoint_s must be seconds >= 0"):
+        buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, **{**kwargs, "cache_checkpoint_s": -1})
 
 
 def test_truncated_shared_cache_file_is_rebuilt_with_a_warning(dataset, dwm_path, tmp_path, caplog):
