@@ -185,25 +185,28 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         Returns:
             ``fill_cache`` metrics, or ``{"loaded": 1.0}`` when it came from the file.
         """
-        if self.cache_file and self.cache.load(self.cache_file, self.cache_identity()):
+        if not self.cache_file:
+            return self.fill_cache(progress=progress)
+        identity, partial = self.cache_identity(), f"{self.cache_file}.partial"
+        if self.cache.load(self.cache_file, identity):
             logger.info("imagination cache loaded from %s", self.cache_file)
             return {"loaded": 1.0}
-        partial = f"{self.cache_file}.partial" if self.cache_file else None
-        state = self.cache.load_partial(partial, self.cache_identity()) if partial else None
+        state = self.cache.load_partial(partial, identity)
         if state is not None:
             self.generator.set_state(state)
             logger.info("imagination cache: resuming %s (%d rows done)", partial, self.cache.filled.sum())
-        metrics = self.fill_cache(progress=progress)
-        if self.cache_file:
-            self.cache.save(self.cache_file, self.cache_identity())
-            Path(partial).unlink(missing_ok=True)
+        metrics = self.fill_cache(progress=progress, checkpoint=(partial, identity))
+        self.cache.save(self.cache_file, identity)
+        Path(partial).unlink(missing_ok=True)
         return metrics
 
-    def fill_cache(self, progress: bool = False) -> dict[str, float]:
+    def fill_cache(self, progress: bool = False, checkpoint: tuple[str, dict] | None = None) -> dict[str, float]:
         """Imagines every stored row not cached yet, in batches (instead of lazily at sampling).
 
         Args:
             progress: Show a tqdm progress bar.
+            checkpoint: ``(file, cache identity)`` to save the progress to every ``cache_checkpoint_s``
+                (:meth:`prepare_cache` passes it and resumes from it); None: no partial saves.
 
         Returns:
             Metrics: ``segments`` imagined, ``seconds``, ``segments_per_s``, ``cache_mb``.
@@ -217,17 +220,13 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(rows), desc="imagination cache", unit="transition")
-        saved, identity = start, self.cache_identity() if self.cache_file else None
+        saved = start
         for begin in range(0, len(rows), chunk):
             self._fill_rows(rows[begin : begin + chunk])
             if bar is not None:
                 bar.update(len(rows[begin : begin + chunk]))
-            if (
-                identity is not None
-                and begin + chunk < len(rows)
-                and time.perf_counter() - saved >= self.cache_checkpoint_s
-            ):
-                self.cache.save_partial(f"{self.cache_file}.partial", identity, self.generator.get_state())
+            if checkpoint and begin + chunk < len(rows) and time.perf_counter() - saved >= self.cache_checkpoint_s:
+                self.cache.save_partial(*checkpoint, self.generator.get_state())
                 saved = time.perf_counter()
         if bar is not None:
             bar.close()
