@@ -125,12 +125,16 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def git_commit() -> tuple[str | None, bool | None]:
-    """(commit, has uncommitted changes to tracked files) of the repository, or (None, None) outside git."""
+def git_commit(checkout: Path | None = None) -> tuple[str | None, bool | None]:
+    """(commit, has uncommitted changes to tracked files) of a git checkout, or (None, None) outside git.
+
+    Args:
+        checkout: The checkout's root folder; the scripts' own repository unless given.
+    """
 
     def git(*command: str) -> str:
         return subprocess.run(
-            ["git", *command], cwd=REPOSITORY, capture_output=True, text=True, check=True, timeout=30
+            ["git", *command], cwd=checkout or REPOSITORY, capture_output=True, text=True, check=True, timeout=30
         ).stdout.strip()
 
     try:
@@ -139,8 +143,27 @@ def git_commit() -> tuple[str | None, bool | None]:
         return None, None
 
 
+def package_source() -> dict[str, Any]:
+    """Where the imported ``dwm_gym`` lives: its folder, and the commit and dirty flag of the checkout holding it.
+
+    A script run from one checkout (a git worktree, say) imports ``dwm_gym`` from wherever it is installed,
+    which for an editable install is another checkout; the script's own commit then says nothing about the
+    package's code. ``commit`` and ``dirty`` are None when the package is not in a git checkout (a wheel).
+    """
+    import dwm_gym
+
+    folder = Path(dwm_gym.__file__).resolve().parent
+    root = folder.parent
+    commit, dirty = git_commit(root) if (root / ".git").exists() else (None, None)
+    return {"path": str(folder), "commit": commit, "dirty": dirty}
+
+
 def run_info(args: argparse.Namespace) -> dict[str, Any]:
-    """dwm_gym version, git commit (None outside a git checkout), UTC date and the script's arguments."""
+    """dwm_gym version and source, the scripts' git commit (None outside git), UTC date and the arguments.
+
+    ``commit``/``dirty`` are the benchmark scripts' checkout; ``package`` is :func:`package_source`, the
+    code that actually ran, which differs when the scripts run from another checkout than the installed one.
+    """
     import dwm_gym
 
     commit, dirty = git_commit()
@@ -148,6 +171,7 @@ def run_info(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "script": Path(sys.argv[0]).name,
         "version": dwm_gym.__version__,
+        "package": package_source(),
         "commit": commit,
         "dirty": dirty,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

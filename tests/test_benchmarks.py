@@ -130,6 +130,16 @@ def test_harness_records(tmp_path, monkeypatch):
     path = harness.write_result(tmp_path / "out" / "r.json", {"value": 1.5}, tiny)
     result = json.loads(path.read_text())
     assert result["value"] == 1.5 and result["run"]["commit"] is None and result["run"]["arguments"]["steps"] == 2
+    package = result["run"]["package"]  # the code that ran, recorded apart from the scripts' checkout
+    import dwm_gym
+
+    folder = Path(dwm_gym.__file__).resolve().parent
+    assert package["path"] == str(folder)
+    if (folder.parent / ".git").exists():  # an editable install: its own checkout's commit, not None
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder.parent, capture_output=True, text=True)
+        assert package["commit"] == head.stdout.strip() and isinstance(package["dirty"], bool)
+    else:
+        assert package["commit"] is None and package["dirty"] is None
     assert [p.name for p in path.parent.iterdir()] == ["r.json"]  # no temp file left behind
     with pytest.raises(ValueError, match="run"):
         harness.write_result(tmp_path / "bad.json", {"run": 1}, tiny)
