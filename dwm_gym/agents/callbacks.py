@@ -14,6 +14,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from dwm_gym.evaluation.policy_eval import evaluate_agent
+from dwm_gym.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,10 @@ class EvalOnRealEnvCallback(BaseCallback):
 
     Logs ``eval/mean_return``, ``eval/std_return`` and ``eval/normalized_score`` (SB3 logger, so
     TensorBoard too), appends a JSON line per evaluation to ``log_path`` and keeps ``history``.
+
+    A resumed run calls :meth:`restore` with its checkpoint's update count before training: the log then
+    holds exactly the evaluations of the run's own past, and an evaluation due at the checkpoint's count that
+    the log lacks (the process died during it) is made when training starts.
 
     Args:
         env_id: The real env, e.g. ``"Hopper-v5"``.
@@ -59,7 +64,36 @@ class EvalOnRealEnvCallback(BaseCallback):
         self.best_model_path = Path(best_model_path) if best_model_path else None
         self.history: list[dict[str, float]] = []
         self._evaluated_periods = 0
+        self._restored = False
         self.best_mean_return = -np.inf
+
+    def restore(self, updates: int) -> None:
+        """Takes up the evaluations ``log_path`` holds from before a resume at ``updates`` updates.
+
+        Those made after ``updates`` belong to progress the checkpoint did not keep (the run stopped between
+        them and its next save) and will be made again; they move, with an unreadable last line left by a
+        killed write, to ``<log stem>.dropped.jsonl`` instead of being lost. The rest become ``history``.
+
+        Args:
+            updates: The resumed checkpoint's update count (``model.num_timesteps``).
+        """
+        self._restored = True
+        if self.log_path is None or not self.log_path.is_file():
+            return
+        kept, dropped = [], []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                dropped.append(line)
+                continue
+            (kept if record["timesteps"] <= updates else dropped).append(line)
+        if dropped:
+            with self.log_path.with_name(f"{self.log_path.stem}.dropped.jsonl").open("a") as handle:
+                handle.write("".join(f"{line}\n" for line in dropped))
+            atomic_write_text(self.log_path, "".join(f"{line}\n" for line in kept))
+        self.history = [json.loads(line) for line in kept]
+        self.best_mean_return = max((h["mean_return"] for h in self.history), default=-np.inf)
 
     def evaluate(self) -> dict[str, float]:
         """Runs one evaluation now, logs and records it."""
@@ -86,6 +120,15 @@ class EvalOnRealEnvCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self._evaluated_periods = self.num_timesteps // self.eval_freq
+        if not self._restored or self._evaluated_periods == 0:
+            return
+        done = {int(h["timesteps"]) // self.eval_freq for h in self.history}
+        lost = [k * self.eval_freq for k in range(1, self._evaluated_periods + 1) if k not in done]
+        if self.num_timesteps % self.eval_freq == 0 and self.num_timesteps in lost:
+            lost.remove(self.num_timesteps)
+            self.evaluate()  # due at the checkpoint itself: the run stopped during it
+        if lost:
+            logger.warning("no evaluation at %s updates: the checkpoint resumed from is past them", lost)
 
     def _on_step(self) -> bool:
         # Evaluate on crossing each multiple of eval_freq: a vector env adds n_envs steps per call.

@@ -185,7 +185,10 @@ def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: Offline
         refs=config.refs,
         log_path=out / "evaluations.jsonl",
     )
-    callbacks = CallbackList([SaveLatestCallback(latest, config.checkpoint_every), evaluation])
+    if resume:
+        evaluation.restore(agent.num_timesteps)
+    # Evaluate before saving: a checkpoint is never ahead of the evaluation due at its own update count.
+    callbacks = CallbackList([evaluation, SaveLatestCallback(latest, config.checkpoint_every)])
     return agent, summary, evaluation, callbacks
 
 
