@@ -71,8 +71,8 @@ class EvalOnRealEnvCallback(BaseCallback):
         """Takes up the evaluations ``log_path`` holds from before a resume at ``updates`` updates.
 
         Those made after ``updates`` belong to progress the checkpoint did not keep (the run stopped between
-        them and its next save) and will be made again; they move, with an unreadable last line left by a
-        killed write, to ``<log stem>.dropped.jsonl`` instead of being lost. The rest become ``history``.
+        them and its next save) and will be made again; they move, with any unreadable line (a write cut short by a
+        kill), to ``<log stem>.dropped.jsonl`` instead of being lost. The rest become ``history``.
 
         Args:
             updates: The resumed checkpoint's update count (``model.num_timesteps``).
@@ -85,15 +85,15 @@ class EvalOnRealEnvCallback(BaseCallback):
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
-                dropped.append(line)
-                continue
-            (kept if record["timesteps"] <= updates else dropped).append(line)
+                record = None
+            readable = isinstance(record, dict) and isinstance(record.get("timesteps"), (int, float))
+            (kept if readable and record["timesteps"] <= updates else dropped).append(line)
         if dropped:
             with self.log_path.with_name(f"{self.log_path.stem}.dropped.jsonl").open("a") as handle:
                 handle.write("".join(f"{line}\n" for line in dropped))
             atomic_write_text(self.log_path, "".join(f"{line}\n" for line in kept))
         self.history = [json.loads(line) for line in kept]
-        self.best_mean_return = max((h["mean_return"] for h in self.history), default=-np.inf)
+        self.best_mean_return = max((h.get("mean_return", -np.inf) for h in self.history), default=-np.inf)
 
     def evaluate(self) -> dict[str, float]:
         """Runs one evaluation now, logs and records it."""
