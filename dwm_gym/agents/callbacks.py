@@ -77,22 +77,29 @@ class EvalOnRealEnvCallback(BaseCallback):
         Args:
             updates: The resumed checkpoint's update count (``model.num_timesteps``).
         """
-        self._restored = True
+        self._restored, self.history = True, []
         if self.log_path is None or not self.log_path.is_file():
             return
-        kept, dropped = [], []
+        kept: list[str] = []
+        dropped: list[str] = []
         for line in self.log_path.read_text().splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 record = None
-            readable = isinstance(record, dict) and isinstance(record.get("timesteps"), (int, float))
-            (kept if readable and record["timesteps"] <= updates else dropped).append(line)
+            if (
+                isinstance(record, dict)
+                and isinstance(record.get("timesteps"), (int, float))
+                and (record["timesteps"] <= updates)
+            ):
+                kept.append(line)
+                self.history.append(record)
+            else:
+                dropped.append(line)
         if dropped:
             with self.log_path.with_name(f"{self.log_path.stem}.dropped.jsonl").open("a") as handle:
                 handle.write("".join(f"{line}\n" for line in dropped))
             atomic_write_text(self.log_path, "".join(f"{line}\n" for line in kept))
-        self.history = [json.loads(line) for line in kept]
         self.best_mean_return = max((h.get("mean_return", -np.inf) for h in self.history), default=-np.inf)
 
     def evaluate(self) -> dict[str, float]:
