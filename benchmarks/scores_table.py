@@ -9,11 +9,12 @@ methods with the same seeds, at least ``--min-seeds`` of them (5: a claim needs 
 datasets only over methods present on every dataset with the same seeds; a method with fewer seeds is shown as
 ``mean (n seeds)``, without a ±. Writes the same to ``--json``.
 
-With ``--protocol`` (one ``paper_protocol.py`` JSON per dataset, matched by its ``dataset``), the methods the
-protocol covers are shown with its chosen configuration's runs instead of the defaults' (selection on test
-returns: label the table so); the model-free baselines of the same algorithms keep their defaults' rows (the
-protocol has no grid for them), and the other algorithms are left out. A covered method whose protocol is
-unfinished is left out of that dataset, and listed.
+With ``--protocol`` (``paper_protocol.py`` JSONs matched to the inputs by their ``dataset``: every input dataset
+needs at least one, and a dataset may have several, e.g. one for TD3BC and one for IQL, as long as no method is in
+two), the methods the protocols cover are shown with their chosen configurations' runs instead of the defaults'
+(selection on test returns: label the table so); the model-free baselines of the same algorithms keep their
+defaults' rows (the protocol has no grid for them), and the other algorithms are left out. A covered method whose
+protocol is unfinished is left out of that dataset, and listed.
 
 python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
     benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
@@ -95,6 +96,32 @@ def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
             }
         )
     return {**result, "methods": methods}, chosen
+
+
+def merged_protocols(paths: list[str], datasets: list[str | None]) -> dict[str, dict]:
+    """The ``paper_protocol.py`` JSONs at ``paths`` merged per dataset (their ``methods`` joined); empty if none.
+
+    Raises:
+        SystemExit: If a protocol's dataset is in none of ``datasets``, a method is in two protocols of one
+            dataset, or (given any) a dataset has none: a table mixing protocol and defaults rows would mislead.
+    """
+    merged: dict[str, dict] = {}
+    for path in paths:
+        protocol = json.loads(Path(path).read_text())
+        dataset = protocol.get("dataset")
+        if dataset not in datasets:
+            raise SystemExit(f"{path}: its dataset {dataset!r} is in none of --inputs")
+        into = merged.setdefault(dataset, {"dataset": dataset, "methods": {}})
+        twice = sorted(set(into["methods"]) & set(protocol["methods"]))
+        if twice:
+            raise SystemExit(f"{path}: {twice} already come from another --protocol JSON for {dataset!r}; pass one")
+        into["methods"].update(protocol["methods"])
+    missing = [d for d in datasets if d not in merged]
+    if merged and missing:
+        raise SystemExit(
+            f"no --protocol JSON for {missing}: pass one per --inputs dataset, or leave those datasets out of --inputs"
+        )
+    return merged
 
 
 def ratios(table: dict[str, dict], stat: str, min_seeds: int) -> dict[str, float]:
@@ -192,12 +219,10 @@ def main() -> None:
             raise SystemExit(f"{path}: no such scores.py result; make it with benchmarks/scores.py --report-only")
         results.append(json.loads(Path(path).read_text()))
     chosen = {}
-    for path in args.protocol:
-        protocol = json.loads(Path(path).read_text())
-        k = next((i for i, r in enumerate(results) if r.get("dataset") == protocol.get("dataset")), None)
-        if k is None:
-            raise SystemExit(f"{path}: its dataset {protocol.get('dataset')!r} is in none of --inputs")
-        results[k], chosen[dataset_of(results[k])] = with_protocol(results[k], protocol)
+    protocols = merged_protocols(args.protocol, [r.get("dataset") for r in results])
+    for k, result in enumerate(results):
+        if protocols:
+            results[k], chosen[dataset_of(result)] = with_protocol(result, protocols[result["dataset"]])
     summary = {**build(results, args.min_seeds), "protocol": chosen}
     if chosen:
         print(

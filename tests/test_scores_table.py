@@ -106,3 +106,35 @@ def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_c
     (tmp_path / "protocol.json").write_text(json.dumps(other))
     failed = subprocess.run([*cmd, "--protocol", str(tmp_path / "protocol.json")], capture_output=True, text=True)
     assert failed.returncode != 0 and "none of --inputs" in failed.stderr
+
+
+def test_a_datasets_td3bc_and_iql_protocols_combine_and_every_dataset_needs_one(tmp_path):
+    five = [0, 1, 2, 3, 4]
+    scores = {"TD3BC": (0.4, five), "DWM-TD3BC": (0.6, five), "IQL": (0.5, five), "DWM-IQL": (0.7, five)}
+    for name in ("medium", "medium-replay"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(result(name, scores)))
+
+    def chosen(final: float) -> dict:
+        runs = {"seeds": five, "final_mean": final, "final_std": 0.1, "last3_mean": final, "last3_std": 0.1}
+        return {"configs": [], "chosen": {"horizon": 3, "rtg": 0.6}, "chosen_runs": runs}
+
+    def protocol(dataset: str, method: str, final: float) -> str:
+        path = tmp_path / f"{dataset}_{method}.json"
+        path.write_text(json.dumps({"dataset": f"dwm_gym/hopper/{dataset}-v0", "methods": {method: chosen(final)}}))
+        return str(path)
+
+    out = tmp_path / "table.json"
+    cmd = [sys.executable, str(SCRIPT), "--inputs", str(tmp_path / "medium.json"), "--json", str(out), "--protocol"]
+    td3bc, iql = protocol("medium", "DWM-TD3BC", 0.8), protocol("medium", "DWM-IQL", 1.0)
+    subprocess.run([*cmd, td3bc, iql], check=True, capture_output=True, text=True)
+    summary = json.loads(out.read_text())
+    assert summary["ratios"]["hopper-medium"]["final"] == {
+        "DWM-TD3BC / TD3BC": pytest.approx(2.0),
+        "DWM-IQL / IQL": pytest.approx(2.0),
+    }
+    twice = subprocess.run([*cmd, td3bc, protocol("medium", "DWM-TD3BC", 0.9)], capture_output=True, text=True)
+    assert twice.returncode != 0 and "'DWM-TD3BC'" in twice.stderr and "pass one" in twice.stderr
+    inputs = [str(tmp_path / f"{name}.json") for name in ("medium", "medium-replay")]
+    both = [sys.executable, str(SCRIPT), "--inputs", *inputs]
+    missing = subprocess.run([*both, "--protocol", td3bc], capture_output=True, text=True)
+    assert missing.returncode != 0 and "dwm_gym/hopper/medium-replay-v0" in missing.stderr
