@@ -218,6 +218,7 @@ def main() -> None:
         if not Path(path).is_file():
             raise SystemExit(f"{path}: no such scores.py result; make it with benchmarks/scores.py --report-only")
         results.append(json.loads(Path(path).read_text()))
+        dataset_of(results[-1])  # a result without its dataset fails here, saying how to rebuild it
     chosen = {}
     protocols = merged_protocols(args.protocol, [r.get("dataset") for r in results])
     for k, result in enumerate(results):

@@ -64,8 +64,12 @@ def test_a_missing_input_says_how_to_make_it(tmp_path):
 def test_a_result_without_its_dataset_says_how_to_rebuild_it(tmp_path):
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"command": "python benchmarks/scores.py", "methods": {}}))
-    failed = subprocess.run([sys.executable, str(SCRIPT), "--inputs", str(old)], capture_output=True, text=True)
-    assert failed.returncode != 0 and "'dataset' field" in failed.stderr and "--report-only" in failed.stderr
+    cmd = [sys.executable, str(SCRIPT), "--inputs", str(old)]
+    protocol = tmp_path / "protocol.json"
+    protocol.write_text(json.dumps({"dataset": "dwm_gym/hopper/medium-v0", "methods": {}}))
+    for args in ([], ["--protocol", str(protocol)]):
+        failed = subprocess.run([*cmd, *args], capture_output=True, text=True)
+        assert failed.returncode != 0 and "'dataset' field" in failed.stderr and "--report-only" in failed.stderr
 
 
 def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_covers(tmp_path):
