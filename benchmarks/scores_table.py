@@ -98,7 +98,7 @@ def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
     return {**result, "methods": methods}, chosen
 
 
-def merged_protocols(paths: list[str], datasets: list[str | None]) -> dict[str, dict]:
+def merged_protocols(paths: list[str], datasets: list[str]) -> dict[str, dict]:
     """The ``paper_protocol.py`` JSONs at ``paths`` merged per dataset (their ``methods`` joined); empty if none.
 
     Raises:
@@ -220,10 +220,9 @@ def main() -> None:
         results.append(json.loads(Path(path).read_text()))
         dataset_of(results[-1])  # a result without its dataset fails here, saying how to rebuild it
     chosen = {}
-    protocols = merged_protocols(args.protocol, [r.get("dataset") for r in results])
-    for k, result in enumerate(results):
-        if protocols:
-            results[k], chosen[dataset_of(result)] = with_protocol(result, protocols[result["dataset"]])
+    protocols = merged_protocols(args.protocol, [r["dataset"] for r in results])
+    for k, result in enumerate(results if protocols else []):
+        results[k], chosen[dataset_of(result)] = with_protocol(result, protocols[result["dataset"]])
     summary = {**build(results, args.min_seeds), "protocol": chosen}
     if chosen:
         print(
