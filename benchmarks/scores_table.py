@@ -13,8 +13,9 @@ With ``--protocol`` (``paper_protocol.py`` JSONs matched to the inputs by their 
 needs at least one, and a dataset may have several, e.g. one for TD3BC and one for IQL, as long as no method is in
 two), the methods the protocols cover are shown with their chosen configurations' runs instead of the defaults'
 (selection on test returns: label the table so); the model-free baselines of the same algorithms keep their
-defaults' rows (the protocol has no grid for them), and the other algorithms are left out. A covered method whose
-protocol is unfinished is left out of that dataset, and listed.
+defaults' rows (the protocol has no grid for them), and the other algorithms are left out. A covered model-based
+method whose protocol is unfinished, or absent from the dataset's protocols, is left out of that dataset, and
+listed (never shown with its defaults' row under the protocol's label).
 
 python benchmarks/scores_table.py --inputs benchmarks/results/scores_hopper-medium.json \\
     benchmarks/results/scores_hopper-medium-replay.json benchmarks/results/scores_hopper-medium-expert.json \\
@@ -78,6 +79,10 @@ def with_protocol(result: dict, protocol: dict) -> tuple[dict, dict]:
         )
     covered = {m.rpartition("-")[2] for m in protocol["methods"]}  # TD3BC, IQL: the algorithms it ran
     chosen = {m: e["chosen"] if e.get("chosen_runs") else None for m, e in protocol["methods"].items()}
+    for method in result["methods"]:  # a model-based method the protocol has not run yet: unfinished too
+        model, _, algorithm = method.rpartition("-")
+        if model and algorithm in covered:
+            chosen.setdefault(method, None)
     methods = {}
     for method, row in result["methods"].items():
         if method.rpartition("-")[2] not in covered or (method in chosen and chosen[method] is None):

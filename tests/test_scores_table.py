@@ -106,6 +106,12 @@ def test_the_protocols_chosen_runs_replace_the_defaults_rows_of_the_methods_it_c
     assert summary["ratios"]["hopper-medium"]["final"] == {"DWM-TD3BC / TD3BC": pytest.approx(2.0)}
     assert summary["ratios"]["hopper-medium"]["last3"]["DWM-TD3BC / TD3BC"] == pytest.approx(1.5)
     assert "selection on test returns" in printed and "| hopper-medium, DWM-TD3BC | 0.250 ± 0.050 |" in printed
+    partial = {**protocol, "methods": {"DWM-TD3BC": protocol["methods"]["DWM-TD3BC"]}}  # OneStep-TD3BC not run yet
+    (tmp_path / "protocol.json").write_text(json.dumps(partial))
+    subprocess.run([*cmd, "--protocol", str(tmp_path / "protocol.json")], check=True, capture_output=True)
+    summary = json.loads(out.read_text())
+    assert summary["protocol"]["hopper-medium"]["OneStep-TD3BC"] is None
+    assert list(summary["datasets"]["hopper-medium"]) == ["TD3BC", "DWM-TD3BC"]  # not the defaults' OneStep row
     other = {**protocol, "dataset": "dwm_gym/hopper/medium-replay-v0"}
     (tmp_path / "protocol.json").write_text(json.dumps(other))
     failed = subprocess.run([*cmd, "--protocol", str(tmp_path / "protocol.json")], capture_output=True, text=True)
