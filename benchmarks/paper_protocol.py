@@ -21,7 +21,7 @@ python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                     [--eval-every 10000] [--eval-episodes 10] [--workers 2]
                                     [--runs runs/scores] [--archive benchmarks/results/records]
                                     [--dwm-checkpoint PATH --dwm-label NAME] [--report-only]
-                                    [--json benchmarks/results/paper_protocol_<dataset>.json] [--tiny]
+                                    [--json <runs>/paper_protocol_<dataset>.json] [--tiny]
 
 ``--dwm-checkpoint`` / ``--dwm-label``: another DWM than the dataset's, as in ``scores.py`` (its runs and caches
 carry the label: ``DWM-TD3BC_cdf_h3_rtg0.7_s0``).
@@ -144,7 +144,7 @@ def main() -> None:
     )
     if args.tiny:
         args.dataset = tiny_dataset()
-    args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
+    args.json = args.json or str(Path(args.runs) / f"paper_protocol_{dataset_name(args)}.json")
     if bool(args.dwm_checkpoint) != bool(args.dwm_label):
         parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
     command = command_line(args)  # the protocol's own options, before scores.py's fields are added

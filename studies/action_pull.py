@@ -30,7 +30,7 @@ The DWM is compared with the one-step model, and the DWM at a low and a high RTG
 real env's own episodes under the same policies say which condition ends them (``real_end_causes``).
 
 python studies/action_pull.py [--starts 16] [--steps 60] [--rtg-low 0.1] [--rtg-high 1.0]
-                                 [--seed 0] [--device auto] [--json benchmarks/results/action_pull.json] [--tiny]
+                                 [--seed 0] [--device auto] [--json studies/results/action_pull.json] [--tiny]
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def real_end_causes(policy, seeds: list[int]) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/action_pull.json")
+    parser = make_parser(__doc__, "studies/results/action_pull.json")
     parser.add_argument("--starts", type=int, default=16)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--rtg-low", type=float, default=0.1)

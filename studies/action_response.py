@@ -18,7 +18,7 @@ pessimistic mode and reports the mean uncertainty signal each policy meets.
 
 python studies/action_response.py [--starts 20] [--max-steps 1000] [--divergence-steps 50]
                                      [--noise 0.3,0.6,1.0] [--agent PATH] [--seed 0]
-                                     [--device auto] [--json benchmarks/results/action_response.json] [--tiny]
+                                     [--device auto] [--json studies/results/action_response.json] [--tiny]
 
 ``--tiny``: 2 start states, 10 steps, one noise level (smoke test).
 """
@@ -133,7 +133,7 @@ def open_loop_divergence(
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/action_response.json")
+    parser = make_parser(__doc__, "studies/results/action_response.json")
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--max-steps", type=int, default=1000)
     parser.add_argument("--divergence-steps", type=int, default=50)

@@ -7,7 +7,7 @@ dimension is uniform on [-1, 1]); then the step-2 (s_{t+1}) error per state dime
 spaces. Writes JSON.
 
 python studies/error_tails.py [--checkpoint PATH] [--dataset dwm_gym/hopper/medium-v0] [--windows 500]
-                                 [--seed 0] [--device auto] [--json benchmarks/results/error_tails.json] [--tiny]
+                                 [--seed 0] [--device auto] [--json studies/results/error_tails.json] [--tiny]
 
 ``--tiny``: 16 windows of a 400-transition hopper-medium dataset generated into a temporary folder.
 """
@@ -53,7 +53,7 @@ def error_tails(model: DiffusionWorldModel, dataset: OfflineDataset, num_windows
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/error_tails.json")
+    parser = make_parser(__doc__, "studies/results/error_tails.json")
     parser.add_argument("--checkpoint", default=None, help="default: the bundled hopper-medium DWM")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--windows", type=int, default=500)

@@ -5,7 +5,7 @@ Usage:
                                        [--variants all] [--unmask 0.5] [--updates 50000] [--eval-every 10000]
                                        [--eval-episodes 10] [--workers 2] [--runs runs/scores]
                                        [--archive benchmarks/results/records]
-                                       [--json benchmarks/results/h1_divergence.json] [--tiny]
+                                       [--json studies/results/h1_divergence.json] [--tiny]
 
 An H = 1 Diffusion-MVE target replaces the data's (r_t, s_{t+1}, termination) by the DWM's first imagined step.
 TD3BC is trained on the same data with each variant (``--variants``: 'all' or names separated by ';'):
@@ -243,7 +243,7 @@ def summarize(results: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/h1_divergence.json", device=None, seed=None)
+    parser = make_parser(__doc__, "studies/results/h1_divergence.json", device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--variants", default="all", help=f"'all' or a comma list of: {'; '.join(VARIANTS)}")

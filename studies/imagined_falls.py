@@ -15,7 +15,7 @@ protocol on hopper-medium-replay").
 
 python studies/imagined_falls.py [--dataset dwm_gym/hopper/medium-replay-v0] [--rtgs default,0.6,0.7,0.8]
                                     [--runs runs/scores] [--workers 2]
-                                    [--json benchmarks/results/imagined_falls.json] [--tiny]
+                                    [--json studies/results/imagined_falls.json] [--tiny]
 
 ``--tiny``: a 400-transition hopper-medium dataset in a temporary folder, the default RTG only.
 """
@@ -62,7 +62,7 @@ def compare(imagined: dict[str, np.ndarray], data: dict[str, np.ndarray]) -> dic
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/imagined_falls.json", device=None, seed=None)
+    parser = make_parser(__doc__, "studies/results/imagined_falls.json", device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
     parser.add_argument("--rtgs", default="default,0.6,0.7,0.8", help="'default' is the checkpoint's median")
     parser.add_argument("--runs", default="runs/scores", help="where scores.py keeps the shared caches")

@@ -8,7 +8,7 @@ on the dataset's s_t and a_t) that terminate within H steps, for each RTG target
 python studies/imagined_terminations.py [--checkpoint PATH] [--dataset dwm_gym/hopper/medium-v0]
                                            [--rtgs 0.3,0.5,0.7,max] [--horizon 5] [--transitions 4096]
                                            [--seed 0] [--device auto]
-                                           [--json benchmarks/results/imagined_terminations.json] [--tiny]
+                                           [--json studies/results/imagined_terminations.json] [--tiny]
 
 ``--tiny``: 32 transitions of a 400-transition hopper-medium dataset generated into a temporary
 folder, RTGs 0.7 and max (smoke test).
@@ -35,7 +35,7 @@ def real_termination_share(dataset: OfflineDataset, idx: np.ndarray, horizon: in
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/imagined_terminations.json")
+    parser = make_parser(__doc__, "studies/results/imagined_terminations.json")
     parser.add_argument("--checkpoint", default=None, help="default: the bundled hopper-medium DWM")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--rtgs", default="0.3,0.5,0.7,max", help="'max' is the checkpoint's rtg_max")

@@ -5,7 +5,7 @@ Usage:
     python studies/mve_divergence.py critic --inverse plain|clipped [--horizon 1] [--updates 15000]
                                         [--log-every 2500] [--eval-episodes 10]
     (common: [--rtg 0.7] [--seed 0] [--runs runs/mve_stability] [--tiny]
-             [--json benchmarks/results/mve_divergence_<part>.json])
+             [--json studies/results/mve_divergence_<part>.json])
 
 ``sampler``: imagines ŝ_{t+1} from dataset pairs (s_t, a_t) with the DWM (``--checkpoint``, default the bundled
 hopper-medium one), once with the plain inverse of its state normalizer and once with ``clip_state_tails``,
@@ -225,7 +225,7 @@ def main() -> None:
     result = sampler_part(args) if args.part == "sampler" else critic_part(args)
     result.update(command=command_line(args, positional=("part",)), wall_s=time.perf_counter() - start)
     suffix = args.part if args.part == "sampler" else f"critic_{args.inverse}_h{args.horizon}_s{args.seed}"
-    path = args.json or f"benchmarks/results/mve_divergence_{suffix}.json"
+    path = args.json or f"studies/results/mve_divergence_{suffix}.json"
     write_result(path, result, args)
     print(f"wrote {path}")
 

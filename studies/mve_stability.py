@@ -3,7 +3,7 @@
 Usage:
     python studies/mve_stability.py [--updates 20000] [--seeds 0,1,2] [--variants all] [--horizon 5]
                                        [--batch-size 128] [--eval-every 5000] [--eval-episodes 10] [--workers 2]
-                                       [--runs runs/mve_stability] [--json benchmarks/results/mve_stability.json]
+                                       [--runs runs/mve_stability] [--json studies/results/mve_stability.json]
                                        [--tiny]
 
 Builds the demo's dataset (50k transitions of hopper-medium, seed 0, exactly as ``dwm-gym demo``) in
@@ -146,7 +146,7 @@ def ensure_dataset(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/mve_stability.json", device=None, seed=None)
+    parser = make_parser(__doc__, "studies/results/mve_stability.json", device=None, seed=None)
     parser.add_argument("--updates", type=int, default=20_000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--variants", default="all", help="semicolon-separated names, or 'all'")

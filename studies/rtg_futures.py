@@ -14,7 +14,7 @@ part (the checkpoint's own held-out episodes):
 
 python studies/rtg_futures.py [--checkpoint PATH] [--dataset dwm_gym/hopper/medium-expert-v0]
                                  [--windows 200] [--branches 4] [--rtgs 0.3,0.5,0.7,0.9,1.1]
-                                 [--seed 0] [--device auto] [--json benchmarks/results/rtg_futures.json] [--tiny]
+                                 [--seed 0] [--device auto] [--json studies/results/rtg_futures.json] [--tiny]
 
 ``--tiny``: the bundled hopper-medium DWM on a 2 x 400-step medium-expert dataset made in a temporary
 folder, 8 windows per part, 2 branches.
@@ -70,7 +70,7 @@ def closeness(future: np.ndarray, medium: np.ndarray, expert: np.ndarray, std: n
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/rtg_futures.json")
+    parser = make_parser(__doc__, "studies/results/rtg_futures.json")
     parser.add_argument("--checkpoint", default=None, help="default: the hopper-medium-expert DWM")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-expert-v0")
     parser.add_argument("--windows", type=int, default=200, help="held-out windows per part")

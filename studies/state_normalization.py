@@ -19,7 +19,7 @@ z-scoring of states by the data's mean and std):
 python studies/state_normalization.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                          [--checkpoints cdf=PATH,gaussian=PATH] [--windows 500]
                                          [--samples 4] [--seed 0] [--device auto]
-                                         [--json benchmarks/results/state_normalization.json] [--tiny]
+                                         [--json studies/results/state_normalization.json] [--tiny]
 
 ``--tiny``: the bundled hopper-medium DWM and one-step model on 16 windows of a 400-transition
 hopper-medium dataset generated into a temporary folder.
@@ -107,7 +107,7 @@ def model_errors(model, windows, idx, scale, reference, samples: int, seed: int)
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/state_normalization.json")
+    parser = make_parser(__doc__, "studies/results/state_normalization.json")
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
     parser.add_argument("--checkpoints", default=None, help="label=path,... (default: bundled=the dataset's DWM)")
     parser.add_argument("--windows", type=int, default=500)

@@ -1,7 +1,7 @@
 """Every benchmark and study script runs end to end with ``--tiny`` and writes the shared run and machine records.
 
 The scripts run as subprocesses from an empty working folder, so a ``--tiny`` run that wrote to a default
-location (``benchmarks/results``, ``docs/img``, ``runs/``) would leave it there and fail the test.
+location (``benchmarks/results``, ``studies/results``, ``docs/img``, ``runs/``) would leave it there and fail the test.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ SCRIPTS = [  # (script and its arguments, the main result key)
 def test_tiny_run(tmp_path, command, key):
     result = run_script(tmp_path, *command)
     check_records(result, key)
-    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+    assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, (
+        "wrote to a default path"
+    )
 
 
 @pytest.mark.slow  # 6 training runs and two worker processes (~10 s of CPU), then a second invocation
@@ -103,7 +105,9 @@ def test_tiny_scores_then_report_only(tmp_path):
     report = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive), "--report-only")
     check_records(report, "methods")
     assert report["missing_runs"] == [] and len(report["runs"]) == 6
-    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+    assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, (
+        "wrote to a default path"
+    )
 
 
 @pytest.mark.slow  # 4 training runs in two worker processes
