@@ -68,7 +68,6 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["fidelity.py"], "summary", id="fidelity"),
     pytest.param(["half_precision.py"], "rows", id="half_precision"),
     pytest.param(["imagined_env.py"], "rows", id="imagined_env"),
-    pytest.param(["imagined_falls.py"], "rows", id="imagined_falls"),
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
     pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
