@@ -96,7 +96,7 @@ def test_tiny_scores_then_report_only(tmp_path):
     result = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive))
     check_records(result, "methods")
     assert set(result["methods"]) == {"TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"}
-    assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what scores_table.py labels the row with
+    assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what the report labels the row with
     archived = read_records(archive / "hopper-medium.jsonl")  # one compact record per finished run
     assert sorted(r.name for r in archived) == sorted(f"{m}_s0" for m in result["methods"])
     assert all(r.updates == 20 and r.commit is not None and r.machine for r in archived)
