@@ -62,7 +62,7 @@ def test_state_normalization_is_the_presets_unless_chosen_and_only_a_dwm_setting
     other = next(name for name in ("cdf", "gaussian") if name != preset("small").state_normalization)
     assert wm_train(tmp_path / "other", *f"--steps 2 --eval-every 2 --state-normalization {other}".split()) == 0
     assert load_world_model(tmp_path / "other" / "model.safetensors").config.state_normalization == other
-    with pytest.raises(SystemExit, match="DWM setting"):
+    with pytest.raises(SystemExit, match="state_normalization: not a setting of the onestep model"):
         wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --state-normalization cdf".split())
 
 

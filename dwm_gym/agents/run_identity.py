@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
 from dwm_gym.value_expansion.cache import model_digest
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 logger = logging.getLogger(__name__)
 

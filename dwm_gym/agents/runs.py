@@ -31,7 +31,7 @@ from dwm_gym.data import OfflineDataset
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
-from dwm_gym.world_model.kinds import model_class
+from dwm_gym.world_model.registry import model_class
 
 __all__ = ["ALGORITHMS", "AgentRunConfig", "build_agent", "buffer_settings", "train_agent"]
 

@@ -11,18 +11,15 @@ from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_arg
 
 def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
-    from dwm_gym.world_model import preset
-    from dwm_gym.world_model.one_step import ONESTEP_PRESETS
+    from dwm_gym.world_model.registry import world_model_kind
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
+    chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
+    try:
+        config = world_model_kind(args.kind).preset(args.preset, **chosen)
+    except ValueError as exc:
+        raise SystemExit(f"--state-normalization is {exc}: drop it") from exc
     dataset = OfflineDataset.from_minari(args.dataset)
-    if args.kind == "dwm":
-        chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
-        config = preset(args.preset, **chosen)
-    elif args.state_normalization is not None:
-        raise SystemExit("--state-normalization is a DWM setting (the one-step model normalizes min-max): drop it")
-    else:
-        config = ONESTEP_PRESETS[args.preset]
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
@@ -83,7 +80,8 @@ def _tensorboard_writer(log_dir: str):
 
 def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     """Adds the ``world-model`` command group to ``commands``."""
-    from dwm_gym.world_model.config import STATE_NORMALIZERS
+    from dwm_gym.world_model.dwm.config import STATE_NORMALIZERS
+    from dwm_gym.world_model.registry import kind_names, preset_names
     from dwm_gym.world_model.training import TrainingRun
 
     world_model = commands.add_parser("world-model", help="world models").add_subparsers(dest="action", required=True)
@@ -92,13 +90,13 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     wm_train.add_argument(
         "--kind",
         default="dwm",
-        choices=["dwm", "onestep"],
+        choices=kind_names(),
         help="the diffusion world model, or the one-step baseline (default: %(default)s)",
     )
     wm_train.add_argument(
         "--preset",
         default="small",
-        choices=["small", "paper"],
+        choices=preset_names(),
         help="model size and optimiser settings: small (2 CPU cores) or the paper's (default: %(default)s)",
     )
     wm_train.add_argument(

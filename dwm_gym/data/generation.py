@@ -230,7 +230,7 @@ def _versions() -> dict:
     import minari
     import mujoco
 
-    from dwm_gym import __version__
+    from dwm_gym._version import __version__
 
     return {
         "dwm_gym": __version__,

@@ -11,7 +11,6 @@ import torch
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
 from dwm_gym.envs.start_states import check_reset_options
-from dwm_gym.utils.deprecation import warn_deprecated
 
 
 class DiffusionImaginedEnv(gym.Env):
@@ -60,12 +59,6 @@ class DiffusionImaginedEnv(gym.Env):
     @property
     def horizon(self) -> int:
         """H, transitions imagined per ``step``."""
-        return self.imagination.horizon
-
-    @property
-    def segment_length(self) -> int:
-        """Deprecated name of :attr:`horizon`."""
-        warn_deprecated("segment_length is deprecated: use horizon")
         return self.imagination.horizon
 
     @property

@@ -11,7 +11,7 @@ from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import model_error_by_horizon
 from dwm_gym.evaluation.noise_floor import behaviour_noise_floor
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 
 def held_out_part(dataset: OfflineDataset, info: dict) -> OfflineDataset:

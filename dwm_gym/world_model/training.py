@@ -38,10 +38,10 @@ from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.utils.validation import in_range, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.checkpoint import save_world_model
-from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.distributed import setup_distributed, wrap_model
-from dwm_gym.world_model.kinds import model_class
-from dwm_gym.world_model.one_step import OneStepConfig
+from dwm_gym.world_model.dwm.config import DWMConfig
+from dwm_gym.world_model.onestep.model import OneStepConfig
+from dwm_gym.world_model.registry import model_class
 
 logger = logging.getLogger(__name__)
 

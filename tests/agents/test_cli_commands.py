@@ -8,7 +8,7 @@ import pytest
 from dwm_gym.agents.cli_commands import add_agent_parser, load_agent
 from dwm_gym.data import make_dataset
 from dwm_gym.value_expansion.cache import model_digest
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 
 def run(argv: str) -> int:

@@ -22,11 +22,11 @@ from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
-from dwm_gym.world_model.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
-from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.dwm.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
+from dwm_gym.world_model.dwm.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.dwm.unet import TemporalUnet
 from dwm_gym.world_model.rtg import rtg_statistics
 from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
-from dwm_gym.world_model.unet import TemporalUnet
 
 
 class WindowBatches:
@@ -54,7 +54,7 @@ class DiffusionWorldModel(WorldModel):
     """The DWM: a temporal U-Net ε-predictor plus its normalizers and sampler.
 
     Args:
-        config: Model settings (see :mod:`dwm_gym.world_model.config`).
+        config: Model settings (see :mod:`dwm_gym.world_model.dwm.config`).
         obs_dim: State size.
         action_dim: Action size.
         state_normalizer: Fitted normalizer of states, of the kind ``config.state_normalization`` names.

@@ -12,7 +12,6 @@ from typing import Any, ClassVar
 
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer
-from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.validation import choice, finite, non_negative
 
 
@@ -97,12 +96,6 @@ class DWMConfig:
         """An unfitted normalizer of the kind ``state_normalization`` names (fit it on the training states)."""
         return STATE_NORMALIZERS[self.state_normalization]()
 
-    @property
-    def horizon(self) -> int:
-        """Deprecated name of :attr:`segment_length`."""
-        warn_deprecated("DWMConfig.horizon is deprecated: use segment_length")
-        return self.segment_length
-
 
 # keys of checkpoints written before the sampler settings had their own dataclass
 _LEGACY_SAMPLER_KEYS = {f.name for f in fields(SamplerConfig)}
@@ -140,7 +133,7 @@ PRESETS: dict[str, DWMConfig] = {
 }
 
 
-def preset(name: str, **overrides) -> DWMConfig:
+def preset(name: str, **overrides: Any) -> DWMConfig:
     """A copy of preset ``name`` with ``overrides`` applied.
 
     Raises:
@@ -148,7 +141,4 @@ def preset(name: str, **overrides) -> DWMConfig:
     """
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    if "horizon" in overrides:
-        warn_deprecated("preset(horizon=...) is deprecated: use segment_length=")
-        overrides["segment_length"] = overrides.pop("horizon")
     return replace(PRESETS[name], **overrides)
