@@ -136,8 +136,8 @@ def test_every_option_of_every_command_has_help():
 
 
 def test_agent_train_options_are_the_run_config_fields():
-    from dwm_gym.agents.cli_commands import agent_train
     from dwm_gym.agents.runs import AgentRunConfig
+    from dwm_gym.cli.agent_commands import agent_train
     from dwm_gym.utils.cli_fields import dataclass_from_args
 
     args = build_parser().parse_args("agent train --dataset hopper-medium --out runs/x".split())

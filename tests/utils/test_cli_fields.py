@@ -13,7 +13,7 @@ from dwm_gym.demo import DemoConfig
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args, field_docs, plain_help
 from dwm_gym.world_model.training import TrainingRun
 
-# every dataclass the ``dwm-gym`` parser derives options from (dwm_gym/cli/, dwm_gym/agents/cli_commands.py)
+# every dataclass the ``dwm-gym`` parser derives options from (dwm_gym/cli/)
 DERIVED = [AgentRunConfig, TrainingRun, DemoConfig]
 
 
