@@ -306,4 +306,5 @@ class MVEReplayBuffer(ReplayBuffer):
         self.__dict__.setdefault("_stats", ImaginationStats())
         self.__dict__.setdefault("_gamma_confirmed", False)
         self.__dict__.setdefault("data_termination", False)  # pickled before the setting existed
+        assert self.world_model_path is not None  # __getstate__ refuses to pickle a buffer without one
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)

@@ -105,7 +105,9 @@ class WorldModel(nn.Module, ABC):
         self.start_states: dict[str, np.ndarray] = {
             key: np.asarray(value, dtype=np.float32) for key, value in (start_states or {}).items()
         }
-        self.sampler = None if self.sampler_class is None else self.sampler_class()
+        # an instance of ``sampler_class`` (a dataclass), None for a model without sampler settings
+        self.sampler: Any = None if self.sampler_class is None else self.sampler_class()
+        self._anchor: torch.Tensor
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
     # ------------------------------------------------------------------ declared properties

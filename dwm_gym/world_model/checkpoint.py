@@ -187,6 +187,7 @@ def validate_env(header: dict, env: gym.Env | str | None, path: str | os.PathLik
         return
     import gymnasium as gym
 
+    env_id: str | None
     if isinstance(env, str):
         made = gym.make(env)
         spaces, env_id = (made.observation_space, made.action_space), env

@@ -168,7 +168,7 @@ def train_world_model(
         loss.backward()
         optimizer.step()
         step += 1
-        if setup.ema is not None and step % setup.ema[1] == 0:
+        if ema is not None and setup.ema is not None and step % setup.ema[1] == 0:
             _ema_update(ema, model, setup.ema[0])
         if bar is not None:
             bar.update(1)
@@ -200,8 +200,8 @@ def train_world_model(
 def _ema_update(ema: WorldModel, model: WorldModel, decay: float) -> None:
     for target, source in zip(ema.parameters(), model.parameters()):
         target.lerp_(source, 1.0 - decay)
-    for target, source in zip(ema.buffers(), model.buffers()):
-        target.copy_(source)
+    for target_buffer, source_buffer in zip(ema.buffers(), model.buffers()):
+        target_buffer.copy_(source_buffer)
 
 
 @torch.no_grad()
