@@ -120,8 +120,8 @@ class ImaginedEnvParts:
     config: ImaginedEnvConfig
     imagination: Imagination
     starts: StartStates
-    observation_space: gym.Space
-    action_space: gym.Space
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Box
     real_fps: int
 
 
@@ -134,11 +134,19 @@ def build_parts(owner: str, settings: dict[str, Any]) -> ImaginedEnvParts:
     """
     config = ImaginedEnvConfig.from_kwargs(owner, settings)
     model = config.load_model()
-    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler, config.pessimism)
+    pessimism = PessimismConfig.from_option(config.pessimism)  # already one: __post_init__ converted it
+    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler, pessimism)
+    if model.env_id is None:
+        raise ValueError(f"{owner} needs a world model that names its env (env_id): it takes that env's spaces")
     real = gym.make(model.env_id)
     try:
-        spaces = real.observation_space, real.action_space
+        observation_space, action_space = real.observation_space, real.action_space
         fps = int(real.metadata.get("render_fps", 125))
     finally:
         real.close()
-    return ImaginedEnvParts(config, imagination, StartStates(model, config.start_states), *spaces, fps)
+    if not isinstance(observation_space, gym.spaces.Box) or not isinstance(action_space, gym.spaces.Box):
+        raise ValueError(
+            f"{owner} imagines envs with Box spaces; {model.env_id} has {observation_space}, {action_space}"
+        )
+    starts = StartStates(model, config.start_states)
+    return ImaginedEnvParts(config, imagination, starts, observation_space, action_space, fps)

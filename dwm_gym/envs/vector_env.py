@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium.spaces import Box
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -31,6 +32,9 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         **settings: What to imagine with and how, as for the single env: the fields of
             :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`.
     """
+
+    single_observation_space: Box
+    single_action_space: Box
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
