@@ -19,8 +19,8 @@ from stable_baselines3.common.type_aliases import MaybeCallback
 
 from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
-from dwm_gym.agents.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
 from dwm_gym.data import OfflineDataset
+from dwm_gym.utils.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
 from dwm_gym.value_expansion import MVEReplayBuffer, load_offline_data, policy_function
 
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from dwm_gym.utils.sb3_adapter import predict_actions
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer, PolicyFn
 from dwm_gym.world_model import WorldModel
 
@@ -74,7 +75,7 @@ def policy_function(model: BaseAlgorithm) -> PolicyFn:
         if vec_normalize is not None:
             inputs = th.as_tensor(vec_normalize.normalize_obs(states.cpu().numpy()), dtype=th.float32)
         with th.no_grad():
-            actions = model.policy._predict(inputs.to(model.device), deterministic=True)
+            actions = predict_actions(model.policy, inputs.to(model.device))
         return actions.to(states.device, th.float32)
 
     return act

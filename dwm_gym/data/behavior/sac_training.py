@@ -26,6 +26,7 @@ import torch
 from dwm_gym.data.behavior.actor import ActorInfo, BehaviorPolicy, TanhGaussianActor, save_actor
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
+from dwm_gym.utils.sb3_adapter import last_observation
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class _Recorder:
         done = bool(local_vars["dones"][0])
         truncated = bool(info.get("TimeLimit.truncated", False))
         next_obs = info["terminal_observation"] if done else local_vars["new_obs"][0]
-        self.rows["obs"].append(np.array(model._last_obs[0]))
+        self.rows["obs"].append(np.array(last_observation(model)[0]))
         self.rows["actions"].append(np.array(local_vars["actions"][0], dtype=np.float32))
         self.rows["rewards"].append(float(local_vars["rewards"][0]))
         self.rows["next_obs"].append(np.array(next_obs))
