@@ -38,12 +38,12 @@ def evaluate_agent(
     env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
     env.seed(seed)
     try:
-        returns, _ = evaluate_policy(
+        episode_returns, _ = evaluate_policy(
             model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
         )
     finally:
         env.close()
-    returns = np.asarray(returns, dtype=np.float64)
+    returns = np.asarray(episode_returns, dtype=np.float64)
     try:
         score = float(np.mean(normalized_score(env_id, returns, refs)))
     except KeyError:  # not one of the project's tasks: no reference returns

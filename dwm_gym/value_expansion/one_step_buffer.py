@@ -51,6 +51,7 @@ class OneStepMVEReplayBuffer(MVEReplayBuffer):
             )
 
         def env_policy(states: th.Tensor) -> th.Tensor:
+            assert policy is not None  # checked above; only called for steps after the first
             return self.to_env_actions(policy(states))
 
         seg = self.model.rollout(
@@ -85,7 +86,7 @@ class BindPolicyCallback(BaseCallback):
     """Binds the algorithm's current actor to its replay buffer when training starts (one-step MVE)."""
 
     def _on_training_start(self) -> None:
-        buffer = self.model.replay_buffer
+        buffer = getattr(self.model, "replay_buffer", None)  # an off-policy algorithm's; None for others
         if not isinstance(buffer, MVEReplayBuffer):
             raise ValueError(f"BindPolicyCallback needs an MVEReplayBuffer, got {type(buffer).__name__}")
         buffer.bind_policy(policy_function(self.model))
