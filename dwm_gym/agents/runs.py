@@ -212,6 +212,7 @@ def _setup_run(
     if isinstance(agent, OfflineAlgorithm):
         agent.load_dataset(dataset)
     else:
+        assert agent.replay_buffer is not None  # built with the agent
         load_offline_data(agent.replay_buffer, dataset)
     evaluation = EvalOnRealEnvCallback(
         env_id,
