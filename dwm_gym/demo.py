@@ -110,7 +110,7 @@ def run_demo(config: DemoConfig) -> dict:
     episodes, total = 0, 0.0
     for _ in range(config.env_steps):
         _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-        total += reward
+        total += float(reward)
         if terminated or truncated:
             episodes += 1
             env.reset()

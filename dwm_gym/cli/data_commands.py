@@ -24,7 +24,7 @@ def _dataset_make(args: argparse.Namespace) -> int:
         f"mean episode return {meta['mean_return']:.1f} "
         f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
     )
-    if dataset.task is not None:
+    if dataset.task is not None and dataset.env_id is not None:
         from dwm_gym.evaluation import normalized_score
 
         scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in ("v5", "d4rl")}

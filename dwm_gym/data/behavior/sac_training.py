@@ -19,6 +19,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,7 +118,7 @@ class _Recorder:
     def flush(self, step: int) -> None:
         if not self.rows["rewards"]:
             return
-        arrays = {k: np.asarray(v) for k, v in self.rows.items()}
+        arrays: dict[str, Any] = {k: np.asarray(v) for k, v in self.rows.items()}
         path = self.out / f"transitions_{self.chunk_start:07d}_{step:07d}.npz"
         atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
         self.chunk_start = step
@@ -198,7 +199,7 @@ def train_behavior_sac(
                     deterministic_mean_return=result["deterministic_mean_return"],
                     extra={"mean_length": result["mean_length"], "wall_s": time.time() - t0},
                 )
-                save_actor(actor, info, run_dir / "actors" / f"step_{step:07d}.safetensors")
+                save_actor(actor, info, Path(run_dir) / "actors" / f"step_{step:07d}.safetensors")
                 logger.info("step %d: return %.1f ± %.1f", step, result["mean_return"], result["std_return"])
             if step % config.checkpoint_every == 0:
                 checkpoint(self.model, finished=False)
