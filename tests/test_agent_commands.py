@@ -11,6 +11,8 @@ from dwm_gym.data import make_dataset
 from dwm_gym.value_expansion.cache import model_digest
 from dwm_gym.world_model.registry import load_world_model
 
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
+
 
 def run(argv: str) -> int:
     parser = argparse.ArgumentParser()

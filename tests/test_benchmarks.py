@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 

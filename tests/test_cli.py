@@ -9,6 +9,8 @@ import pytest
 
 from dwm_gym.cli import build_parser, main
 
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
+
 
 def test_dataset_make_list_info(capsys):
     assert main(["dataset", "make", "hopper-random", "--steps", "60", "--num-envs", "2"]) == 0

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -47,7 +47,8 @@ _STRUCTURAL_KEYS = {
     "weights_dtype",
 }
 NORMALIZER_KINDS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer, "minmax": MinMaxNormalizer}
-WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+WeightsDtype = Literal["float32", "float16"]
+WEIGHT_DTYPES: dict[WeightsDtype, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
 REQUIRED_KEYS = ("kind", "config", "normalizers", "obs_dim", "action_dim", "env_id")
 
 
@@ -56,7 +57,7 @@ def save_world_model(
     path: str | os.PathLike,
     start_states: dict[str, np.ndarray] | None = None,
     *,
-    weights_dtype: str = "float32",
+    weights_dtype: WeightsDtype = "float32",
     **info: Any,
 ) -> Path:
     """Writes ``model`` (any :class:`WorldModel`) to ``path`` atomically.

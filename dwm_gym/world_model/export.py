@@ -17,7 +17,7 @@ import numpy as np
 
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.world_model.base import WorldModel
-from dwm_gym.world_model.checkpoint import save_world_model
+from dwm_gym.world_model.checkpoint import WeightsDtype, save_world_model
 from dwm_gym.world_model.errors import CheckpointError
 from dwm_gym.world_model.registry import load_world_model
 from dwm_gym.world_model.training_setup import dataset_start_states
@@ -79,7 +79,7 @@ def refresh_data_sample(model: WorldModel, dataset: OfflineDataset, resample: bo
 def export_checkpoint(
     checkpoint: str | Path,
     out: str | Path,
-    weights_dtype: str = "float16",
+    weights_dtype: WeightsDtype = "float16",
     data: OfflineDataset | str | None = None,
     resample: bool = False,
     force: bool = False,

@@ -8,11 +8,13 @@ fix the network and its training. See docs/paper.md for the paper's values.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer
 from dwm_gym.utils.validation import choice, finite, non_negative
+
+Precision = Literal["auto", "bf16", "fp32"]
 
 
 @dataclass(frozen=True)
@@ -37,17 +39,21 @@ class SamplerConfig:
     temperature: float = 0.5
     clip_denoised: bool = True
     clip_state_tails: bool = True
-    precision: str = "auto"
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
-        choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        choice("precision", self.precision, get_args(Precision))
         finite("guidance_weight", self.guidance_weight)  # frozen: checked, not converted
         non_negative("start_noise_scale", self.start_noise_scale)
         non_negative("temperature", self.temperature)
 
 
 # DWMConfig.state_normalization -> the state normalizer class it trains and loads with
-STATE_NORMALIZERS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer}
+StateNormalization = Literal["cdf", "gaussian"]
+STATE_NORMALIZERS: dict[StateNormalization, type[CDFNormalizer] | type[GaussianNormalizer]] = {
+    "cdf": CDFNormalizer,
+    "gaussian": GaussianNormalizer,
+}
 
 
 @dataclass
@@ -87,7 +93,7 @@ class DWMConfig:
     train_steps: int = 2_000_000
     ema_decay: float = 0.995
     ema_every: int = 10
-    state_normalization: str = "cdf"
+    state_normalization: StateNormalization = "cdf"
 
     def __post_init__(self) -> None:
         choice("state_normalization", self.state_normalization, STATE_NORMALIZERS)
