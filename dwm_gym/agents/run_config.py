@@ -12,8 +12,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.td3bc import TD3BC
+from dwm_gym.data.specs import Refs, parse_dataset_name
 from dwm_gym.data.specs import dataset_id as make_dataset_id
-from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.utils.validation import choice, finite, in_range, integer
 from dwm_gym.value_expansion.cache import model_digest
@@ -22,7 +22,6 @@ from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.registry import kind_names, load_world_model
 
 AlgorithmName = Literal["td3bc", "iql", "td3"]
-Refs = Literal["d4rl", "v5"]
 
 
 @dataclass(frozen=True)

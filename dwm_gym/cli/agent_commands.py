@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from dwm_gym.agents.run_config import AlgorithmName, Refs
+from dwm_gym.agents.run_config import AlgorithmName
 from dwm_gym.agents.runs import AgentRunConfig, train_agent
 from dwm_gym.agents.saved import load_agent
+from dwm_gym.data.specs import Refs
 from dwm_gym.evaluation.policy_eval import evaluate_agent
 from dwm_gym.evaluation.scores import normalized_score
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args

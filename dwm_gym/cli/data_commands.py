@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 from dataclasses import dataclass
+from typing import get_args
 
+from dwm_gym.data.specs import Refs
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
 
@@ -101,7 +103,7 @@ def _dataset_make(args: argparse.Namespace) -> int:
     if dataset.task is not None and dataset.env_id is not None:
         from dwm_gym.evaluation import normalized_score
 
-        scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in ("v5", "d4rl")}
+        scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in get_args(Refs)}
         print(
             f"normalized: {scores['v5']:.3f} with the v5 references (Minari's ref_min/max_score, what "
             f"minari.get_normalized_score gives), {scores['d4rl']:.3f} with D4RL's"
