@@ -12,7 +12,7 @@ Usage:
 * naive: the same mathematics written plainly — fp32, one segment at a time in a Python loop,
   separate conditional and unconditional forward passes.
 Both produce N = ``sampling_steps`` respaced steps of T = ``segment_length`` rows. The naive one
-builds its posterior table from the public functions of ``dwm_gym.world_model.diffusion`` and writes
+builds its posterior table from the public functions of ``dwm_gym.world_model.dwm.diffusion`` and writes
 the condition into the generated sequence itself (``generated_slots``). Fresh sampling each
 call (no cache), each timing repeated for at least ``--seconds``. Weights do not change the cost, so an
 untrained model of the preset is used unless ``--checkpoint`` is given. ``--tiny``: batches 1 and 4,
@@ -30,7 +30,7 @@ from dwm_gym.benchmarking.harness import machine_info, make_parser, parse_args, 
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset
-from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, respaced_timesteps
+from dwm_gym.world_model.dwm.diffusion import PosteriorTable, cosine_alphas_cumprod, respaced_timesteps
 
 
 @torch.no_grad()

@@ -3,9 +3,10 @@
 Importing the package registers the ``DWM-{hopper,walker2d,halfcheetah}-{quality}-v0`` envs.
 """
 
+from dwm_gym._version import __version__
 from dwm_gym.envs.registration import register_envs
 
-__version__ = "0.1.0"
+__all__ = ["__version__", "bundled_checkpoint"]
 
 
 def bundled_checkpoint(task: str, quality: str, kind: str = "dwm") -> str:

@@ -71,11 +71,11 @@ def demo_datasets(folder: Path):
 
 def run_demo(config: DemoConfig) -> dict:
     """Runs the five stages; returns (and writes to ``summary.json``) what they measured."""
-    import dwm_gym  # noqa: F401  (registers the envs)
     from dwm_gym.agents.runs import AgentRunConfig
     from dwm_gym.data import make_dataset
     from dwm_gym.data.behavior.shipped import load_behavior_policy
     from dwm_gym.envs import DiffusionImaginedEnv
+    from dwm_gym.envs.registration import register_envs
     from dwm_gym.render import imagined_rollout, real_rollout, write_gif, write_mp4
     from dwm_gym.render.compare import comparison_frames, plot_comparison, state_errors
     from dwm_gym.render.curves import plot_learning_curves
@@ -103,13 +103,14 @@ def run_demo(config: DemoConfig) -> dict:
         mean_return=round(float(returns.mean()), 1),
     )
 
+    register_envs()
     env = gym.make("DWM-hopper-medium-v0", device=config.device)
     env.action_space.seed(config.seed)
     env.reset(seed=config.seed)
     episodes, total = 0, 0.0
     for _ in range(config.env_steps):
         _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-        total += reward
+        total += float(reward)
         if terminated or truncated:
             episodes += 1
             env.reset()

@@ -52,7 +52,7 @@ def policies(noise: list[float], agent_path: str | None) -> dict[str, Policy]:
     table.update({f"medium+noise {sigma:g}": noisy(sigma) for sigma in noise})
     table["expert"] = lambda s, rng: expert.act(s, rng)
     if agent_path:
-        from dwm_gym.agents.cli_commands import load_agent
+        from dwm_gym.agents.saved import load_agent
 
         agent, _ = load_agent(agent_path, device="cpu")
         table["agent"] = lambda s, rng: agent.predict(s.astype(np.float32), deterministic=True)[0]

@@ -18,6 +18,8 @@ import pytest
 
 from dwm_gym.evaluation.run_records import read_records
 
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPOSITORY / "benchmarks"
 STUDIES = REPOSITORY / "studies"

@@ -9,6 +9,8 @@ import pytest
 
 from dwm_gym.cli import build_parser, main
 
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
+
 
 def test_dataset_make_list_info(capsys):
     assert main(["dataset", "make", "hopper-random", "--steps", "60", "--num-envs", "2"]) == 0
@@ -62,7 +64,7 @@ def test_state_normalization_is_the_presets_unless_chosen_and_only_a_dwm_setting
     other = next(name for name in ("cdf", "gaussian") if name != preset("small").state_normalization)
     assert wm_train(tmp_path / "other", *f"--steps 2 --eval-every 2 --state-normalization {other}".split()) == 0
     assert load_world_model(tmp_path / "other" / "model.safetensors").config.state_normalization == other
-    with pytest.raises(SystemExit, match="DWM setting"):
+    with pytest.raises(SystemExit, match="state_normalization: not a setting of the onestep model"):
         wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --state-normalization cdf".split())
 
 
@@ -136,8 +138,8 @@ def test_every_option_of_every_command_has_help():
 
 
 def test_agent_train_options_are_the_run_config_fields():
-    from dwm_gym.agents.cli_commands import agent_train
     from dwm_gym.agents.runs import AgentRunConfig
+    from dwm_gym.cli.agent_commands import agent_train
     from dwm_gym.utils.cli_fields import dataclass_from_args
 
     args = build_parser().parse_args("agent train --dataset hopper-medium --out runs/x".split())

@@ -4,8 +4,11 @@ import json
 
 import imageio.v2 as imageio
 import numpy as np
+import pytest
 
 from dwm_gym.cli import main
+
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
 
 
 def test_demo_tiny_budget_writes_everything(tmp_path, capsys):

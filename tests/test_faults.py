@@ -22,8 +22,9 @@ from dwm_gym.utils.device import resolve_device
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, GammaUncheckedWarning, load_offline_data
 from dwm_gym.world_model import load_world_model
 from dwm_gym.world_model.bundled import BUNDLED
-from dwm_gym.world_model.checkpoint import CheckpointError, save_world_model
-from dwm_gym.world_model.config import SamplerConfig
+from dwm_gym.world_model.checkpoint import save_world_model
+from dwm_gym.world_model.dwm.config import SamplerConfig
+from dwm_gym.world_model.errors import CheckpointError
 from dwm_gym.world_model.rtg import RTGRangeWarning
 from dwm_gym.world_model.training import TrainingRun
 

@@ -23,7 +23,7 @@ The agent still collects every env transition itself (``learn`` steps its env, e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -82,7 +82,7 @@ class AnchoredTD3(TD3):
         self._anchor: dict[str, th.Tensor] | None = None
         self._data_rng = np.random.default_rng(self.data_seed)
         self.critic_monitor = CriticMonitor()
-        super().__init__(policy, env, **kwargs)
+        super().__init__(policy, env, **kwargs)  # type: ignore[arg-type]  # SB3 accepts env None (load); its annotation does not
         if dataset is not None:
             self.set_dataset(dataset)
 
@@ -118,6 +118,7 @@ class AnchoredTD3(TD3):
     def _minibatch(self, batch_size: int) -> tuple[dict[str, th.Tensor], dict[str, th.Tensor] | None]:
         """The critic's minibatch (env rows, then data rows) and the actor's behaviour-cloning rows."""
         n_data = round(self.data_ratio * batch_size)
+        assert self.replay_buffer is not None  # built by _setup_model
         env_rows = self.replay_buffer.sample(batch_size - n_data, env=self._vec_normalize_env)
         discount = env_rows.discounts if env_rows.discounts is not None else self.gamma
         batch = {
@@ -156,7 +157,7 @@ class AnchoredTD3(TD3):
             bootstrap = (1 - batch["dones"]) * batch["discounts"] * th.min(next_q, dim=1, keepdim=True)[0]
             target_q = batch["rewards"] + bootstrap
         current_q = self.critic(batch["observations"], batch["actions"])
-        critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
+        critic_loss = cast(th.Tensor, sum(F.mse_loss(q, target_q) for q in current_q))
         self.critic_monitor.add(critic_loss.item(), current_q[0], target_q, bootstrap)
         self.critic.optimizer.zero_grad()
         critic_loss.backward()
@@ -200,6 +201,7 @@ class AnchoredTD3(TD3):
             if self.alpha is None:
                 actor_loss = -q.mean()
             else:
+                assert data is not None  # _minibatch returns data rows whenever alpha is set
                 bc_loss = F.mse_loss(self.actor(data["observations"]), data["actions"])
                 actor_loss = -(self.alpha / q.abs().mean().detach()) * q.mean() + bc_loss
                 bc_losses.append(bc_loss.item())

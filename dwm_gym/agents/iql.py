@@ -15,7 +15,7 @@ locomotion normalization); imagined rewards get the same scale.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch as th
@@ -132,7 +132,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         self.critic_monitor = CriticMonitor()
         super().__init__(
             policy,
-            env,
+            env,  # type: ignore[arg-type]  # SB3 accepts None (load() builds without an env); its annotation does not
             learning_rate,
             buffer_size,
             learning_starts=0,
@@ -158,7 +158,8 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
 
         SB3's ``load`` builds the buffer from the saved kwargs, which may predate the request.
         """
-        self.replay_buffer_kwargs = segment_request(self.replay_buffer_class, self.replay_buffer_kwargs, self.td_lambda)
+        request = segment_request(self.replay_buffer_class, self.replay_buffer_kwargs, self.td_lambda)
+        self.replay_buffer_kwargs = request if request is not None else {}
         super()._setup_model()
 
     @property
@@ -169,6 +170,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
     def on_offline_start(self) -> None:
         """Fixes the reward scale from the loaded data's episode returns (once)."""
         if self.reward_scale is None:
+            assert self.replay_buffer is not None  # the data is loaded before this hook
             returns = buffer_episode_returns(self.replay_buffer)
             spread = float(returns.max() - returns.min()) if len(returns) else 0.0
             self.reward_scale = 1000.0 / spread if self.normalize_rewards and spread > 0 else 1.0
@@ -192,6 +194,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         logs: dict[str, list[float]] = {"value_loss": [], "actor_loss": [], "advantage": []}
         for _ in range(gradient_steps):
             self._n_updates += 1
+            assert self.replay_buffer is not None  # built by _setup_model
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
@@ -204,19 +207,29 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             value.optimizer.step()
 
             with th.no_grad():
-                segments = data.segment_states if isinstance(data, MVEReplayBufferSamples) else None
-                if segments is not None and self.td_lambda < 1.0:
+                segment = (
+                    (data.segment_states, data.segment_rewards, data.segment_terminated)
+                    if isinstance(data, MVEReplayBufferSamples)
+                    else (None, None, None)
+                )
+                segments, segment_rewards, segment_terminated = segment
+                if (
+                    segments is not None
+                    and segment_rewards is not None
+                    and segment_terminated is not None
+                    and self.td_lambda < 1.0
+                ):
                     b, h, _ = segments.shape
                     values = value(segments.reshape(b * h, *segments.shape[2:])).reshape(b, h)
-                    rewards = data.segment_rewards * scale
-                    y = lambda_return(rewards, values, data.segment_terminated, self.gamma, self.td_lambda)
+                    rewards = segment_rewards * scale
+                    y = lambda_return(rewards, values, segment_terminated, self.gamma, self.td_lambda)
                     y = y.reshape(b, 1)
-                    bootstrap = y - discounted_reward_sum(rewards, data.segment_terminated, self.gamma).reshape(b, 1)
+                    bootstrap = y - discounted_reward_sum(rewards, segment_terminated, self.gamma).reshape(b, 1)
                 else:
                     bootstrap = (1 - data.dones) * discounts * value(data.next_observations)
                     y = data.rewards * scale + bootstrap
             current_q = critic(data.observations, data.actions)
-            critic_loss = sum(F.mse_loss(q, y) for q in current_q)
+            critic_loss = cast(th.Tensor, sum(F.mse_loss(q, y) for q in current_q))
             self.critic_monitor.add(float(critic_loss.detach()), current_q[0], y, bootstrap)
             critic.optimizer.zero_grad()
             critic_loss.backward()

@@ -20,6 +20,12 @@ from torch import nn
 class GaussianActor(BaseModel):
     """π(a|s) = N(tanh(μ(s)), diag σ²), σ state-independent; outputs scaled to [-1, 1]."""
 
+    def _features(self) -> BaseFeaturesExtractor:
+        """The features extractor this network was built with."""
+        if self.features_extractor is None:
+            raise RuntimeError(f"{type(self).__name__} was built without a features extractor")
+        return self.features_extractor
+
     def __init__(
         self,
         observation_space: spaces.Space,
@@ -41,7 +47,7 @@ class GaussianActor(BaseModel):
 
     def distribution(self, obs: PyTorchObs) -> th.distributions.Normal:
         """π(·|s): Normal with the tanh-squashed mean and the clamped, state-independent std."""
-        mean = self.mu(self.extract_features(obs, self.features_extractor))
+        mean = self.mu(self.extract_features(obs, self._features()))
         return th.distributions.Normal(mean, self.log_std.clamp(*self.log_std_bounds).exp())
 
     def log_prob(self, obs: PyTorchObs, actions: th.Tensor) -> th.Tensor:
@@ -56,6 +62,12 @@ class GaussianActor(BaseModel):
 
 class ValueNetwork(BaseModel):
     """V(s): an MLP on the extracted features."""
+
+    def _features(self) -> BaseFeaturesExtractor:
+        """The features extractor this network was built with."""
+        if self.features_extractor is None:
+            raise RuntimeError(f"{type(self).__name__} was built without a features extractor")
+        return self.features_extractor
 
     def __init__(
         self,
@@ -74,7 +86,7 @@ class ValueNetwork(BaseModel):
 
     def forward(self, obs: PyTorchObs) -> th.Tensor:
         """``(B, 1)`` values."""
-        return self.v(self.extract_features(obs, self.features_extractor))
+        return self.v(self.extract_features(obs, self._features()))
 
 
 class IQLPolicy(BasePolicy):
@@ -127,7 +139,9 @@ class IQLPolicy(BasePolicy):
         self.critic_target.set_training_mode(False)
         self.value = ValueNetwork(**self._kwargs(self.make_features_extractor()))
         for module in (self.actor, self.critic, self.value):
-            module.optimizer = self.optimizer_class(module.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+            module.optimizer = self.optimizer_class(  # type: ignore[call-arg]  # as SB3's policies: Optimizer's own signature has no lr
+                module.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+            )
 
     def _kwargs(self, extractor: BaseFeaturesExtractor) -> dict[str, Any]:
         return {

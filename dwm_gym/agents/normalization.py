@@ -26,6 +26,9 @@ class NormalizedFlattenExtractor(BaseFeaturesExtractor):
     def __init__(self, observation_space: spaces.Box) -> None:
         dim = get_flattened_obs_dim(observation_space)
         super().__init__(observation_space, dim)
+        self.mean: th.Tensor
+        self.std: th.Tensor
+        self.fitted: th.Tensor
         self.register_buffer("mean", th.zeros(dim))
         self.register_buffer("std", th.ones(dim))
         self.register_buffer("fitted", th.zeros((), dtype=th.bool))

@@ -7,20 +7,23 @@ the algorithm only provides the spaces (and an evaluation target); it is never s
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import time
 import warnings
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
+import torch as th
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.type_aliases import MaybeCallback
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
 from dwm_gym.agents.diagnostics import CriticMonitor
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
-from dwm_gym.agents.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
 from dwm_gym.data import OfflineDataset
+from dwm_gym.utils.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
 from dwm_gym.value_expansion import MVEReplayBuffer, load_offline_data, policy_function
 
 logger = logging.getLogger(__name__)
@@ -110,7 +113,7 @@ class CriticDivergenceWarning(UserWarning):
     """The critic's loss or Q-values grew past the bounds of :class:`CriticMonitor`."""
 
 
-class OfflineAlgorithm:
+class OfflineAlgorithm(OffPolicyAlgorithm):
     """Mixin for :class:`OffPolicyAlgorithm` subclasses: ``load_dataset``, an offline ``learn``, critic diagnostics.
 
     Subclasses set ``critic_monitor`` (a :class:`CriticMonitor`) in their constructor and feed it
@@ -153,6 +156,7 @@ class OfflineAlgorithm:
         if isinstance(dataset, str):
             dataset = OfflineDataset.from_minari(dataset)
         if self.replay_buffer is None or self.replay_buffer.buffer_size != dataset.num_transitions:
+            assert self.replay_buffer_class is not None  # set by SB3's _setup_model
             self.buffer_size = dataset.num_transitions
             kwargs, old = dict(self.replay_buffer_kwargs), self.replay_buffer
             if isinstance(old, MVEReplayBuffer):  # the world model is loaded: hand it over, not read it again
@@ -166,17 +170,27 @@ class OfflineAlgorithm:
                 optimize_memory_usage=self.optimize_memory_usage,
                 **kwargs,
             )
+        assert self.replay_buffer is not None
         load_offline_data(self.replay_buffer, dataset)
         return self
 
     @classmethod
-    def load(cls, path, env=None, device="auto", **kwargs):
+    def load(  # SB3's signature, with env also accepted as a Gymnasium id
+        cls: type[SelfOffline],
+        path: str | Path | io.BufferedIOBase,
+        env: GymEnv | str | None = None,
+        device: th.device | str = "auto",
+        custom_objects: dict[str, Any] | None = None,
+        print_system_info: bool = False,
+        force_reset: bool = True,
+        **kwargs: Any,
+    ) -> SelfOffline:
         """SB3's ``load``; ``env`` may also be a Gymnasium id (``"Hopper-v5"``)."""
         if isinstance(env, str):
             import gymnasium as gym
 
             env = gym.make(env)
-        return super().load(path, env=env, device=device, **kwargs)
+        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
 
     def learn(
         self: SelfOffline,

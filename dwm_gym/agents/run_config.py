@@ -1,22 +1,59 @@
-"""The settings of one offline-RL run (:class:`AgentRunConfig`) and the world model they name."""
+"""The settings of one offline-RL run (:class:`AgentRunConfig`), its algorithms and the world model it names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, get_args
 
 from stable_baselines3 import TD3
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.td3bc import TD3BC
+from dwm_gym.data.specs import Refs, parse_dataset_name
 from dwm_gym.data.specs import dataset_id as make_dataset_id
-from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.utils.validation import choice, finite, in_range, integer
+from dwm_gym.value_expansion.cache import model_digest
+from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import read_header
+from dwm_gym.world_model.registry import kind_names, load_world_model
 
-ALGORITHMS = {"td3bc": TD3BC, "iql": IQL, "td3": TD3}
+AlgorithmName = Literal["td3bc", "iql", "td3"]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """An agent a run can train: its class and the settings it gets beyond the run's common ones.
+
+    Attributes:
+        cls: The SB3 off-policy algorithm.
+        settings: The run's settings -> keyword arguments of ``cls`` (besides buffer, batch, seed and device).
+    """
+
+    cls: type[OffPolicyAlgorithm]
+    settings: Callable[[AgentRunConfig], dict[str, Any]]
+
+
+def _no_settings(config: AgentRunConfig) -> dict[str, Any]:
+    return {}
+
+
+def _iql_settings(config: AgentRunConfig) -> dict[str, Any]:
+    return {"td_lambda": config.td_lambda}
+
+
+def _td3_settings(config: AgentRunConfig) -> dict[str, Any]:
+    return {"learning_rate": 3e-4, "learning_starts": 0, "policy_kwargs": {"net_arch": [256, 256]}}
+
+
+ALGORITHMS: dict[str, Algorithm] = {
+    "td3bc": Algorithm(TD3BC, _no_settings),
+    "iql": Algorithm(IQL, _iql_settings),
+    "td3": Algorithm(TD3, _td3_settings),
+}
 
 
 @dataclass
@@ -47,7 +84,7 @@ class AgentRunConfig:
             (``MVEReplayBuffer``'s ``data_termination``).
     """
 
-    algo: str = "td3bc"
+    algo: AlgorithmName = "td3bc"
     dataset: str = "dwm_gym/hopper/medium-v0"
     world_model: str | None = None
     horizon: int = 5
@@ -61,7 +98,7 @@ class AgentRunConfig:
     device: str = "auto"
     eval_every: int = 10_000
     eval_episodes: int = 10
-    refs: str = "d4rl"
+    refs: Refs = "d4rl"
     checkpoint_every: int = 10_000
     cache_file: str | None = None
     data_termination: bool = False
@@ -77,7 +114,7 @@ class AgentRunConfig:
         self.seed = integer("seed", self.seed, minimum=0)
         self.eval_every = integer("eval_every", self.eval_every, minimum=0)
         self.eval_episodes = integer("eval_episodes", self.eval_episodes)
-        choice("refs", self.refs, ("d4rl", "v5"))
+        choice("refs", self.refs, get_args(Refs))
         self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
         resolve_device(self.device)
         if "/" not in self.dataset:
@@ -85,13 +122,45 @@ class AgentRunConfig:
             self.dataset = make_dataset_id(spec.name, quality)
 
 
-def resolve_world_model(world_model: str | None, dataset_id: str) -> tuple[str | None, str | None]:
-    """(absolute checkpoint path, kind ``dwm``/``onestep``) for a run's ``world_model`` setting."""
+@dataclass(frozen=True)
+class ResolvedWorldModel:
+    """The world model of a run, resolved once and handed to everything that needs it.
+
+    Attributes:
+        path: Absolute path of the checkpoint.
+        kind: Its world-model kind (``dwm``, ``onestep``...).
+        digest: :func:`~dwm_gym.value_expansion.cache.model_digest` of the model (what makes two runs' models the same).
+        model: The loaded model, on the run's device.
+    """
+
+    path: str
+    kind: str
+    digest: str
+    model: WorldModel
+
+
+def resolve_world_model(world_model: str | None, dataset_id: str, device: str = "cpu") -> ResolvedWorldModel | None:
+    """The checkpoint a run's ``world_model`` setting names, loaded on ``device`` (None for a model-free run).
+
+    Args:
+        world_model: None / ``"none"``, a registered kind (``dwm``, ``onestep``: the checkpoint of the dataset's
+            task and quality) or a checkpoint path.
+        dataset_id: The run's dataset (Minari id).
+        device: Where the model runs (``auto``: CUDA when available).
+
+    Raises:
+        FileNotFoundError: When the named checkpoint does not exist (the message says how to make one).
+    """
     if world_model is None or world_model.lower() in ("", "none"):
-        return None, None
-    if world_model in ("dwm", "onestep"):
+        return None
+    if world_model in kind_names():
         spec, quality = parse_dataset_name(dataset_id)
-        path = resolve_checkpoint(spec.name, quality, world_model)
+        path = Path(resolve_checkpoint(spec.name, quality, world_model))
     else:
         path = Path(world_model).expanduser()
-    return str(Path(path).resolve()), read_header(path)["kind"]
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"world_model={world_model!r} is neither a checkpoint file nor a kind ({', '.join(kind_names())})"
+            )
+    model = load_world_model(path, device=resolve_device(device))
+    return ResolvedWorldModel(str(path.resolve()), model.kind, model_digest(model), model)

@@ -15,9 +15,7 @@ import json
 import logging
 from pathlib import Path
 
-from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
-from dwm_gym.value_expansion.cache import model_digest
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.agents.run_config import AgentRunConfig, ResolvedWorldModel, resolve_world_model
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +29,13 @@ def world_model_digest(config: AgentRunConfig) -> str | None:
     Raises:
         FileNotFoundError: When the named checkpoint does not exist.
     """
-    path, _ = resolve_world_model(config.world_model, config.dataset)
-    return None if path is None else model_digest(load_world_model(path, device="cpu"))
+    resolved = resolve_world_model(config.world_model, config.dataset)
+    return None if resolved is None else resolved.digest
 
 
-def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str | None = None) -> None:
+def check_resume_config(
+    summary_path: Path, config: AgentRunConfig, world_model: ResolvedWorldModel | str | None = None
+) -> None:
     """Raises ValueError when ``config`` would resume a run with other learning settings or another world model.
 
     A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
@@ -46,10 +46,11 @@ def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str 
     Args:
         summary_path: The run's ``agent.json``; nothing is checked when it does not exist (a new run).
         config: The settings of the resumption.
-        digest: :func:`world_model_digest` of ``config`` (None: model-free).
+        world_model: The world model ``config`` resolves to, or just its digest (None: model-free).
     """
     if not summary_path.is_file():
         return
+    digest = world_model.digest if isinstance(world_model, ResolvedWorldModel) else world_model
     summary = json.loads(summary_path.read_text())
     recorded = summary.get("config", {})
     # a setting the record lacks was added after the run started: the run used its default
@@ -67,7 +68,7 @@ def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str 
             logger.warning("%s predates world-model digests: cannot check that its model is unchanged", summary_path)
         return
     if summary["world_model_digest"] != digest:
-        path = resolve_world_model(config.world_model, config.dataset)[0]
+        path = world_model.path if isinstance(world_model, ResolvedWorldModel) else "another checkpoint"
         was, now_digest = str(summary["world_model_digest"])[:12], str(digest)[:12]
         raise ValueError(
             f"--resume with another world model than the run was started with: {config.world_model!r} now resolves "

@@ -17,39 +17,42 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-from stable_baselines3 import TD3
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
-from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
-from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, resolve_world_model
-from dwm_gym.agents.run_identity import check_resume_config, world_model_digest
-from dwm_gym.agents.td3bc import TD3BC
+from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, ResolvedWorldModel, resolve_world_model
+from dwm_gym.agents.run_identity import check_resume_config
 from dwm_gym.data import OfflineDataset
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
-from dwm_gym.world_model.kinds import model_class
 
-__all__ = ["ALGORITHMS", "AgentRunConfig", "build_agent", "buffer_settings", "train_agent"]
+__all__ = ["ALGORITHMS", "AgentRunConfig", "ResolvedWorldModel", "build_agent", "buffer_settings", "train_agent"]
 
 logger = logging.getLogger(__name__)
 
 
-def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]]:
-    """Replay buffer class and kwargs of the run (None, {} for model-free)."""
-    path, kind = resolve_world_model(config.world_model, config.dataset)
-    if path is None:
+def buffer_settings(
+    config: AgentRunConfig, world_model: ResolvedWorldModel | None
+) -> tuple[type[ReplayBuffer] | None, dict[str, Any]]:
+    """Replay buffer class and kwargs of the run (None, {} for model-free).
+
+    The kwargs hand the buffer the loaded model (``world_model``); :func:`build_agent` puts its path in
+    the agent's saved kwargs, so a saved agent reloads it from the file.
+    """
+    if world_model is None:
         return None, {}
     kwargs: dict[str, Any] = {
-        "world_model": path,
+        "world_model": world_model.model,
         "horizon": config.horizon,
         "seed": config.seed,
         "data_termination": config.data_termination,
     }
-    if not model_class(kind).needs_policy:  # segments from (s_t, a_t) alone: the cached buffer
+    if not world_model.model.needs_policy:  # segments from (s_t, a_t) alone: the cached buffer
         kwargs.update(rtg=config.rtg, cache=config.cache, cache_samples=config.cache_samples)
         if config.cache and config.cache_file:
             kwargs["cache_file"] = config.cache_file
@@ -57,10 +60,29 @@ def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]
     return OneStepMVEReplayBuffer, kwargs
 
 
-def build_agent(config: AgentRunConfig, env_id: str, dataset_size: int, tensorboard_log: str | None = None):
-    """A new agent of ``config.algo`` with the run's buffer (not filled yet)."""
-    buffer_class, buffer_kwargs = buffer_settings(config)
-    common = dict(
+def build_agent(
+    config: AgentRunConfig,
+    env_id: str,
+    dataset_size: int,
+    tensorboard_log: str | None = None,
+    world_model: ResolvedWorldModel | None = None,
+) -> OffPolicyAlgorithm:
+    """A new agent of ``config.algo`` (from :data:`ALGORITHMS`) with the run's buffer (not filled yet).
+
+    Args:
+        config: The run's settings.
+        env_id: The real env (its spaces).
+        dataset_size: Rows of the replay buffer.
+        tensorboard_log: SB3's TensorBoard folder.
+        world_model: The run's resolved world model; default: resolved from ``config`` here.
+    """
+    if world_model is None:
+        world_model = resolve_world_model(config.world_model, config.dataset, config.device)
+    buffer_class, buffer_kwargs = buffer_settings(config, world_model)
+    algorithm = ALGORITHMS[config.algo]
+    agent = algorithm.cls(
+        "MlpPolicy",
+        env_id,
         buffer_size=dataset_size,
         batch_size=config.batch_size,
         replay_buffer_class=buffer_class,
@@ -68,13 +90,16 @@ def build_agent(config: AgentRunConfig, env_id: str, dataset_size: int, tensorbo
         tensorboard_log=tensorboard_log,
         seed=config.seed,
         device=config.device,
+        **algorithm.settings(config),
     )
-    if config.algo == "td3":
-        net = {"net_arch": [256, 256]}
-        return TD3("MlpPolicy", env_id, learning_rate=3e-4, learning_starts=0, policy_kwargs=net, **common)
-    if config.algo == "iql":
-        return IQL("MlpPolicy", env_id, td_lambda=config.td_lambda, **common)
-    return TD3BC("MlpPolicy", env_id, **common)
+    _save_model_by_path(agent, world_model)
+    return agent
+
+
+def _save_model_by_path(agent: OffPolicyAlgorithm, world_model: ResolvedWorldModel | None) -> None:
+    """SB3 saves the buffer kwargs with the agent: they name the world model by its file, not the object."""
+    if world_model is not None:
+        agent.replay_buffer_kwargs = {**agent.replay_buffer_kwargs, "world_model": world_model.path}
 
 
 class SaveLatestCallback(BaseCallback):
@@ -119,14 +144,14 @@ def train_agent(
         raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
     if not resume and (out / "agent.json").exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
-    digest = world_model_digest(config)
+    world_model = resolve_world_model(config.world_model, config.dataset, config.device)
     if resume:
-        check_resume_config(out / "agent.json", config, digest)
+        check_resume_config(out / "agent.json", config, world_model)
     out = check_out_dir(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, digest, latest)
+        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, world_model, latest)
     except BaseException:
         if not resume:  # a failed setup leaves no half-made run behind: the same command can be retried
             if created:
@@ -150,32 +175,44 @@ def train_agent(
     return summary
 
 
-def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: OfflineDataset, digest, latest: Path):
-    """The agent (new or resumed) with its data, logger and callbacks; writes ``agent.json``.
-
-    ``digest`` is the run's :func:`~dwm_gym.agents.run_identity.world_model_digest` (None: model-free).
-    """
+def _setup_run(
+    config: AgentRunConfig,
+    out: Path,
+    resume: bool,
+    dataset: OfflineDataset,
+    world_model: ResolvedWorldModel | None,
+    latest: Path,
+) -> tuple[OffPolicyAlgorithm, dict[str, Any], EvalOnRealEnvCallback, CallbackList]:
+    """The agent (new or resumed) with its data, logger and callbacks; writes ``agent.json``."""
     env_id = dataset.env_id
+    assert env_id is not None  # checked by train_agent
     summary: dict[str, Any] = {
         "config": dataclasses.asdict(config),
         "env_id": env_id,
         "dataset_id": dataset.dataset_id,
-        "world_model_path": resolve_world_model(config.world_model, config.dataset)[0],
-        "world_model_digest": digest,
+        "world_model_path": None if world_model is None else world_model.path,
+        "world_model_digest": None if world_model is None else world_model.digest,
     }
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
-    cls = ALGORITHMS[config.algo]
     if resume:
-        agent = cls.load(latest, env=gym.make(env_id), device=config.device)  # TD3 wants an env object
+        _, buffer_kwargs = buffer_settings(config, world_model)  # the loaded model, not a second read of it
+        agent = ALGORITHMS[config.algo].cls.load(
+            latest,
+            env=gym.make(env_id),  # TD3 wants an env object
+            device=config.device,
+            custom_objects={"replay_buffer_kwargs": buffer_kwargs or None} if world_model is not None else None,
+        )
+        _save_model_by_path(agent, world_model)
     else:
-        agent = build_agent(config, env_id, dataset.num_transitions)
+        agent = build_agent(config, env_id, dataset.num_transitions, world_model=world_model)
     if resume and (out / "progress.csv").is_file():  # SB3's CSV logger truncates: keep the earlier part
         part = next(k for k in range(1, 10_000) if not (out / f"progress.{k}.csv").exists())
         (out / "progress.csv").rename(out / f"progress.{part}.csv")
     agent.set_logger(configure(str(out), ["csv", "tensorboard"] if _has_tensorboard() else ["csv"]))
-    if isinstance(agent, (TD3BC, IQL)):
+    if isinstance(agent, OfflineAlgorithm):
         agent.load_dataset(dataset)
     else:
+        assert agent.replay_buffer is not None  # built with the agent
         load_offline_data(agent.replay_buffer, dataset)
     evaluation = EvalOnRealEnvCallback(
         env_id,

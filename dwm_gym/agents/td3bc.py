@@ -12,7 +12,7 @@ DWM-TD3BC / OneStep-TD3BC:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -104,7 +104,7 @@ class TD3BC(OfflineAlgorithm, TD3):
         self.critic_monitor = CriticMonitor()
         super().__init__(
             policy,
-            env,
+            env,  # type: ignore[arg-type]  # SB3 accepts None (load() builds without an env); its annotation does not
             learning_rate=learning_rate,
             buffer_size=buffer_size,
             learning_starts=0,
@@ -135,6 +135,7 @@ class TD3BC(OfflineAlgorithm, TD3):
         actor_losses, critic_losses, bc_losses = [], [], []
         for _ in range(gradient_steps):
             self._n_updates += 1
+            assert self.replay_buffer is not None  # built by _setup_model
             data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
             discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
@@ -146,7 +147,7 @@ class TD3BC(OfflineAlgorithm, TD3):
                 bootstrap = (1 - data.dones) * discounts * next_q
                 target_q = data.rewards + bootstrap
             current_q = self.critic(data.observations, data.actions)
-            critic_loss = sum(F.mse_loss(q, target_q) for q in current_q)
+            critic_loss = cast(th.Tensor, sum(F.mse_loss(q, target_q) for q in current_q))
             critic_losses.append(critic_loss.item())
             self.critic_monitor.add(critic_losses[-1], current_q[0], target_q, bootstrap)
             self.critic.optimizer.zero_grad()

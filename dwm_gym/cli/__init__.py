@@ -13,7 +13,7 @@ from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_arg
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``dwm-gym`` argument parser."""
-    from dwm_gym.agents.cli_commands import add_agent_parser
+    from dwm_gym.cli.agent_commands import add_agent_parser
     from dwm_gym.cli.data_commands import add_data_parsers
     from dwm_gym.cli.world_model_commands import add_world_model_parser
     from dwm_gym.demo import DemoConfig

@@ -4,19 +4,95 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from typing import get_args
+
+from dwm_gym.data.specs import Refs
+from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
+
+
+@dataclass
+class DatasetMakeOptions:
+    """Options of ``dataset make``.
+
+    Attributes:
+        name: ``{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}``.
+        steps: Transitions (default 1M; per part for medium-expert).
+        seed: Seed of the envs and of the action noise.
+        num_envs: Env copies stepped side by side.
+        force: Replace an existing dataset.
+        train_missing_policies: Train a missing behaviour policy (``--no-train``: fail instead).
+        policy_steps: SAC steps when a policy must be trained.
+    """
+
+    name: str
+    steps: int | None = None
+    seed: int = 0
+    num_envs: int = 16
+    force: bool = False
+    train_missing_policies: bool = True
+    policy_steps: int = 1_000_000
+
+
+@dataclass
+class DatasetInfoOptions:
+    """Options of ``dataset info``.
+
+    Attributes:
+        id: Minari id (``dwm_gym/hopper/medium-v0``) or short name (``hopper-medium``).
+    """
+
+    id: str
+
+
+@dataclass
+class BehaviorTrainOptions:
+    """Options of ``behavior train``.
+
+    Attributes:
+        task: ``hopper``, ``walker2d`` or ``halfcheetah`` (or its env id, e.g. ``Hopper-v5``).
+        run_dir: Folder of the run: snapshots, replay stream, logs.
+        steps: SAC env steps.
+        seed: Seed of SAC and its env.
+        resume: Continue the run in ``--run-dir``.
+    """
+
+    task: str
+    run_dir: str
+    steps: int = 1_000_000
+    seed: int = 0
+    resume: bool = False
+
+
+@dataclass
+class BehaviorExportOptions:
+    """Options of ``behavior export``.
+
+    Attributes:
+        task: ``hopper``, ``walker2d`` or ``halfcheetah`` (the run's task).
+        run_dir: Folder of a ``behavior train`` run.
+        out: Folder (the package ships ``dwm_gym/data/behavior/assets``).
+        eval_episodes: Episodes that re-evaluate each chosen actor.
+    """
+
+    task: str
+    run_dir: str
+    out: str
+    eval_episodes: int = 50
 
 
 def _dataset_make(args: argparse.Namespace) -> int:
     from dwm_gym.data import make_dataset
 
+    options = dataclass_from_args(DatasetMakeOptions, args)
     dataset = make_dataset(
-        args.name,
-        steps=args.steps,
-        seed=args.seed,
-        num_envs=args.num_envs,
-        overwrite=args.force,
-        train_missing_policies=not args.no_train,
-        policy_training_steps=args.policy_steps,
+        options.name,
+        steps=options.steps,
+        seed=options.seed,
+        num_envs=options.num_envs,
+        overwrite=options.force,
+        train_missing_policies=options.train_missing_policies,
+        policy_training_steps=options.policy_steps,
     )
     meta = dataset.metadata
     print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
@@ -24,10 +100,10 @@ def _dataset_make(args: argparse.Namespace) -> int:
         f"mean episode return {meta['mean_return']:.1f} "
         f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
     )
-    if dataset.task is not None:
+    if dataset.task is not None and dataset.env_id is not None:
         from dwm_gym.evaluation import normalized_score
 
-        scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in ("v5", "d4rl")}
+        scores = {refs: float(normalized_score(dataset.env_id, meta["mean_return"], refs)) for refs in get_args(Refs)}
         print(
             f"normalized: {scores['v5']:.3f} with the v5 references (Minari's ref_min/max_score, what "
             f"minari.get_normalized_score gives), {scores['d4rl']:.3f} with D4RL's"
@@ -57,7 +133,7 @@ def _dataset_info(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
     from dwm_gym.data.specs import dataset_id, parse_dataset_name
 
-    target = args.id
+    target = dataclass_from_args(DatasetInfoOptions, args).id
     if "/" not in target:
         spec, quality = parse_dataset_name(target)
         target = dataset_id(spec.name, quality)
@@ -72,16 +148,18 @@ def _behavior_train(args: argparse.Namespace) -> int:
     from dwm_gym.data.behavior.sac_training import SACTrainingConfig, train_behavior_sac
     from dwm_gym.data.specs import task_spec
 
-    spec = task_spec(args.task)
-    config = SACTrainingConfig(env_id=spec.env_id, total_steps=args.steps, seed=args.seed)
-    train_behavior_sac(config, args.run_dir, resume=args.resume)
+    options = dataclass_from_args(BehaviorTrainOptions, args)
+    spec = task_spec(options.task)
+    config = SACTrainingConfig(env_id=spec.env_id, total_steps=options.steps, seed=options.seed)
+    train_behavior_sac(config, options.run_dir, resume=options.resume)
     return 0
 
 
 def _behavior_export(args: argparse.Namespace) -> int:
     from dwm_gym.data.behavior.export import export_behavior
 
-    summary = export_behavior(args.run_dir, args.task, args.out, eval_episodes=args.eval_episodes)
+    options = dataclass_from_args(BehaviorExportOptions, args)
+    summary = export_behavior(options.run_dir, options.task, options.out, eval_episodes=options.eval_episodes)
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
@@ -92,39 +170,19 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
         dest="action", required=True
     )
     make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
-    make.add_argument("name", help="{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}")
-    make.add_argument("--steps", type=int, default=None, help="transitions (default 1M; per part for medium-expert)")
-    make.add_argument(
-        "--seed", type=int, default=0, help="seed of the envs and of the action noise (default: %(default)s)"
-    )
-    make.add_argument("--num-envs", type=int, default=16, help="env copies stepped side by side")
-    make.add_argument("--force", action="store_true", help="replace an existing dataset")
-    make.add_argument("--no-train", action="store_true", help="fail instead of training a missing behaviour policy")
-    make.add_argument("--policy-steps", type=int, default=1_000_000, help="SAC steps when a policy must be trained")
+    add_dataclass_arguments(make, DatasetMakeOptions, positional={"name"}, rename={"train_missing_policies": "train"})
     make.set_defaults(func=_dataset_make)
     dataset.add_parser("list", help="Minari datasets on disk").set_defaults(func=_dataset_list)
     info = dataset.add_parser("info", help="size, returns and provenance of a dataset")
-    info.add_argument("id", help="Minari id (dwm_gym/hopper/medium-v0) or short name (hopper-medium)")
+    add_dataclass_arguments(info, DatasetInfoOptions, positional={"id"})
     info.set_defaults(func=_dataset_info)
 
     behavior = commands.add_parser("behavior", help="behaviour policies (SB3 SAC)").add_subparsers(
         dest="action", required=True
     )
     train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
-    train.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (or its env id, e.g. Hopper-v5)")
-    train.add_argument("--steps", type=int, default=1_000_000, help="SAC env steps (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0, help="seed of SAC and its env (default: %(default)s)")
-    train.add_argument("--run-dir", required=True, help="folder of the run: snapshots, replay stream, logs")
-    train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    add_dataclass_arguments(train, BehaviorTrainOptions)
     train.set_defaults(func=_behavior_train)
     export = behavior.add_parser("export", help="pick medium/expert snapshots of a run and write the policy files")
-    export.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (the run's task)")
-    export.add_argument("--run-dir", required=True, help="folder of a `behavior train` run")
-    export.add_argument("--out", required=True, help="folder (the package ships dwm_gym/data/behavior/assets)")
-    export.add_argument(
-        "--eval-episodes",
-        type=int,
-        default=50,
-        help="episodes that re-evaluate each chosen actor (default: %(default)s)",
-    )
+    add_dataclass_arguments(export, BehaviorExportOptions)
     export.set_defaults(func=_behavior_export)

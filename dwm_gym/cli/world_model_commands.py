@@ -4,25 +4,75 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
+from dwm_gym.world_model.checkpoint import WeightsDtype
+
+
+@dataclass
+class WorldModelEvalOptions:
+    """Options of ``world-model eval``.
+
+    Attributes:
+        checkpoint: ``model.safetensors`` of a DWM or one-step model.
+        dataset: Minari id of the real trajectories (held-out episodes).
+        baseline: A second checkpoint (e.g. the one-step model).
+        windows: Held-out windows compared.
+        seed: Seed of the windows and the sampling.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        json: Write the per-step errors here.
+        plot: Write a PNG of error against horizon here.
+        noise_floor: With the data's behaviour policy (medium/expert), add its error floor (two real futures
+            of one (s_t, a_t)) and each one-step model rolled out with actions that policy samples after a_t.
+    """
+
+    checkpoint: str
+    dataset: str
+    baseline: str | None = None
+    windows: int = 500
+    seed: int = 0
+    device: str = "auto"
+    json: str | None = None
+    plot: str | None = None
+    noise_floor: Literal["medium", "expert"] | None = None
+
+
+@dataclass
+class WorldModelExportOptions:
+    """Options of ``world-model export``.
+
+    Attributes:
+        checkpoint: ``model.safetensors`` of a DWM or one-step model.
+        out: The new ``.safetensors`` file (the package ships ``dwm_gym/world_model/assets``).
+        weights_dtype: Storage of the network weights; normalizers and start states stay float32.
+        data: The model's training dataset (Minari id): re-derive the data sample it carries, with the actions
+            the pessimistic mode needs (checkpoints from before they were stored).
+        resample_data: With ``--data``: a fresh sample of it (another generation).
+        force: Replace an existing file.
+    """
+
+    checkpoint: str
+    out: str
+    weights_dtype: WeightsDtype = "float16"
+    data: str | None = None
+    resample_data: bool = False
+    force: bool = False
 
 
 def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
-    from dwm_gym.world_model import preset
-    from dwm_gym.world_model.one_step import ONESTEP_PRESETS
+    from dwm_gym.world_model.registry import world_model_kind
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
+    chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
+    try:
+        config = world_model_kind(args.kind).preset(args.preset, **chosen)
+    except ValueError as exc:
+        raise SystemExit(f"--state-normalization is {exc}: drop it") from exc
     dataset = OfflineDataset.from_minari(args.dataset)
-    if args.kind == "dwm":
-        chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
-        config = preset(args.preset, **chosen)
-    elif args.state_normalization is not None:
-        raise SystemExit("--state-normalization is a DWM setting (the one-step model normalizes min-max): drop it")
-    else:
-        config = ONESTEP_PRESETS[args.preset]
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
@@ -42,32 +92,40 @@ def _world_model_eval(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
     from dwm_gym.evaluation.error_report import error_report, format_table, write_report
 
-    checkpoints = {"dwm" if args.baseline else "model": args.checkpoint}
-    if args.baseline:
-        checkpoints["baseline"] = args.baseline
-    dataset = OfflineDataset.from_minari(args.dataset)
+    options = dataclass_from_args(WorldModelEvalOptions, args)
+    checkpoints = {"dwm" if options.baseline else "model": options.checkpoint}
+    if options.baseline:
+        checkpoints["baseline"] = options.baseline
+    dataset = OfflineDataset.from_minari(options.dataset)
     policy = None
-    if args.noise_floor:
+    if options.noise_floor:
         from dwm_gym.data.behavior.shipped import load_behavior_policy
 
-        policy = load_behavior_policy(dataset.task.name, args.noise_floor) if dataset.task else None
+        policy = load_behavior_policy(dataset.task.name, options.noise_floor) if dataset.task else None
         if policy is None:
-            raise SystemExit(f"no {args.noise_floor} behaviour policy for {dataset.env_id}: drop --noise-floor")
-    report = error_report(checkpoints, dataset, args.windows, args.seed, args.device, policy)
+            raise SystemExit(f"no {options.noise_floor} behaviour policy for {dataset.env_id}: drop --noise-floor")
+    report = error_report(checkpoints, dataset, options.windows, options.seed, options.device, policy)
     print(format_table(report))
-    write_report(report, args.json, args.plot)
+    write_report(report, options.json, options.plot)
     return 0
 
 
 def _world_model_export(args: argparse.Namespace) -> int:
     from dwm_gym.world_model.export import export_checkpoint
 
+    options = dataclass_from_args(WorldModelExportOptions, args)
     model = export_checkpoint(
-        args.checkpoint, args.out, args.weights_dtype, data=args.data, resample=args.resample_data, force=args.force
+        options.checkpoint,
+        options.out,
+        options.weights_dtype,
+        data=options.data,
+        resample=options.resample_data,
+        force=options.force,
     )
-    size = Path(args.out).stat().st_size / 1e6
+    size = Path(options.out).stat().st_size / 1e6
     print(
-        f"wrote {args.out} ({size:.2f} MB, {args.weights_dtype} weights, {model.kind}, {model.info.get('dataset_id')})"
+        f"wrote {options.out} ({size:.2f} MB, {options.weights_dtype} weights, {model.kind}, "
+        f"{model.info.get('dataset_id')})"
     )
     return 0
 
@@ -83,7 +141,8 @@ def _tensorboard_writer(log_dir: str):
 
 def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     """Adds the ``world-model`` command group to ``commands``."""
-    from dwm_gym.world_model.config import STATE_NORMALIZERS
+    from dwm_gym.world_model.dwm.config import StateNormalization
+    from dwm_gym.world_model.registry import kind_names, preset_names
     from dwm_gym.world_model.training import TrainingRun
 
     world_model = commands.add_parser("world-model", help="world models").add_subparsers(dest="action", required=True)
@@ -92,19 +151,19 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     wm_train.add_argument(
         "--kind",
         default="dwm",
-        choices=["dwm", "onestep"],
+        choices=kind_names(),
         help="the diffusion world model, or the one-step baseline (default: %(default)s)",
     )
     wm_train.add_argument(
         "--preset",
         default="small",
-        choices=["small", "paper"],
+        choices=preset_names(),
         help="model size and optimiser settings: small (2 CPU cores) or the paper's (default: %(default)s)",
     )
     wm_train.add_argument(
         "--state-normalization",
         default=None,
-        choices=list(STATE_NORMALIZERS),
+        choices=get_args(StateNormalization),
         help="DWM only: states diffused in CDF space (the paper's) or standardized (default: the preset's)",
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
@@ -117,43 +176,10 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     )
     wm_train.set_defaults(func=_world_model_train)
     wm_eval = world_model.add_parser("eval", help="per-step state/reward error against held-out real trajectories")
-    wm_eval.add_argument("--checkpoint", required=True, help="model.safetensors of a DWM or one-step model")
-    wm_eval.add_argument("--baseline", default=None, help="a second checkpoint (e.g. the one-step model)")
-    wm_eval.add_argument("--dataset", required=True, help="Minari id of the real trajectories (held-out episodes)")
-    wm_eval.add_argument("--windows", type=int, default=500, help="held-out windows compared (default: %(default)s)")
-    wm_eval.add_argument(
-        "--seed", type=int, default=0, help="seed of the windows and the sampling (default: %(default)s)"
-    )
-    wm_eval.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
-    wm_eval.add_argument("--json", default=None, help="write the per-step errors here")
-    wm_eval.add_argument("--plot", default=None, help="write a PNG of error against horizon here")
-    wm_eval.add_argument(
-        "--noise-floor",
-        choices=["medium", "expert"],
-        default=None,
-        help="with the data's behaviour policy (medium/expert), add its error floor (two real futures of one"
-        " (s_t, a_t)) and each one-step model rolled out with actions that policy samples after a_t",
-    )
+    add_dataclass_arguments(wm_eval, WorldModelEvalOptions)
     wm_eval.set_defaults(func=_world_model_eval)
     wm_export = world_model.add_parser(
         "export", help="copy a checkpoint for shipping, e.g. with float16 weights (half the file)"
     )
-    wm_export.add_argument("checkpoint", help="model.safetensors of a DWM or one-step model")
-    wm_export.add_argument("out", help="the new .safetensors file (the package ships dwm_gym/world_model/assets)")
-    wm_export.add_argument(
-        "--weights-dtype",
-        choices=["float32", "float16"],
-        default="float16",
-        help="storage of the network weights; normalizers and start states stay float32 (default: %(default)s)",
-    )
-    wm_export.add_argument(
-        "--data",
-        default=None,
-        help="the model's training dataset (Minari id): re-derive the data sample it carries, with the actions"
-        " the pessimistic mode needs (checkpoints from before they were stored)",
-    )
-    wm_export.add_argument(
-        "--resample-data", action="store_true", help="with --data: a fresh sample of it (another generation)"
-    )
-    wm_export.add_argument("--force", action="store_true", help="replace an existing file")
+    add_dataclass_arguments(wm_export, WorldModelExportOptions, positional={"checkpoint", "out"})
     wm_export.set_defaults(func=_world_model_export)

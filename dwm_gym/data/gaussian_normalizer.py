@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from dwm_gym.data.normalizers import Array, _back, _to_tensor, fit_data
+from dwm_gym.data.normalizers import Array, ArrayT, _back, _to_tensor, fit_data
 
 TAIL_QUANTILE = 0.001  # clip_tails maps back within the data's 0.1 % .. 99.9 % quantiles
 
@@ -43,29 +43,31 @@ class GaussianNormalizer:
     @property
     def dim(self) -> int:
         """Number of dimensions."""
-        self._check_fitted()
-        return len(self.mean)
+        return len(self._fitted("mean"))
 
-    def _check_fitted(self) -> None:
-        if self.mean is None:
+    def _fitted(self, name: str) -> np.ndarray:
+        """The fitted statistic ``name`` (raises if the normalizer is not fitted)."""
+        value = getattr(self, name)
+        if value is None:
             raise RuntimeError("the normalizer is not fitted; call fit() or load_state_dict() first")
+        return value
 
     def _as(self, value: np.ndarray, like: torch.Tensor) -> torch.Tensor:
         return torch.as_tensor(value, dtype=like.dtype, device=like.device)
 
     def _tensor(self, x: Array) -> tuple[torch.Tensor, bool]:
-        self._check_fitted()
         tensor, was_numpy = _to_tensor(x)
         if tensor.shape[-1] != self.dim:
             raise ValueError(f"expected last dimension {self.dim}, got shape {tuple(tensor.shape)}")
         return (tensor if tensor.is_floating_point() else tensor.double()), was_numpy
 
-    def normalize(self, x: Array) -> Array:
+    def normalize(self, x: ArrayT) -> ArrayT:
         """Raw -> standardized (not clipped)."""
         tensor, was_numpy = self._tensor(x)
-        return _back((tensor - self._as(self.mean, tensor)) / self._as(self.std, tensor), was_numpy, x)
+        mean, std = self._as(self._fitted("mean"), tensor), self._as(self._fitted("std"), tensor)
+        return _back((tensor - mean) / std, was_numpy, x)
 
-    def unnormalize(self, y: Array, clip_tails: bool = False) -> Array:
+    def unnormalize(self, y: ArrayT, clip_tails: bool = False) -> ArrayT:
         """Standardized -> raw, within the data's range.
 
         Args:
@@ -74,19 +76,19 @@ class GaussianNormalizer:
                 ``CDFNormalizer.unnormalize`` does, instead of out to its single most extreme values.
         """
         tensor, was_numpy = self._tensor(y)
-        raw = tensor * self._as(self.std, tensor) + self._as(self.mean, tensor)
-        low, high = (self.inner_low, self.inner_high) if clip_tails else (self.low, self.high)
+        raw = tensor * self._as(self._fitted("std"), tensor) + self._as(self._fitted("mean"), tensor)
+        prefix = "inner_" if clip_tails else ""
+        low, high = self._fitted(f"{prefix}low"), self._fitted(f"{prefix}high")
         return _back(raw.clamp(self._as(low, raw), self._as(high, raw)), was_numpy, y)
 
     def normalized_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The data's per-dimension min and max in normalized units."""
-        self._check_fitted()
-        return (self.low - self.mean) / self.std, (self.high - self.mean) / self.std
+        mean, std = self._fitted("mean"), self._fitted("std")
+        return (self._fitted("low") - mean) / std, (self._fitted("high") - mean) / std
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The fitted statistics (float64 copies), for a checkpoint."""
-        self._check_fitted()
-        return {name: np.asarray(getattr(self, name), dtype=np.float64).copy() for name in self.state_dict_keys()}
+        return {name: np.asarray(self._fitted(name), dtype=np.float64).copy() for name in self.state_dict_keys()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> GaussianNormalizer:
         """Restores the statistics of :meth:`state_dict` and returns ``self``."""

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import platform
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +149,10 @@ def _generate_part(
     spec: TaskSpec, part: str, steps: int | None, seed: int, num_envs: int, progress: bool
 ) -> tuple[list[Episode], dict]:
     if part == "medium-replay":
-        episodes, info = load_replay_stream(find_behavior_file(f"{spec.name}_medium_replay.npz"))
+        stream = find_behavior_file(f"{spec.name}_medium_replay.npz")
+        if stream is None:
+            raise FileNotFoundError(f"no {spec.name}_medium_replay.npz: train the behaviour policies first")
+        episodes, info = load_replay_stream(stream)
         if steps is not None and steps < sum(len(e) for e in episodes):
             episodes = _truncate_stream(episodes, steps)
         return episodes, {"part": part, "source": "SAC replay stream", **info}
@@ -155,11 +161,14 @@ def _generate_part(
         import gymnasium as gym
 
         space = gym.make(spec.env_id).action_space
+        assert isinstance(space, gym.spaces.Box)  # the project's tasks are MuJoCo envs: Box actions
         policy: Callable = lambda obs: rng.uniform(space.low, space.high, size=(len(obs), space.shape[0]))  # noqa: E731
-        policy_info = {"policy": "uniform random"}
+        policy_info: dict[str, Any] = {"policy": "uniform random"}
     else:
         actor = load_behavior_policy(spec.name, part)
-        policy = lambda obs: actor.act(obs, rng)  # noqa: E731
+        if actor is None or actor.info is None:
+            raise FileNotFoundError(f"no {spec.name} {part} behaviour policy: train it first (dwm-gym behavior train)")
+        policy = partial(actor.act, rng=rng)
         policy_info = {
             "policy": f"{spec.name}_{part}.safetensors (stochastic tanh-Gaussian SAC actor)",
             "policy_train_steps": actor.info.train_steps,
@@ -184,7 +193,8 @@ def _cut_episodes(spec: TaskSpec, episodes: list[Episode]) -> list[int]:
     import gymnasium as gym
 
     max_steps = gym.spec(spec.env_id).max_episode_steps
-    return [i for i, e in enumerate(episodes) if e.truncations[-1] and len(e) < max_steps]
+    limit = math.inf if max_steps is None else max_steps  # no time limit: every truncation is a budget cut
+    return [i for i, e in enumerate(episodes) if e.truncations[-1] and len(e) < limit]
 
 
 def _truncate_stream(episodes: list[Episode], steps: int) -> list[Episode]:
@@ -230,7 +240,7 @@ def _versions() -> dict:
     import minari
     import mujoco
 
-    from dwm_gym import __version__
+    from dwm_gym._version import __version__
 
     return {
         "dwm_gym": __version__,

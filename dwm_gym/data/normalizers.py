@@ -6,10 +6,14 @@ Both work on numpy arrays and on torch tensors (any device) and round-trip throu
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 import torch
 
 Array = np.ndarray | torch.Tensor
+# what a normalizer returns is what it was given: a numpy array or a tensor
+ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
 
 
 def _to_tensor(x: Array) -> tuple[torch.Tensor, bool]:
@@ -18,10 +22,12 @@ def _to_tensor(x: Array) -> tuple[torch.Tensor, bool]:
     return torch.as_tensor(np.asarray(x, dtype=np.float64)), True
 
 
-def _back(y: torch.Tensor, was_numpy: bool, like: Array) -> Array:
-    if not was_numpy:
-        return y
-    return y.numpy().astype(np.asarray(like).dtype if np.asarray(like).dtype.kind == "f" else np.float64)
+def _back(y: torch.Tensor, was_numpy: bool, like: ArrayT) -> ArrayT:
+    """``y`` as the kind of array ``like`` is (a tensor as given, numpy in ``like``'s float dtype)."""
+    out: Any = y
+    if was_numpy:
+        out = y.numpy().astype(np.asarray(like).dtype if np.asarray(like).dtype.kind == "f" else np.float64)
+    return out
 
 
 def fit_data(data: np.ndarray) -> np.ndarray:
@@ -71,11 +77,12 @@ class CDFNormalizer:
         because inputs are clamped to each dimension's real range first.
         """
         levels = np.linspace(0.0, 1.0, self.num_knots)
-        dim, width = self.knots.shape
+        knots = self._fitted_knots()
+        dim, width = knots.shape
         values = np.zeros((dim, width))
         probs = np.ones((dim, width))
         bounds = np.zeros((dim, 4))  # value min/max, prob min/max of the real part
-        for d, row in enumerate(self.knots):
+        for d, row in enumerate(knots):
             uniq, inverse = np.unique(row, return_inverse=True)
             p = np.bincount(inverse, weights=levels) / np.bincount(inverse)  # mean level of tied knots
             n = len(uniq)
@@ -102,15 +109,14 @@ class CDFNormalizer:
     @property
     def dim(self) -> int:
         """Number of dimensions the normalizer was fitted on (raises if it is not fitted)."""
-        self._check_fitted()
-        return self.knots.shape[0]
+        return self._fitted_knots().shape[0]
 
-    def _check_fitted(self) -> None:
+    def _fitted_knots(self) -> np.ndarray:
         if self.knots is None:
             raise RuntimeError("the normalizer is not fitted; call fit() or load_state_dict() first")
+        return self.knots
 
-    def _apply(self, x: Array, inverse: bool, clip_tails: bool = False) -> Array:
-        self._check_fitted()
+    def _apply(self, x: ArrayT, inverse: bool, clip_tails: bool = False) -> ArrayT:
         tensor, was_numpy = _to_tensor(x)
         if tensor.shape[-1] != self.dim:
             raise ValueError(f"expected last dimension {self.dim}, got shape {tuple(tensor.shape)}")
@@ -137,11 +143,11 @@ class CDFNormalizer:
         out = torch.where(constant[:, None], const_value.expand_as(out), out)
         return _back(out.T.reshape(tensor.shape), was_numpy, x)
 
-    def normalize(self, x: Array) -> Array:
+    def normalize(self, x: ArrayT) -> ArrayT:
         """Raw -> [-1, 1] (values outside the data range are clipped to it)."""
         return self._apply(x, inverse=False)
 
-    def unnormalize(self, y: Array, clip_tails: bool = False) -> Array:
+    def unnormalize(self, y: ArrayT, clip_tails: bool = False) -> ArrayT:
         """[-1, 1] -> raw.
 
         Args:
@@ -157,13 +163,11 @@ class CDFNormalizer:
 
     def normalized_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """The data's per-dimension range in normalized units: [-1, 1] for every dimension."""
-        self._check_fitted()
         return -np.ones(self.dim), np.ones(self.dim)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The fitted quantiles, ``{"knots": (dim, num_knots) float64}``, for a checkpoint."""
-        self._check_fitted()
-        return {"knots": self.knots.astype(np.float64)}
+        return {"knots": self._fitted_knots().astype(np.float64)}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> CDFNormalizer:
         """Restores the knots of :meth:`state_dict` (``num_knots`` follows them) and returns ``self``."""
@@ -194,25 +198,29 @@ class MinMaxNormalizer:
         self.high = np.atleast_1d(data.max(axis=0))
         return self
 
-    def _range(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.low is None:
+    def _fitted(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.low is None or self.high is None:
             raise RuntimeError("the normalizer is not fitted; call fit() or load_state_dict() first")
-        low = torch.as_tensor(self.low, dtype=like.dtype, device=like.device)
+        return self.low, self.high
+
+    def _range(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fitted_low, fitted_high = self._fitted()
+        low = torch.as_tensor(fitted_low, dtype=like.dtype, device=like.device)
         span = torch.as_tensor(
-            np.where(self.high > self.low, self.high - self.low, 1.0), dtype=like.dtype, device=like.device
+            np.where(fitted_high > fitted_low, fitted_high - fitted_low, 1.0), dtype=like.dtype, device=like.device
         )
-        if len(self.low) == 1:
+        if len(fitted_low) == 1:
             low, span = low[0], span[0]
         return low, span
 
-    def normalize(self, x: Array) -> Array:
+    def normalize(self, x: ArrayT) -> ArrayT:
         """Raw -> [-1, 1] on the fitted range (not clipped)."""
         tensor, was_numpy = _to_tensor(x)
         tensor = tensor if tensor.is_floating_point() else tensor.double()
         low, span = self._range(tensor)
         return _back(2 * (tensor - low) / span - 1, was_numpy, x)
 
-    def unnormalize(self, y: Array) -> Array:
+    def unnormalize(self, y: ArrayT) -> ArrayT:
         """[-1, 1] -> raw."""
         tensor, was_numpy = _to_tensor(y)
         tensor = tensor if tensor.is_floating_point() else tensor.double()
@@ -221,9 +229,8 @@ class MinMaxNormalizer:
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """The fitted range, ``{"low": ..., "high": ...}`` (copies), for a checkpoint."""
-        if self.low is None:
-            raise RuntimeError("the normalizer is not fitted")
-        return {"low": self.low.copy(), "high": self.high.copy()}
+        low, high = self._fitted()
+        return {"low": low.copy(), "high": high.copy()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> MinMaxNormalizer:
         """Restores the range of :meth:`state_dict` and returns ``self``."""

@@ -139,7 +139,7 @@ class OfflineDataset:
             episodes.append(
                 Episode(obs, arrays["actions"][start:end], arrays["rewards"][start:end], terminations, truncations)
             )
-            start = end
+            start = int(end)
         return cls(episodes, **kwargs)
 
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 QUALITIES: tuple[str, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
 """The D4RL dataset qualities the project can generate."""
@@ -86,6 +87,10 @@ V5_REFERENCE_RETURNS: dict[str, dict[str, float]] = {
     "walker2d": {"random": 1.706, "expert": 3650.515},
     "halfcheetah": {"random": -290.178, "expert": 6059.593},
 }
+
+
+# the two sets of reference returns of normalized scores
+Refs = Literal["d4rl", "v5"]
 
 
 def reference_scores(task: str, refs: str = "d4rl") -> tuple[float, float]:

@@ -23,7 +23,6 @@ import numpy as np
 
 from dwm_gym.data.episode import DatasetError
 from dwm_gym.data.offline_dataset import OfflineDataset
-from dwm_gym.utils.deprecation import warn_deprecated
 
 
 @dataclass
@@ -70,7 +69,6 @@ class DWMWindows:
         segment_length: Window length T (paper: 8).
         gamma: Discount of the return-to-go (paper: 0.99).
         rtg_scale: Divisor of the return-to-go; defaults to the task's scale.
-        horizon: Deprecated name of ``segment_length``.
 
     Raises:
         DatasetError: If no episode is long enough for a single window.
@@ -83,12 +81,7 @@ class DWMWindows:
         segment_length: int = 8,
         gamma: float = 0.99,
         rtg_scale: float | None = None,
-        *,
-        horizon: int | None = None,
     ) -> None:
-        if horizon is not None:
-            warn_deprecated("DWMWindows(horizon=...) is deprecated: use segment_length=")
-            segment_length = horizon
         if segment_length < 1:
             raise ValueError(f"segment_length must be >= 1, got {segment_length}")
         if rtg_scale is None:
@@ -133,12 +126,6 @@ class DWMWindows:
         self._masks = np.concatenate(masks).astype(np.float32)
         self._terminals = np.concatenate(terminals).astype(np.float32)
         self._rtg = np.concatenate(rtg).astype(np.float32)
-
-    @property
-    def horizon(self) -> int:
-        """Deprecated name of :attr:`segment_length`."""
-        warn_deprecated("DWMWindows.horizon is deprecated: use segment_length")
-        return self.segment_length
 
     @property
     def start_rtg(self) -> np.ndarray:

@@ -12,7 +12,7 @@ H transitions of the world model (``horizon``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -91,7 +91,9 @@ class Imagination:
                 raise ValueError("the pessimistic mode needs the data states a checkpoint carries; this model has none")
             reference = torch.as_tensor(states, dtype=torch.float32, device=model.device)
             self._state_std = reference.std(0) + 1e-6
-            self._support = SupportDistance(reference) if pessimism.signal == "support" else None
+            self._support: SupportDistance | None = (
+                SupportDistance(reference) if pessimism.signal == "support" else None
+            )
             if pessimism.signal == "pair_support":
                 actions = model.start_states.get("actions")
                 if actions is None or len(actions) != len(states):
@@ -101,7 +103,11 @@ class Imagination:
                     )
                 pairs = torch.cat([reference, torch.as_tensor(actions, dtype=torch.float32, device=model.device)], 1)
                 self._support = SupportDistance(pairs)
-            self.threshold = self._support.auto_threshold if pessimism.threshold == "auto" else pessimism.threshold
+            if pessimism.threshold == "auto":  # PessimismConfig allows it only with a support signal
+                assert self._support is not None
+                self.threshold: float | None = self._support.auto_threshold
+            else:
+                self.threshold = cast(float | None, pessimism.threshold)
 
     @property
     def device(self) -> torch.device:
@@ -125,7 +131,7 @@ class Imagination:
         next_obs = states[torch.arange(batch, device=states.device), first_end]
         if p is None:
             return ImaginedStep(next_obs, reward, terminated, states, rewards)
-        if asked is not None:
+        if asked is not None and self._support is not None:
             uncertainty = self._support(asked)
         elif self._support is not None:
             uncertainty = self._support(next_obs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
@@ -11,7 +11,9 @@ import torch
 from dwm_gym.envs.actions import ClipWarning, check_actions
 from dwm_gym.envs.settings import build_parts
 from dwm_gym.envs.start_states import check_reset_options
-from dwm_gym.utils.deprecation import warn_deprecated
+
+if TYPE_CHECKING:
+    from dwm_gym.envs.mujoco_view import ObservationRenderer
 
 
 class DiffusionImaginedEnv(gym.Env):
@@ -38,6 +40,8 @@ class DiffusionImaginedEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 125}
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Box
 
     def __init__(self, render_mode: str | None = None, width: int = 480, height: int = 480, **settings: Any) -> None:
         if render_mode not in (None, "rgb_array"):
@@ -47,7 +51,7 @@ class DiffusionImaginedEnv(gym.Env):
         self.observation_space, self.action_space = parts.observation_space, parts.action_space
         self.metadata = {**self.metadata, "render_fps": max(1, round(parts.real_fps / parts.config.horizon))}
         self.render_mode, self.width, self.height = render_mode, width, height
-        self._renderer = None
+        self._renderer: ObservationRenderer | None = None
         self._generator: torch.Generator | None = None
         self._obs: torch.Tensor | None = None
         self._warn_clip = ClipWarning()
@@ -60,12 +64,6 @@ class DiffusionImaginedEnv(gym.Env):
     @property
     def horizon(self) -> int:
         """H, transitions imagined per ``step``."""
-        return self.imagination.horizon
-
-    @property
-    def segment_length(self) -> int:
-        """Deprecated name of :attr:`horizon`."""
-        warn_deprecated("segment_length is deprecated: use horizon")
         return self.imagination.horizon
 
     @property
@@ -119,11 +117,13 @@ class DiffusionImaginedEnv(gym.Env):
                 "rewards": out.segment_rewards[0].double().cpu().numpy(),
             },
         }
-        if out.uncertainty is not None:
+        if out.uncertainty is not None and out.halted is not None:
             info["uncertainty"], info["halted"] = float(out.uncertainty[0]), bool(out.halted[0])
         return self._observation(), float(out.reward[0]), bool(out.terminated[0]), False, info
 
     def _observation(self) -> np.ndarray:
+        if self._obs is None:
+            raise RuntimeError("call reset() before reading the observation")
         return self._obs[0].double().cpu().numpy().astype(self.observation_space.dtype)
 
     def render(self):

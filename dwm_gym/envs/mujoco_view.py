@@ -6,6 +6,8 @@ is integrated from the x velocity, so an imagined trajectory moves forward like 
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 
 
@@ -23,7 +25,7 @@ class ObservationRenderer:
 
         self.env = gym.make(env_id, render_mode="rgb_array", width=width, height=height)
         self.env.reset(seed=0)
-        base = self.env.unwrapped
+        base: Any = self.env.unwrapped  # a MuJoCo env: its model, dt and set_state are not on gym.Env
         self.nq, self.nv, self.dt = base.model.nq, base.model.nv, base.dt
         self.x = 0.0
 
@@ -41,9 +43,10 @@ class ObservationRenderer:
         if obs.shape != (self.nq - 1 + self.nv,):
             raise ValueError(f"expected an observation of shape ({self.nq - 1 + self.nv},), got {obs.shape}")
         qpos = np.concatenate([[self.x], obs[: self.nq - 1]])
-        self.env.unwrapped.set_state(qpos, obs[self.nq - 1 :])
+        unwrapped: Any = self.env.unwrapped
+        unwrapped.set_state(qpos, obs[self.nq - 1 :])
         try:
-            return self.env.render()
+            return cast(np.ndarray, self.env.render())  # render_mode rgb_array: one frame
         except Exception as exc:  # mujoco.FatalError when no OpenGL platform is loaded
             if "OpenGL" not in str(exc):
                 raise

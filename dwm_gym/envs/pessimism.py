@@ -69,7 +69,7 @@ class PessimismConfig:
         Raises:
             TypeError: On unknown keys, listing the accepted ones.
         """
-        if option is None or isinstance(option, cls):
+        if option is None or isinstance(option, PessimismConfig):
             return option
         known = {"signal", "samples", "threshold", "penalty"}
         unknown = sorted(set(option) - known)

@@ -13,12 +13,12 @@ from dwm_gym.data.specs import task_spec
 from dwm_gym.envs.imagination import Imagination
 from dwm_gym.envs.pessimism import PessimismConfig
 from dwm_gym.envs.start_states import StartStates
-from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.utils.validation import discount, finite, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model
+from dwm_gym.world_model.errors import CheckpointError
+from dwm_gym.world_model.registry import load_world_model
 
 
 @dataclass
@@ -38,14 +38,13 @@ class ImaginedEnvConfig:
             training data (stored in the checkpoint).
         gamma: Discount of the rewards inside a segment.
         sampler: Sampler settings of the model, e.g. ``{"guidance_weight": 1.0}`` (a DWM's keys:
-            the fields of :class:`~dwm_gym.world_model.config.SamplerConfig`).
+            the fields of :class:`~dwm_gym.world_model.dwm.config.SamplerConfig`).
         start_states: ``episode_starts`` (dataset episode starts), ``dataset`` (any dataset
             state) or ``env`` (the real env's reset); ``reset(options=...)`` overrides it.
         device: Torch device of the sampler (``auto``: CUDA when available).
         pessimism: The pessimistic mode: a dict of :class:`~dwm_gym.envs.pessimism.PessimismConfig`'s
             fields (e.g. ``{"signal": "disagreement", "threshold": 0.5, "penalty": -10.0}``) or an
             instance; None (default) is off. Its signal goes to ``info["uncertainty"]``.
-        segment_length: Deprecated name of ``horizon``.
     """
 
     checkpoint: str | os.PathLike | None = None
@@ -60,12 +59,8 @@ class ImaginedEnvConfig:
     start_states: str = "episode_starts"
     device: str = "auto"
     pessimism: PessimismConfig | dict[str, Any] | None = None
-    segment_length: dataclasses.InitVar[int | None] = None
 
-    def __post_init__(self, segment_length: int | None) -> None:
-        if segment_length is not None:
-            warn_deprecated("segment_length= is deprecated: the imagined env's H is horizon=")
-            self.horizon = segment_length
+    def __post_init__(self) -> None:
         self.horizon = integer("horizon", self.horizon)
         self.gamma = discount("gamma", self.gamma)
         self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
@@ -80,7 +75,7 @@ class ImaginedEnvConfig:
         Raises:
             TypeError: On unknown keywords, listing the accepted ones.
         """
-        known = [f.name for f in dataclasses.fields(cls)] + ["segment_length"]
+        known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(kwargs) - set(known))
         if unknown:
             raise TypeError(f"{owner} got unknown keyword arguments {unknown}; accepted: {', '.join(known)}")
@@ -109,10 +104,6 @@ class ImaginedEnvConfig:
         return load_world_model(path, env=env_id, device=resolve_device(self.device))
 
 
-# the InitVar's default would otherwise stay behind as a class attribute (config.segment_length == None)
-del ImaginedEnvConfig.segment_length
-
-
 @dataclass
 class ImaginedEnvParts:
     """What both imagined envs are built from.
@@ -129,8 +120,8 @@ class ImaginedEnvParts:
     config: ImaginedEnvConfig
     imagination: Imagination
     starts: StartStates
-    observation_space: gym.Space
-    action_space: gym.Space
+    observation_space: gym.spaces.Box
+    action_space: gym.spaces.Box
     real_fps: int
 
 
@@ -143,11 +134,19 @@ def build_parts(owner: str, settings: dict[str, Any]) -> ImaginedEnvParts:
     """
     config = ImaginedEnvConfig.from_kwargs(owner, settings)
     model = config.load_model()
-    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler, config.pessimism)
+    pessimism = PessimismConfig.from_option(config.pessimism)  # already one: __post_init__ converted it
+    imagination = Imagination(model, config.horizon, config.rtg, config.gamma, config.sampler, pessimism)
+    if model.env_id is None:
+        raise ValueError(f"{owner} needs a world model that names its env (env_id): it takes that env's spaces")
     real = gym.make(model.env_id)
     try:
-        spaces = real.observation_space, real.action_space
+        observation_space, action_space = real.observation_space, real.action_space
         fps = int(real.metadata.get("render_fps", 125))
     finally:
         real.close()
-    return ImaginedEnvParts(config, imagination, StartStates(model, config.start_states), *spaces, fps)
+    if not isinstance(observation_space, gym.spaces.Box) or not isinstance(action_space, gym.spaces.Box):
+        raise ValueError(
+            f"{owner} imagines envs with Box spaces; {model.env_id} has {observation_space}, {action_space}"
+        )
+    starts = StartStates(model, config.start_states)
+    return ImaginedEnvParts(config, imagination, starts, observation_space, action_space, fps)

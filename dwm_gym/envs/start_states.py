@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 
+import gymnasium as gym
 import numpy as np
 
 from dwm_gym.world_model.base import WorldModel
@@ -48,7 +49,7 @@ class StartStates:
         self.check_mode(mode)
         self.model, self.mode = model, mode
         self._pools: dict[str, np.ndarray] = {}
-        self._real_env = None
+        self._real_env: gym.Env | None = None
 
     @staticmethod
     def check_mode(mode: str) -> None:
@@ -106,11 +107,12 @@ class StartStates:
         self.check_mode(mode)
         if mode == "env":
             if self._real_env is None:
-                import gymnasium as gym
-
+                if self.model.env_id is None:
+                    raise ValueError("start_states='env' needs a world model that names its env (env_id)")
                 self._real_env = gym.make(self.model.env_id)
+            real_env = self._real_env
             seeds = rng.integers(0, 2**31 - 1, size=count)
-            return np.stack([self._real_env.reset(seed=int(s))[0] for s in seeds])
+            return np.stack([real_env.reset(seed=int(s))[0] for s in seeds])
         pool = self.pool(mode)
         return pool[rng.integers(0, len(pool), size=count)]
 

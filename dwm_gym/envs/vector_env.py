@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium.spaces import Box
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -31,6 +32,9 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         **settings: What to imagine with and how, as for the single env: the fields of
             :class:`~dwm_gym.envs.settings.ImaginedEnvConfig`.
     """
+
+    single_observation_space: Box
+    single_action_space: Box
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
@@ -126,7 +130,7 @@ class DiffusionImaginedVectorEnv(VectorEnv):
         terminated = out.terminated.cpu().numpy()
         truncated = ~terminated & (self._steps >= (self.max_episode_steps or np.iinfo(np.int64).max))
         info = {"discount": np.full(self.num_envs, self.imagination.gamma**self.imagination.horizon)}
-        if out.uncertainty is not None:
+        if out.uncertainty is not None and out.halted is not None:
             info["uncertainty"], info["halted"] = out.uncertainty.cpu().numpy(), out.halted.cpu().numpy()
         return out.reward.double().cpu().numpy(), terminated, truncated, info
 
@@ -146,6 +150,8 @@ class DiffusionImaginedVectorEnv(VectorEnv):
 
     def observations(self) -> np.ndarray:
         """The current imagined states as a numpy batch of the observation space's dtype."""
+        if self._obs is None:
+            raise RuntimeError("call reset() before reading the observations")
         return self._obs.double().cpu().numpy().astype(self.single_observation_space.dtype)
 
     def close_extras(self, **kwargs) -> None:

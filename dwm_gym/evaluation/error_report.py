@@ -11,7 +11,7 @@ from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.evaluation.model_error import model_error_by_horizon
 from dwm_gym.evaluation.noise_floor import behaviour_noise_floor
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 
 def held_out_part(dataset: OfflineDataset, info: dict) -> OfflineDataset:
@@ -57,7 +57,7 @@ def error_report(
                 model, held, num_windows, length, seed=seed, behaviour_policy=noise_floor_policy
             )
             report[f"{name}, policy actions"] = {**entry, **on_policy}
-    if noise_floor_policy is not None:
+    if noise_floor_policy is not None and first_held is not None:
         first = report[next(iter(checkpoints))]
         floor = behaviour_noise_floor(first_held, noise_floor_policy, num_windows, len(first["state_mse"]), seed)
         entry = {"checkpoint": None, "kind": "real env", "eval_data": first_held.dataset_id}

@@ -12,6 +12,8 @@ Needs the behaviour policy and a MuJoCo env whose observation is ``qpos[1:]`` th
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 import numpy as np
 
@@ -28,7 +30,7 @@ def real_branch(
     Returns:
         States s_{t+1..t+steps-1} ``(steps - 1, obs)`` and rewards r_t..r_{t+steps-2}, as the models' rollouts.
     """
-    base = env.unwrapped
+    base: Any = env.unwrapped  # a MuJoCo env: its model and set_state are not on gym.Env
     nq = base.model.nq
     base.set_state(np.concatenate([[0.0], obs[: nq - 1]]), obs[nq - 1 :])
     states, rewards = [], []
@@ -54,6 +56,8 @@ def behaviour_noise_floor(
     windows, idx = evaluation_windows(dataset, segment_length, num_windows, seed)
     mean, std = state_scale(dataset)
     batch = windows.batch(idx)
+    if dataset.env_id is None:
+        raise ValueError(f"{dataset.dataset_id} names no env: the noise floor steps the real env")
     env = gym.make(dataset.env_id)
     env.reset(seed=seed)
     rng = np.random.default_rng(seed)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -9,6 +11,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.type_aliases import PolicyPredictor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
+from dwm_gym.data.specs import Refs
 from dwm_gym.evaluation.scores import normalized_score
 from dwm_gym.utils.validation import choice, integer
 
@@ -34,16 +37,16 @@ def evaluate_agent(
         ValueError: If ``episodes`` is not a positive integer or ``refs`` is unknown.
     """
     episodes = integer("episodes", episodes)
-    choice("refs", refs, ("d4rl", "v5"))
+    choice("refs", refs, get_args(Refs))
     env = DummyVecEnv([lambda: Monitor(gym.make(env_id))])
     env.seed(seed)
     try:
-        returns, _ = evaluate_policy(
+        episode_returns, _ = evaluate_policy(
             model, env, n_eval_episodes=episodes, deterministic=True, return_episode_rewards=True
         )
     finally:
         env.close()
-    returns = np.asarray(returns, dtype=np.float64)
+    returns = np.asarray(episode_returns, dtype=np.float64)
     try:
         score = float(np.mean(normalized_score(env_id, returns, refs)))
     except KeyError:  # not one of the project's tasks: no reference returns

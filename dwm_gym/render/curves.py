@@ -10,6 +10,7 @@ import csv
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def read_learning_curve(run_dir: str | os.PathLike) -> LearningCurve:
     return curve
 
 
-def plot_learning_curves(runs: dict[str, str | os.PathLike], path: str | os.PathLike, title: str = "") -> Path:
+def plot_learning_curves(runs: Mapping[str, str | os.PathLike], path: str | os.PathLike, title: str = "") -> Path:
     """Score and critic loss (log scale) against updates for each named run, in one PNG.
 
     Args:

@@ -8,6 +8,7 @@ so the states line up step by step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import gymnasium as gym
 import numpy as np
@@ -45,7 +46,7 @@ def real_rollout(env_id: str, policy, steps: int, seed: int, size: int = 240, re
             end = t + 1 if terminated else None
             break
     env.close()
-    return Rollout(np.array(states), np.array(actions), np.array(rewards), frames, end)
+    return Rollout(np.array(states), np.array(actions), np.array(rewards), cast(list[np.ndarray], frames), end)
 
 
 def imagined_rollout(
@@ -58,14 +59,14 @@ def imagined_rollout(
     """
     renderer = ObservationRenderer(env.model.env_id, size, size) if render else None
     obs, _ = env.reset(seed=seed, options={"state": start})
-    states, rewards, frames, end = [obs], [], [renderer.render(obs)] if render else [], None
+    states, rewards, frames, end = [obs], [], [renderer.render(obs)] if renderer is not None else [], None
     for t, action in enumerate(actions):
         obs, reward, terminated, _, _ = env.step(action)
         states.append(obs)
         rewards.append(reward)
         if terminated and end is None:
             end = t + 1
-        if render:
+        if renderer is not None:
             renderer.advance(obs)
             frames.append(renderer.render(obs))
     if renderer is not None:

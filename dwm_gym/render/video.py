@@ -41,7 +41,7 @@ def write_mp4(frames: list[np.ndarray], path: str | Path, fps: int = 30) -> Path
     path.parent.mkdir(parents=True, exist_ok=True)
     with imageio.get_writer(path, fps=fps, codec="libx264", macro_block_size=2, quality=7) as writer:
         for frame in frames:
-            writer.append_data(frame)
+            writer.append_data(frame)  # type: ignore[attr-defined]  # imageio's v2 writer, untyped in its stubs
     return path
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[str], object]) -> Path:
     """Calls ``write(tmp_path)`` and renames the temp file onto ``path``.
 
     A crash at any point leaves either the old file or the new one, never a half-written one.

@@ -97,6 +97,7 @@ def add_dataclass_arguments(
     exclude: Collection[str] = (),
     rename: Mapping[str, str | Sequence[str]] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    positional: Collection[str] = (),
 ) -> list[argparse.Action]:
     """Adds one option per field of dataclass ``cls`` (``dest`` = the field's name) to ``parser``.
 
@@ -107,7 +108,9 @@ def add_dataclass_arguments(
         rename: Field -> flag(s) where the option is not ``--field-name``, e.g.
             ``{"out": ["--out", "-o"]}`` (a name without dashes gets ``--``).
         overrides: Field -> ``add_argument`` keyword arguments that replace the derived ones, e.g.
-            ``{"algo": {"choices": ["td3bc", "iql"]}, "dataset": {"required": True}}``.
+            ``{"dataset": {"required": True}, "steps": {"default": None}}``.
+        positional: Fields that are positional arguments (``dwm-gym dataset info NAME``) instead of
+            options; they must have no default.
 
     Returns:
         The added actions, in field order.
@@ -117,7 +120,9 @@ def add_dataclass_arguments(
         TypeError: A field's type has no command-line form.
     """
     rename, overrides = rename or {}, overrides or {}
-    unknown = (set(exclude) | set(rename) | set(overrides)) - {f.name for f in dataclasses.fields(cls)}
+    unknown = (set(exclude) | set(rename) | set(overrides) | set(positional)) - {
+        f.name for f in dataclasses.fields(cls)
+    }
     if unknown:
         raise ValueError(f"{cls.__name__} has no field(s) {', '.join(sorted(unknown))}")
     docs, hints = field_docs(cls), typing.get_type_hints(cls)
@@ -145,6 +150,14 @@ def add_dataclass_arguments(
             kwargs["metavar"] = {int: "N", float: "X", Path: "PATH"}.get(kind)
         else:
             raise TypeError(f"{cls.__name__}.{field.name}: no command-line form for type {hints[field.name]!r}")
+        if field.name in positional:
+            if default is not dataclasses.MISSING:
+                raise ValueError(f"{cls.__name__}.{field.name} has a default: a positional argument cannot")
+            kwargs.pop("dest")  # argparse names a positional argument by its dest
+            kwargs.pop("metavar", None)
+            kwargs.update(extra)
+            actions.append(parser.add_argument(field.name, **kwargs))
+            continue
         if default is dataclasses.MISSING:
             kwargs["required"] = True
         else:

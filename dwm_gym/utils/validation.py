@@ -16,7 +16,7 @@ def integer(name: str, value: Any, minimum: int = 1) -> int:
     """An ``int`` (bools and non-integral numbers refused) of at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-            value = int(value)
+            value = int(float(value))
         else:
             raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:

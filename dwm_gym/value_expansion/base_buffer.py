@@ -29,7 +29,7 @@ import logging
 import os
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -280,7 +280,7 @@ class MVEReplayBuffer(ReplayBuffer):
         if env is not None:  # VecNormalize: imagined states/rewards normalized like real ones
             states = th.as_tensor(self._normalize_obs(states.cpu().numpy(), env), device=self.device)
             rewards = th.as_tensor(self._normalize_reward(rewards.cpu().numpy(), env), device=self.device)
-        obs_t = self.to_torch(self._normalize_obs(obs, env))
+        obs_t = self.to_torch(cast(np.ndarray, self._normalize_obs(obs, env)))  # Box observations: an array
         states = states.to(obs_t.dtype)
         batch = len(obs_t)
         reward_sum = discounted_reward_sum(rewards, terminated, self.gamma).reshape(batch, 1)
@@ -306,4 +306,5 @@ class MVEReplayBuffer(ReplayBuffer):
         self.__dict__.setdefault("_stats", ImaginationStats())
         self.__dict__.setdefault("_gamma_confirmed", False)
         self.__dict__.setdefault("data_termination", False)  # pickled before the setting existed
+        assert self.world_model_path is not None  # __getstate__ refuses to pickle a buffer without one
         self.model = load_world_model(self.world_model_path, device=self.world_model_device)

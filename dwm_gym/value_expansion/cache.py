@@ -30,7 +30,7 @@ def array_digest(*arrays: np.ndarray) -> str:
     for array in arrays:
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.data.cast("B"))
     return digest.hexdigest()
 
 
@@ -98,25 +98,32 @@ class ImaginationCache:
         Shapes: ``states (n*M, H, obs)``, ``rewards``/``terminated (n*M, H)``, the M samples of a row
         consecutive.
         """
-        if self.states is None:
-            self._allocate()
+        stored_states, stored_rewards, stored_terminated = self._arrays()
         n, m = len(rows), self.samples
         if states.shape[0] != n * m:
             raise ValueError(f"expected {n * m} segments ({n} rows x {m} samples), got {states.shape[0]}")
         if not self.all_states:
             states = states[:, -1:]
         idx = th.as_tensor(rows, device=self.device)
-        self.states[idx] = states.to(self.device, th.float32).reshape(n, m, *states.shape[1:])
-        self.rewards[idx] = rewards.to(self.device, th.float32).reshape(n, m, self.horizon)
-        self.terminated[idx] = terminated.to(self.device).reshape(n, m, self.horizon)
+        stored_states[idx] = states.to(self.device, th.float32).reshape(n, m, *states.shape[1:])
+        stored_rewards[idx] = rewards.to(self.device, th.float32).reshape(n, m, self.horizon)
+        stored_terminated[idx] = terminated.to(self.device).reshape(n, m, self.horizon)
         self.filled[rows] = True
         self.segments_imagined += n * m
 
+    def _arrays(self) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
+        """The stored states, rewards and terminations, allocated on first use."""
+        if self.states is None or self.rewards is None or self.terminated is None:
+            self._allocate()
+        assert self.states is not None and self.rewards is not None and self.terminated is not None
+        return self.states, self.rewards, self.terminated
+
     def _tensors(self) -> dict[str, th.Tensor]:
+        states, rewards, terminated = self._arrays()
         return {
-            "states": self.states.cpu().contiguous(),
-            "rewards": self.rewards.cpu().contiguous(),
-            "terminated": self.terminated.cpu().to(th.uint8).contiguous(),
+            "states": states.cpu().contiguous(),
+            "rewards": rewards.cpu().contiguous(),
+            "terminated": terminated.cpu().to(th.uint8).contiguous(),
         }
 
     def _info(self, meta: dict) -> dict:
@@ -225,4 +232,5 @@ class ImaginationCache:
         if not self.filled[rows].all():
             raise RuntimeError("gather() on rows that are not cached; imagine them first")
         r, w = th.as_tensor(rows, device=self.device), th.as_tensor(which, device=self.device)
-        return self.states[r, w], self.rewards[r, w], self.terminated[r, w]
+        states, rewards, terminated = self._arrays()
+        return states[r, w], rewards[r, w], terminated[r, w]

@@ -240,11 +240,12 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             "cache_mb": self.cache.nbytes / 2**20,
         }
 
-    def _refresh(self) -> None:
+    def _refresh(self, every: int) -> None:
+        """Re-imagines the next ``1 / every`` of the stored rows (all of them once every ``every`` calls)."""
         stored = self.size() * self.n_envs
         if not stored:
             return
-        count = min(stored, math.ceil(stored / self.cache_refresh_every))
+        count = min(stored, math.ceil(stored / every))
         rows = (self._refresh_cursor + np.arange(count)) % stored
         self._refresh_cursor = int((self._refresh_cursor + count) % stored)
         self._fill_rows(rows[self.cache.filled[rows]])  # rows never sampled stay lazy
@@ -263,7 +264,7 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         which = self._np_rng.integers(0, self.cache_samples, size=len(rows))
         segments = self.cache.gather(rows, which)
         if self.cache_refresh_every is not None:
-            self._refresh()
+            self._refresh(self.cache_refresh_every)
         return segments
 
     # ------------------------------------------------------------------ data changes

@@ -61,7 +61,10 @@ def load_offline_data(buffer: ReplayBuffer, dataset: OfflineDataset) -> ReplayBu
     terminations = data["terminations"].astype(bool)
     buffer.observations[:n, 0] = data["observations"]
     buffer.next_observations[:n, 0] = data["next_observations"]
-    buffer.actions[:n, 0] = scale_actions(data["actions"], buffer.action_space)
+    action_space = buffer.action_space
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(f"offline data needs a Box action space, got {action_space}")
+    buffer.actions[:n, 0] = scale_actions(data["actions"], action_space)
     buffer.rewards[:n, 0] = data["rewards"]
     buffer.dones[:n, 0] = terminations
     buffer.timeouts[:n, 0] = data["truncations"].astype(bool) & ~terminations
@@ -80,9 +83,12 @@ def dataset_spaces(dataset: OfflineDataset) -> tuple[spaces.Box, spaces.Box]:
 
         env = gym.make(dataset.env_id)
         try:
-            return env.observation_space, env.action_space
+            observation_space, action_space = env.observation_space, env.action_space
         finally:
             env.close()
+        if not isinstance(observation_space, spaces.Box) or not isinstance(action_space, spaces.Box):
+            raise ValueError(f"{dataset.env_id} has {observation_space} / {action_space}: offline RL here needs Boxes")
+        return observation_space, action_space
     actions = dataset.transitions["actions"]
     obs_space = spaces.Box(-np.inf, np.inf, (dataset.obs_dim,), np.float64)
     return obs_space, spaces.Box(actions.min(axis=0), actions.max(axis=0), dtype=np.float32)

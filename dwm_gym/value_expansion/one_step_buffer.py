@@ -19,6 +19,7 @@ import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from dwm_gym.utils.sb3_adapter import predict_actions
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer, PolicyFn
 from dwm_gym.world_model import WorldModel
 
@@ -50,6 +51,7 @@ class OneStepMVEReplayBuffer(MVEReplayBuffer):
             )
 
         def env_policy(states: th.Tensor) -> th.Tensor:
+            assert policy is not None  # checked above; only called for steps after the first
             return self.to_env_actions(policy(states))
 
         seg = self.model.rollout(
@@ -74,7 +76,7 @@ def policy_function(model: BaseAlgorithm) -> PolicyFn:
         if vec_normalize is not None:
             inputs = th.as_tensor(vec_normalize.normalize_obs(states.cpu().numpy()), dtype=th.float32)
         with th.no_grad():
-            actions = model.policy._predict(inputs.to(model.device), deterministic=True)
+            actions = predict_actions(model.policy, inputs.to(model.device))
         return actions.to(states.device, th.float32)
 
     return act
@@ -84,7 +86,7 @@ class BindPolicyCallback(BaseCallback):
     """Binds the algorithm's current actor to its replay buffer when training starts (one-step MVE)."""
 
     def _on_training_start(self) -> None:
-        buffer = self.model.replay_buffer
+        buffer = getattr(self.model, "replay_buffer", None)  # an off-policy algorithm's; None for others
         if not isinstance(buffer, MVEReplayBuffer):
             raise ValueError(f"BindPolicyCallback needs an MVEReplayBuffer, got {type(buffer).__name__}")
         buffer.bind_policy(policy_function(self.model))

@@ -1,17 +1,23 @@
-"""World models: the Diffusion World Model (paper) and the one-step Gaussian baseline."""
+"""World models: the Diffusion World Model (paper) and the one-step Gaussian baseline.
+
+The generic layer (the :class:`WorldModel` interface, checkpoints, the kind registry, training, export)
+sits here; each kind lives in its own subpackage (:mod:`dwm_gym.world_model.dwm`,
+:mod:`dwm_gym.world_model.onestep`).
+"""
 
 from dwm_gym.world_model.base import Segment, WorldModel
-from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model, save_world_model
-from dwm_gym.world_model.config import PRESETS, DWMConfig, SamplerConfig, preset
-from dwm_gym.world_model.kinds import model_class, register_kind
-from dwm_gym.world_model.model import DiffusionWorldModel
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.checkpoint import save_world_model
+from dwm_gym.world_model.dwm import PRESETS, DiffusionWorldModel, DWMConfig, SamplerConfig, preset
+from dwm_gym.world_model.errors import CheckpointError
+from dwm_gym.world_model.onestep import OneStepConfig, OneStepModel
+from dwm_gym.world_model.registry import load_world_model, model_class, register_kind
 
 __all__ = [
     "PRESETS",
     "CheckpointError",
     "DWMConfig",
     "DiffusionWorldModel",
+    "OneStepConfig",
     "OneStepModel",
     "SamplerConfig",
     "Segment",

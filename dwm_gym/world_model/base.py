@@ -2,7 +2,7 @@
 
 Callers (the imagined envs, the MVE replay buffers, the error report, checkpoints) only use what
 this base class declares, so a new kind of model plugs in by subclassing it and registering its
-class under its ``kind`` (:func:`dwm_gym.world_model.kinds.register_kind`):
+class under its ``kind`` (:func:`dwm_gym.world_model.registry.register_kind`):
 
 * sizes and identity: ``obs_dim``, ``action_dim``, ``env_id``, ``device``, ``segment_length`` (T,
   the longest future one call generates; ``None`` when the model can roll out any number of steps);
@@ -29,7 +29,6 @@ from torch import nn
 
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
-from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.world_model.rtg import default_rtg
 from dwm_gym.world_model.termination import segment_terminated
 
@@ -106,7 +105,9 @@ class WorldModel(nn.Module, ABC):
         self.start_states: dict[str, np.ndarray] = {
             key: np.asarray(value, dtype=np.float32) for key, value in (start_states or {}).items()
         }
-        self.sampler = None if self.sampler_class is None else self.sampler_class()
+        # an instance of ``sampler_class`` (a dataclass), None for a model without sampler settings
+        self.sampler: Any = None if self.sampler_class is None else self.sampler_class()
+        self._anchor: torch.Tensor
         self.register_buffer("_anchor", torch.zeros(()), persistent=False)
 
     # ------------------------------------------------------------------ declared properties
@@ -201,29 +202,6 @@ class WorldModel(nn.Module, ABC):
         Returns:
             The :class:`Segment`, on the model's device.
         """
-
-    # ------------------------------------------------------------------ deprecated names
-    @property
-    def checkpoint_info(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`info`."""
-        warn_deprecated("model.checkpoint_info is deprecated: use model.info")
-        return self.info
-
-    @property
-    def reference_data(self) -> dict[str, np.ndarray]:
-        """Deprecated name of :attr:`start_states`."""
-        warn_deprecated("model.reference_data is deprecated: use model.start_states")
-        return self.start_states
-
-    def imagine(
-        self, obs: ArrayLike, action: ArrayLike, rtg: float | ArrayLike | None = None, generator: Any = None
-    ) -> Segment:
-        """Deprecated: ``rollout(obs, action, rtg=rtg, generator=generator)`` (T - 1 transitions).
-
-        Unlike the old method, the segment holds T - 1 rewards (the last row's reward has no next state).
-        """
-        warn_deprecated("model.imagine(obs, action, rtg) is deprecated: use model.rollout(obs, action, steps, rtg=...)")
-        return self.rollout(obs, action, rtg=rtg, generator=generator)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def sampler_settings(self, overrides: Mapping[str, Any] | Any = None) -> Any:

@@ -1,6 +1,7 @@
 """Where world-model checkpoints are found: an explicit path, the user's cache, the package.
 
-Resolution order for ``{task}_{quality}_{kind}.safetensors`` (kind ``dwm`` or ``onestep``):
+Resolution order for ``{task}_{quality}_{kind}.safetensors`` (``kind``: a registered world-model kind,
+``dwm`` or ``onestep`` for the built-in ones):
 
 1. an explicit ``checkpoint=`` path;
 2. ``$DWM_GYM_HOME/world_models/`` (default ``~/.cache/dwm_gym/world_models/``);
@@ -15,9 +16,9 @@ from pathlib import Path
 
 from dwm_gym.data.specs import dataset_id
 from dwm_gym.utils.paths import dwm_gym_home
+from dwm_gym.world_model.registry import kind_names
 
 BUNDLED = Path(__file__).parent / "assets"
-KINDS = ("dwm", "onestep")
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -31,8 +32,8 @@ def user_checkpoint_dir() -> Path:
 
 def checkpoint_filename(task: str, quality: str, kind: str = "dwm") -> str:
     """``hopper_medium_dwm.safetensors`` style names (``-`` in qualities becomes ``_``)."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind not in kind_names():
+        raise ValueError(f"kind must be one of {kind_names()}, got {kind!r}")
     return f"{task}_{quality.replace('-', '_')}_{kind}.safetensors"
 
 

@@ -2,8 +2,8 @@
 
 The JSON (safetensors metadata key ``dwm_gym``) holds the format version, model kind, config,
 sampler settings, obs/action sizes, env id, dataset id and size, training steps and the dwm_gym
-version. The kind picks the class (:mod:`dwm_gym.world_model.kinds`). Files are written atomically
-and validated on load; loading never executes code.
+version. Files are written atomically and validated on load; loading never executes code. The
+kind picks the class: :func:`dwm_gym.world_model.registry.load_world_model` builds the model.
 """
 
 from __future__ import annotations
@@ -13,20 +13,19 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from dwm_gym._version import __version__
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
-from dwm_gym.utils.deprecation import warn_deprecated
-from dwm_gym.utils.device import resolve_device
-from dwm_gym.world_model.base import WorldModel
-from dwm_gym.world_model.kinds import model_class
+from dwm_gym.world_model.base import Normalizer, WorldModel
+from dwm_gym.world_model.errors import CheckpointError
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -48,12 +47,9 @@ _STRUCTURAL_KEYS = {
     "weights_dtype",
 }
 NORMALIZER_KINDS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer, "minmax": MinMaxNormalizer}
-WEIGHT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+WeightsDtype = Literal["float32", "float16"]
+WEIGHT_DTYPES: dict[WeightsDtype, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
 REQUIRED_KEYS = ("kind", "config", "normalizers", "obs_dim", "action_dim", "env_id")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: unreadable, from another format, or for another env."""
 
 
 def save_world_model(
@@ -61,8 +57,7 @@ def save_world_model(
     path: str | os.PathLike,
     start_states: dict[str, np.ndarray] | None = None,
     *,
-    reference_data: dict[str, np.ndarray] | None = None,
-    weights_dtype: str = "float32",
+    weights_dtype: WeightsDtype = "float32",
     **info: Any,
 ) -> Path:
     """Writes ``model`` (any :class:`WorldModel`) to ``path`` atomically.
@@ -73,7 +68,6 @@ def save_world_model(
         start_states: Arrays from the training data that travel with the model, so envs work
             without the dataset on disk: ``episode_starts`` and ``states`` (a sample of dataset
             states). Default: the model's own :attr:`~WorldModel.start_states`.
-        reference_data: Deprecated name of ``start_states``.
         weights_dtype: ``"float32"`` or ``"float16"``: how the network's floating-point weights are
             stored (half the file; they are loaded back into float32). Normalizers and start states
             always stay float32.
@@ -83,12 +77,6 @@ def save_world_model(
     Returns:
         The path.
     """
-    from dwm_gym import __version__
-
-    if reference_data is not None:
-        warn_deprecated("save_world_model(reference_data=...) is deprecated: use start_states=")
-        start_states = reference_data if start_states is None else start_states
-
     if weights_dtype not in WEIGHT_DTYPES:
         raise ValueError(f"weights_dtype must be one of {sorted(WEIGHT_DTYPES)}, got {weights_dtype!r}")
     stored = WEIGHT_DTYPES[weights_dtype]
@@ -166,59 +154,22 @@ def read_header(path: str | os.PathLike) -> dict:
     return header
 
 
-def load_world_model(
-    path: str | os.PathLike, env: gym.Env | str | None = None, device: str | torch.device = "cpu"
-) -> WorldModel:
-    """Loads a checkpoint of any registered kind, validated against ``env`` when given.
-
-    Args:
-        path: The ``.safetensors`` file.
-        env: A Gymnasium env (or env id) the model must match (obs/action sizes, id).
-        device: Where to put the model (``"auto"``: CUDA when available).
-
-    Returns:
-        The model in eval mode; its ``info`` is the header (plus ``path``, the file it came from).
-
-    Raises:
-        CheckpointError: On unreadable files, an unknown kind or a mismatch with ``env`` (the message names it).
-    """
-    header = read_header(path)
-    _validate_env(header, env, path)
+def read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """All tensors of a checkpoint (weights ``model.*``, normalizers, data sample ``data.*``), on the CPU."""
     with safe_open(str(path), framework="pt") as handle:
-        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        return {k: handle.get_tensor(k) for k in handle.keys()}
+
+
+def load_normalizers(header: dict, tensors: dict[str, torch.Tensor]) -> dict[str, Normalizer]:
+    """The fitted ``state_normalizer`` and ``reward_normalizer`` a checkpoint stores (kinds from its header)."""
     norms = {}
     for name, kind in header["normalizers"].items():
         state = {k.split(".", 1)[1]: v.numpy() for k, v in tensors.items() if k.startswith(name + ".")}
         norms[name] = NORMALIZER_KINDS[kind]().load_state_dict(state)
-    try:
-        cls = model_class(header["kind"])
-    except KeyError as exc:
-        raise CheckpointError(f"{path}: {exc.args[0]}") from exc
-    try:
-        model = cls.from_config(
-            header["config"],
-            header.get("sampler"),
-            obs_dim=header["obs_dim"],
-            action_dim=header["action_dim"],
-            state_normalizer=norms["state_normalizer"],
-            reward_normalizer=norms["reward_normalizer"],
-            env_id=header["env_id"],
-            info={**header, "path": str(Path(path).resolve()), "sha256": _file_sha256(path)},
-            start_states={k[len("data.") :]: v.numpy() for k, v in tensors.items() if k.startswith("data.")},
-        )
-    except (TypeError, KeyError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: header 'config' / 'sampler' do not fit kind {header['kind']!r} ({type(exc).__name__}: {exc})"
-        ) from exc
-    weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(weights)
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not match the config in its header: {exc}") from exc
-    return model.to(resolve_device(device)).eval()
+    return norms
 
 
-def _file_sha256(path: str | os.PathLike) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of the checkpoint file as it was read (identifies the weights, e.g. for shared caches)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -227,11 +178,17 @@ def _file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _validate_env(header: dict, env, path) -> None:
+def validate_env(header: dict, env: gym.Env | str | None, path: str | os.PathLike) -> None:
+    """Checks that a checkpoint (its ``header``) fits ``env``: obs/action sizes and env id.
+
+    Raises:
+        CheckpointError: Naming each mismatch.
+    """
     if env is None:
         return
     import gymnasium as gym
 
+    env_id: str | None
     if isinstance(env, str):
         made = gym.make(env)
         spaces, env_id = (made.observation_space, made.action_space), env

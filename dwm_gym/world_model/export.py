@@ -15,12 +15,34 @@ from pathlib import Path
 
 import numpy as np
 
+from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.world_model.base import WorldModel
-from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model, save_world_model
-from dwm_gym.world_model.training_setup import dataset_start_states, rederive_start_states
+from dwm_gym.world_model.checkpoint import WeightsDtype, save_world_model
+from dwm_gym.world_model.errors import CheckpointError
+from dwm_gym.world_model.registry import load_world_model
+from dwm_gym.world_model.training_setup import dataset_start_states
 
 
-def refresh_data_sample(model: WorldModel, dataset, resample: bool = False) -> None:
+def rederive_start_states(info: dict, dataset: OfflineDataset) -> dict[str, np.ndarray]:
+    """The ``start_states`` of a model trained on ``dataset``, re-derived from its header's split and seed.
+
+    Checkpoints written before the sample carried actions get them this way (``world-model export --data``).
+
+    Args:
+        info: The checkpoint's header (``held_out_fraction``, ``split_seed``).
+        dataset: The dataset the model was trained on (all of it; the split is redone).
+
+    Raises:
+        CheckpointError: When the header lacks the split's settings.
+    """
+    missing = [key for key in ("held_out_fraction", "split_seed") if key not in info]
+    if missing:
+        raise CheckpointError(f"the checkpoint's header lacks {missing}: its training split cannot be redone")
+    train, _ = dataset.split(float(info["held_out_fraction"]), np.random.default_rng(int(info["split_seed"])))
+    return dataset_start_states(train, np.random.default_rng(int(info["split_seed"])))
+
+
+def refresh_data_sample(model: WorldModel, dataset: OfflineDataset, resample: bool = False) -> None:
     """Replaces ``model.start_states`` with the sample re-derived from ``dataset`` (adds ``actions``).
 
     Args:
@@ -57,8 +79,8 @@ def refresh_data_sample(model: WorldModel, dataset, resample: bool = False) -> N
 def export_checkpoint(
     checkpoint: str | Path,
     out: str | Path,
-    weights_dtype: str = "float16",
-    data=None,
+    weights_dtype: WeightsDtype = "float16",
+    data: OfflineDataset | str | None = None,
     resample: bool = False,
     force: bool = False,
 ) -> WorldModel:
@@ -85,8 +107,6 @@ def export_checkpoint(
     model = load_world_model(checkpoint)
     if data is not None:
         if isinstance(data, str):
-            from dwm_gym.data import OfflineDataset
-
             data = OfflineDataset.from_minari(data)
         refresh_data_sample(model, data, resample)
     save_world_model(model, out, weights_dtype=weights_dtype)

@@ -2,7 +2,7 @@
 
 Shared by the imagined envs (segment mode) and the Diffusion-MVE targets. ``terminated[:, h]`` is
 True once some transition h' <= h led into a terminal state (the cumulative flags of
-:class:`~dwm_gym.world_model.model.Segment`); reward r̂_{t+h} counts while ŝ_{t+h} is alive.
+:class:`~dwm_gym.world_model.base.Segment`); reward r̂_{t+h} counts while ŝ_{t+h} is alive.
 """
 
 from __future__ import annotations

@@ -38,10 +38,10 @@ from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.utils.validation import in_range, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.checkpoint import save_world_model
-from dwm_gym.world_model.config import DWMConfig
 from dwm_gym.world_model.distributed import setup_distributed, wrap_model
-from dwm_gym.world_model.kinds import model_class
-from dwm_gym.world_model.one_step import OneStepConfig
+from dwm_gym.world_model.dwm.config import DWMConfig
+from dwm_gym.world_model.onestep.model import OneStepConfig
+from dwm_gym.world_model.registry import model_class
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def train_world_model(
         loss.backward()
         optimizer.step()
         step += 1
-        if setup.ema is not None and step % setup.ema[1] == 0:
+        if ema is not None and setup.ema is not None and step % setup.ema[1] == 0:
             _ema_update(ema, model, setup.ema[0])
         if bar is not None:
             bar.update(1)
@@ -200,8 +200,8 @@ def train_world_model(
 def _ema_update(ema: WorldModel, model: WorldModel, decay: float) -> None:
     for target, source in zip(ema.parameters(), model.parameters()):
         target.lerp_(source, 1.0 - decay)
-    for target, source in zip(ema.buffers(), model.buffers()):
-        target.copy_(source)
+    for target_buffer, source_buffer in zip(ema.buffers(), model.buffers()):
+        target_buffer.copy_(source_buffer)
 
 
 @torch.no_grad()

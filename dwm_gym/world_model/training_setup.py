@@ -54,24 +54,3 @@ def dataset_start_states(dataset: OfflineDataset, rng: np.random.Generator, size
         "states": dataset.transitions["observations"][rows],
         "actions": dataset.transitions["actions"][rows],
     }
-
-
-def rederive_start_states(info: dict, dataset: OfflineDataset) -> dict[str, np.ndarray]:
-    """The ``start_states`` of a model trained on ``dataset``, re-derived from its header's split and seed.
-
-    Checkpoints written before the sample carried actions get them this way (``world-model export --data``).
-
-    Args:
-        info: The checkpoint's header (``held_out_fraction``, ``split_seed``).
-        dataset: The dataset the model was trained on (all of it; the split is redone).
-
-    Raises:
-        CheckpointError: When the header lacks the split's settings.
-    """
-    from dwm_gym.world_model.checkpoint import CheckpointError
-
-    missing = [key for key in ("held_out_fraction", "split_seed") if key not in info]
-    if missing:
-        raise CheckpointError(f"the checkpoint's header lacks {missing}: its training split cannot be redone")
-    train, _ = dataset.split(float(info["held_out_fraction"]), np.random.default_rng(int(info["split_seed"])))
-    return dataset_start_states(train, np.random.default_rng(int(info["split_seed"])))

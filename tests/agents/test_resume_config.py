@@ -37,12 +37,15 @@ def test_learning_settings_must_match_and_schedule_settings_may_change(tmp_path)
 def test_the_world_model_must_be_the_one_the_run_started_with(tmp_path, caplog):
     path = tmp_path / "agent.json"
     started = AgentRunConfig(world_model="dwm", device="cpu")
-    digest = world_model_digest(started)
+    resolved = resolve_world_model("dwm", started.dataset)
+    digest = resolved.digest
     write_record(path, started, world_model_digest=digest)
+    check_resume_config(path, started, resolved)
     check_resume_config(path, started, digest)
+    other_weights = dataclasses.replace(resolved, digest="0" * 64)  # the same setting "dwm", resolving to other weights
     with pytest.raises(ValueError, match="another world model.*hopper_medium_dwm.safetensors"):
-        check_resume_config(path, started, "0" * 64)  # the same setting "dwm", resolving to other weights
-    by_path = dataclasses.replace(started, world_model=resolve_world_model("dwm", started.dataset)[0])
+        check_resume_config(path, started, other_weights)
+    by_path = dataclasses.replace(started, world_model=resolved.path)
     check_resume_config(path, by_path, digest)  # the same model, named by its file
     onestep = dataclasses.replace(started, world_model="onestep")
     with pytest.raises(ValueError, match="world_model: 'dwm' -> 'onestep'"):

@@ -136,12 +136,11 @@ def test_gym_make_and_a_thousand_random_steps_offline_on_cpu():
     assert np.all(np.isfinite(rewards)) and -1.0 < np.mean(rewards) < 5.0
 
 
-def test_settings_are_shared_validated_and_the_old_name_still_works(scripted_dwm):
+def test_settings_are_shared_and_validated(scripted_dwm):
     with pytest.raises(TypeError, match=r"unknown keyword arguments \['segment_lenght'\]; accepted: checkpoint"):
         DiffusionImaginedEnv(model=scripted_dwm, segment_lenght=3)
-    with pytest.warns(DeprecationWarning, match="horizon="):
-        env = DiffusionImaginedEnv(model=scripted_dwm, segment_length=3)
-    assert env.horizon == 3
+    with pytest.raises(TypeError, match=r"unknown keyword arguments \['segment_length'\]; accepted: .*horizon"):
+        DiffusionImaginedEnv(model=scripted_dwm, segment_length=3)  # the imagined env's H is horizon=
     with pytest.raises(ValueError, match=r"unknown sampler settings \['guidance'\]"):
         DiffusionImaginedEnv(model=scripted_dwm, sampler={"guidance": 1.0})
     with pytest.raises(ValueError, match=r"horizon must be an integer in 1..7"):

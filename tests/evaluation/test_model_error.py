@@ -56,7 +56,7 @@ class ZeroPolicy:
 
 def test_one_step_model_rolled_out_with_behaviour_policy_actions():
     from dwm_gym.data.normalizers import MinMaxNormalizer
-    from dwm_gym.world_model.one_step import OneStepModel
+    from dwm_gym.world_model.onestep.model import OneStepModel
 
     rng = np.random.default_rng(0)
     episodes = collect_episodes("Hopper-v5", lambda o: rng.uniform(-1, 1, (len(o), 3)), num_steps=2000)

@@ -7,10 +7,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from stable_baselines3 import TD3
 
 from dwm_gym.agents import AnchoredTD3
 from dwm_gym.data import make_dataset
+
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "train_in_imagination.py"
 

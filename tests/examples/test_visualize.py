@@ -8,6 +8,9 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "visualize.py"
 

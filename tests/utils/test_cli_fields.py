@@ -9,12 +9,31 @@ from typing import Literal
 import pytest
 
 from dwm_gym.agents.runs import AgentRunConfig
+from dwm_gym.cli.agent_commands import AgentEvalOptions
+from dwm_gym.cli.data_commands import (
+    BehaviorExportOptions,
+    BehaviorTrainOptions,
+    DatasetInfoOptions,
+    DatasetMakeOptions,
+)
+from dwm_gym.cli.world_model_commands import WorldModelEvalOptions, WorldModelExportOptions
 from dwm_gym.demo import DemoConfig
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args, field_docs, plain_help
 from dwm_gym.world_model.training import TrainingRun
 
-# every dataclass the ``dwm-gym`` parser derives options from (dwm_gym/cli/, dwm_gym/agents/cli_commands.py)
-DERIVED = [AgentRunConfig, TrainingRun, DemoConfig]
+# every dataclass the ``dwm-gym`` parser derives options from (dwm_gym/cli/)
+DERIVED = [
+    AgentRunConfig,
+    TrainingRun,
+    DemoConfig,
+    AgentEvalOptions,
+    WorldModelEvalOptions,
+    WorldModelExportOptions,
+    DatasetMakeOptions,
+    DatasetInfoOptions,
+    BehaviorTrainOptions,
+    BehaviorExportOptions,
+]
 
 
 @dataclass
@@ -89,6 +108,40 @@ def test_rename_and_overrides():
     assert args.where == Path("x") and args.steps == 9
     with pytest.raises(ValueError, match="no field"):
         parser_for(rename={"nope": "--nope"})
+
+
+def test_positional_fields():
+    parser = parser_for(positional={"steps"})
+    args = parser.parse_args(["7", "--mode", "slow"])
+    assert args.steps == 7 and args.mode == "slow"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["seven"])  # typed like an option
+    with pytest.raises(ValueError, match="Settings.rate has a default"):
+        parser_for(positional={"rate"})
+
+
+def test_every_command_takes_its_options_from_a_dataclass():
+    """Each ``dwm-gym`` sub-command's options are the fields of its dataclass (plus a few run flags)."""
+    from dwm_gym.cli import build_parser
+
+    parser = build_parser()
+    parsed = {
+        "dataset make hopper-medium --no-train --steps 5": (DatasetMakeOptions, {"train_missing_policies": False}),
+        "dataset info hopper-medium": (DatasetInfoOptions, {"id": "hopper-medium"}),
+        "behavior train --task hopper --run-dir r": (BehaviorTrainOptions, {"run_dir": "r", "steps": 1_000_000}),
+        "behavior export --task hopper --run-dir r --out o": (BehaviorExportOptions, {"eval_episodes": 50}),
+        "world-model eval --checkpoint c --dataset d --noise-floor medium": (
+            WorldModelEvalOptions,
+            {"noise_floor": "medium", "windows": 500},
+        ),
+        "world-model export c o --weights-dtype float32": (WorldModelExportOptions, {"weights_dtype": "float32"}),
+        "agent eval --model m.zip --algo iql": (AgentEvalOptions, {"algo": "iql", "refs": "d4rl"}),
+    }
+    for argv, (cls, expected) in parsed.items():
+        options = dataclass_from_args(cls, parser.parse_args(argv.split()))
+        assert {key: getattr(options, key) for key in expected} == expected, argv
+    with pytest.raises(SystemExit):
+        parser.parse_args("world-model export c o --weights-dtype bfloat16".split())  # a Literal's choices
 
 
 def test_a_field_without_docstring_entry_is_an_error():

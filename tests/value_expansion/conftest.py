@@ -9,7 +9,7 @@ import torch
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, SamplerConfig, Segment, preset, save_world_model
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.onestep.model import OneStepModel
 
 OBS, ACT = 11, 3
 HEALTHY = np.array([1.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dwm_gym.world_model.bundled import CheckpointNotFoundError, resolve_checkpoint, user_checkpoint_dir
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 HOPPER_QUALITIES = ["medium", "medium-replay", "medium-expert"]
 

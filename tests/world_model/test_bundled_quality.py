@@ -8,7 +8,7 @@ from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.evaluation.state_edges import data_edges, edge_shares
 from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 
 @pytest.fixture(scope="module")

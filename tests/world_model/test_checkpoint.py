@@ -4,7 +4,9 @@ import torch
 
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, preset
-from dwm_gym.world_model.checkpoint import CheckpointError, load_world_model, read_header, save_world_model
+from dwm_gym.world_model.checkpoint import read_header, save_world_model
+from dwm_gym.world_model.errors import CheckpointError
+from dwm_gym.world_model.registry import load_world_model
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def test_mismatch_and_corruption_errors(model, tmp_path):
 
 
 def test_one_step_round_trip(tmp_path):
-    from dwm_gym.world_model.one_step import OneStepModel
+    from dwm_gym.world_model.onestep.model import OneStepModel
 
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -100,18 +102,6 @@ def test_unknown_kind_is_a_clear_error(model, tmp_path):
     save_file(tensors, str(odd), metadata={"dwm_gym": json.dumps(header)})
     with pytest.raises(CheckpointError, match="unknown world-model kind 'mystery'; known kinds: dwm, onestep"):
         load_world_model(odd)
-
-
-def test_deprecated_names_still_work_and_warn(model, tmp_path):
-    path = save_world_model(model, tmp_path / "dwm.safetensors", rtg_median=0.5)
-    loaded = load_world_model(path)
-    with pytest.warns(DeprecationWarning, match="use model.info"):
-        assert loaded.checkpoint_info["rtg_median"] == 0.5
-    with pytest.warns(DeprecationWarning, match="use model.start_states"):
-        assert loaded.reference_data is loaded.start_states
-    with pytest.warns(DeprecationWarning, match="use model.rollout"):
-        seg = loaded.imagine(np.zeros((2, 11)), np.zeros((2, 3)), 0.5)
-    assert seg.states.shape == (2, 7, 11)
 
 
 def test_resaving_a_loaded_model_keeps_its_provenance(model, tmp_path):

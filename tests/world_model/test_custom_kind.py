@@ -18,7 +18,7 @@ from dwm_gym.data import OfflineDataset, make_dataset
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, buffer_from_dataset
 from dwm_gym.world_model import Segment, WorldModel, load_world_model, register_kind, save_world_model
-from dwm_gym.world_model.kinds import unregister_kind
+from dwm_gym.world_model.registry import unregister_kind
 
 HEALTHY = np.array([1.25, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 

@@ -6,7 +6,7 @@ import torch
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.world_model import DiffusionWorldModel, preset
-from dwm_gym.world_model.diffusion import cosine_alphas_cumprod, respaced_timesteps
+from dwm_gym.world_model.dwm.diffusion import cosine_alphas_cumprod, respaced_timesteps
 from dwm_gym.world_model.termination import hopper_v5_unhealthy
 
 OBS, ACT = 11, 3

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
-from dwm_gym.world_model.one_step import OneStepModel
+from dwm_gym.world_model.onestep.model import OneStepModel
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.world_model import preset
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 from dwm_gym.world_model.training import TrainingRun, train_world_model
 
 

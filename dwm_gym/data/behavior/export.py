@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -86,11 +87,11 @@ def export_behavior(
     for role, snap in (("medium", medium), ("expert", expert)):
         policy = load_actor(snap["path"])
         rng = np.random.default_rng(seed)
-        episodes = collect_episodes(
-            spec.env_id, lambda o, p=policy, g=rng: p.act(o, g), num_episodes=eval_episodes, seed=seed
-        )
+        episodes = collect_episodes(spec.env_id, partial(policy.act, rng=rng), num_episodes=eval_episodes, seed=seed)
         returns = np.array([e.total_return for e in episodes])
         info = policy.info
+        if info is None:
+            raise ValueError(f"{snap['path']} carries no actor info: not a snapshot of `dwm-gym behavior train`")
         info.role = role
         info.mean_return, info.std_return, info.eval_episodes = (
             float(returns.mean()),

@@ -19,6 +19,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ import torch
 from dwm_gym.data.behavior.actor import ActorInfo, BehaviorPolicy, TanhGaussianActor, save_actor
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
+from dwm_gym.utils.sb3_adapter import last_observation
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class _Recorder:
         done = bool(local_vars["dones"][0])
         truncated = bool(info.get("TimeLimit.truncated", False))
         next_obs = info["terminal_observation"] if done else local_vars["new_obs"][0]
-        self.rows["obs"].append(np.array(model._last_obs[0]))
+        self.rows["obs"].append(np.array(last_observation(model)[0]))
         self.rows["actions"].append(np.array(local_vars["actions"][0], dtype=np.float32))
         self.rows["rewards"].append(float(local_vars["rewards"][0]))
         self.rows["next_obs"].append(np.array(next_obs))
@@ -116,7 +118,7 @@ class _Recorder:
     def flush(self, step: int) -> None:
         if not self.rows["rewards"]:
             return
-        arrays = {k: np.asarray(v) for k, v in self.rows.items()}
+        arrays: dict[str, Any] = {k: np.asarray(v) for k, v in self.rows.items()}
         path = self.out / f"transitions_{self.chunk_start:07d}_{step:07d}.npz"
         atomic_write(path, lambda tmp: np.savez(open(tmp, "wb"), **arrays))
         self.chunk_start = step
@@ -197,7 +199,7 @@ def train_behavior_sac(
                     deterministic_mean_return=result["deterministic_mean_return"],
                     extra={"mean_length": result["mean_length"], "wall_s": time.time() - t0},
                 )
-                save_actor(actor, info, run_dir / "actors" / f"step_{step:07d}.safetensors")
+                save_actor(actor, info, Path(run_dir) / "actors" / f"step_{step:07d}.safetensors")
                 logger.info("step %d: return %.1f ± %.1f", step, result["mean_return"], result["std_return"])
             if step % config.checkpoint_every == 0:
                 checkpoint(self.model, finished=False)

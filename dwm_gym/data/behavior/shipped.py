@@ -8,6 +8,7 @@ Look-up order for ``{task}_{role}.safetensors`` (role ``medium`` or ``expert``) 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def save_replay_stream(episodes: list[Episode], path: Path, info: dict) -> Path:
     """Stores a replay stream compactly (float32, compressed npz, no pickle)."""
     from dwm_gym.utils.atomic import atomic_write
 
-    arrays = {
+    arrays: dict[str, Any] = {
         "observations": np.concatenate([e.observations for e in episodes]).astype(np.float32),
         "actions": np.concatenate([e.actions for e in episodes]).astype(np.float32),
         "rewards": np.concatenate([e.rewards for e in episodes]).astype(np.float32),

@@ -1,12 +1,18 @@
-"""The one place that touches private parts of Stable-Baselines3: the setup of ``learn`` and two members.
+"""The one place that touches private parts of Stable-Baselines3: the setup of ``learn`` and four members.
 
 SB3's ``OffPolicyAlgorithm._setup_learn`` (and ``BaseAlgorithm._setup_learn`` it calls) resets the
 env, which an offline run never steps. :func:`setup_offline_learn` is that setup without the env
 reset, the action-noise handling or the replay-buffer truncation (offline buffers are not
 memory-optimized). :func:`update_progress` and :func:`updates_this_call` wrap the two other private
-members the offline loop needs. All of it is pinned to the SB3 source it relies on:
-:data:`MIRRORED_SOURCES` holds the SHA-256 of the SB3 methods as they were when this was written,
-and a test compares them with the installed SB3, failing loudly when SB3 changes them.
+members the offline loop needs; :func:`predict_actions` (a policy's scaled actions, for the one-step
+MVE buffer's rollouts) and :func:`last_observation` (the observation an online SB3 step acted on,
+for recording behaviour-policy training) the two the buffers and the behaviour policies need. The
+learn setup is pinned to the SB3 source it relies on: :data:`MIRRORED_SOURCES` holds the SHA-256 of
+the SB3 methods as they were when this was written, and a test compares them with the installed SB3,
+failing loudly when SB3 changes them; another test checks that the members still exist.
+
+It imports nothing from dwm_gym, so every layer that needs SB3 (the behaviour policies' training in
+``data``, the buffers, the agents) can use it.
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ import textwrap
 import time
 from collections import deque
 
+import numpy as np
+import torch as th
 from stable_baselines3.common import utils
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback
 
 # SHA-256 of the dedented source of each SB3 method setup_offline_learn mirrors (SB3 2.9.2)
@@ -84,3 +93,24 @@ def update_progress(algo: OffPolicyAlgorithm, total_timesteps: int) -> None:
 def updates_this_call(algo: OffPolicyAlgorithm) -> int:
     """Updates since this ``learn`` call started (SB3's ``num_timesteps - _num_timesteps_at_start``)."""
     return algo.num_timesteps - algo._num_timesteps_at_start
+
+
+def predict_actions(policy: BasePolicy, observations: th.Tensor, deterministic: bool = True) -> th.Tensor:
+    """The policy's actions for a batch of (already normalized) observations, in its scaled [-1, 1] units.
+
+    SB3's ``BasePolicy._predict``: unlike the public ``predict``, it stays in torch (no numpy round trip,
+    no unscaling to the env's bounds), which the one-step buffer's rollouts need on every update.
+    """
+    return policy._predict(observations, deterministic=deterministic)
+
+
+def last_observation(algo: BaseAlgorithm) -> np.ndarray:
+    """The observations the step an online SB3 algorithm is taking acted on (``_last_obs``).
+
+    A callback's ``locals`` hold the new observations and the actions, but not the ones acted on; SB3
+    moves ``_last_obs`` on to the new observations in ``_store_transition``, after the step's callbacks.
+    """
+    observations = algo._last_obs
+    if observations is None:
+        raise RuntimeError("the algorithm has not started collecting: no last observation yet")
+    return np.asarray(observations)

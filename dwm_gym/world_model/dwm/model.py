@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -22,11 +22,11 @@ from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
-from dwm_gym.world_model.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
-from dwm_gym.world_model.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.dwm.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
+from dwm_gym.world_model.dwm.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.dwm.unet import TemporalUnet
 from dwm_gym.world_model.rtg import rtg_statistics
 from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
-from dwm_gym.world_model.unet import TemporalUnet
 
 
 class WindowBatches:
@@ -54,7 +54,7 @@ class DiffusionWorldModel(WorldModel):
     """The DWM: a temporal U-Net ε-predictor plus its normalizers and sampler.
 
     Args:
-        config: Model settings (see :mod:`dwm_gym.world_model.config`).
+        config: Model settings (see :mod:`dwm_gym.world_model.dwm.config`).
         obs_dim: State size.
         action_dim: Action size.
         state_normalizer: Fitted normalizer of states, of the kind ``config.state_normalization`` names.
@@ -93,6 +93,7 @@ class DiffusionWorldModel(WorldModel):
                 f"got a {type(state_normalizer).__name__}"
             )
         super().__init__(obs_dim, action_dim, state_normalizer, reward_normalizer, env_id, info, start_states)
+        self.state_normalizer: CDFNormalizer | GaussianNormalizer = state_normalizer
         self.config = config
         self.sampler = sampler or SamplerConfig()
         self.row_dim = obs_dim + action_dim + 1
@@ -100,6 +101,10 @@ class DiffusionWorldModel(WorldModel):
             config.segment_length, self.row_dim, action_dim, config.dim, config.dim_mults, config.kernel_size
         )
         alphas_cumprod = cosine_alphas_cumprod(config.diffusion_steps)
+        self.alphas_cumprod: torch.Tensor
+        self.generated_slots: torch.Tensor
+        self.x0_low: torch.Tensor
+        self.x0_high: torch.Tensor
         self.register_buffer("alphas_cumprod", torch.tensor(alphas_cumprod, dtype=torch.float32), persistent=False)
         steps = respaced_timesteps(config.diffusion_steps, config.sampling_steps)
         generated = torch.ones(config.segment_length, self.row_dim)
@@ -264,7 +269,8 @@ class DiffusionWorldModel(WorldModel):
         """
         steps = self.check_steps(steps)
         settings = self.sampler_settings(sampler)
-        x = self.sample_sequence(obs, action, self.default_rtg if rtg is None else rtg, generator, settings)
+        target = cast(float, self.default_rtg) if rtg is None else rtg  # a DWM uses RTG: its default is a float
+        x = self.sample_sequence(obs, action, target, generator, settings)
         normalized = x[:, 1 : steps + 1, : self.obs_dim]
         states = self.state_normalizer.unnormalize(normalized, clip_tails=settings.clip_state_tails)
         rewards = self.reward_normalizer.unnormalize(x[:, :steps, -1])

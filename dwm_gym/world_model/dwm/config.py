@@ -8,12 +8,13 @@ fix the network and its training. See docs/paper.md for the paper's values.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer
-from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.validation import choice, finite, non_negative
+
+Precision = Literal["auto", "bf16", "fp32"]
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,21 @@ class SamplerConfig:
     temperature: float = 0.5
     clip_denoised: bool = True
     clip_state_tails: bool = True
-    precision: str = "auto"
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
-        choice("precision", self.precision, ("auto", "bf16", "fp32"))
+        choice("precision", self.precision, get_args(Precision))
         finite("guidance_weight", self.guidance_weight)  # frozen: checked, not converted
         non_negative("start_noise_scale", self.start_noise_scale)
         non_negative("temperature", self.temperature)
 
 
 # DWMConfig.state_normalization -> the state normalizer class it trains and loads with
-STATE_NORMALIZERS = {"cdf": CDFNormalizer, "gaussian": GaussianNormalizer}
+StateNormalization = Literal["cdf", "gaussian"]
+STATE_NORMALIZERS: dict[StateNormalization, type[CDFNormalizer] | type[GaussianNormalizer]] = {
+    "cdf": CDFNormalizer,
+    "gaussian": GaussianNormalizer,
+}
 
 
 @dataclass
@@ -88,7 +93,7 @@ class DWMConfig:
     train_steps: int = 2_000_000
     ema_decay: float = 0.995
     ema_every: int = 10
-    state_normalization: str = "cdf"
+    state_normalization: StateNormalization = "cdf"
 
     def __post_init__(self) -> None:
         choice("state_normalization", self.state_normalization, STATE_NORMALIZERS)
@@ -96,12 +101,6 @@ class DWMConfig:
     def new_state_normalizer(self) -> CDFNormalizer | GaussianNormalizer:
         """An unfitted normalizer of the kind ``state_normalization`` names (fit it on the training states)."""
         return STATE_NORMALIZERS[self.state_normalization]()
-
-    @property
-    def horizon(self) -> int:
-        """Deprecated name of :attr:`segment_length`."""
-        warn_deprecated("DWMConfig.horizon is deprecated: use segment_length")
-        return self.segment_length
 
 
 # keys of checkpoints written before the sampler settings had their own dataclass
@@ -140,7 +139,7 @@ PRESETS: dict[str, DWMConfig] = {
 }
 
 
-def preset(name: str, **overrides) -> DWMConfig:
+def preset(name: str, **overrides: Any) -> DWMConfig:
     """A copy of preset ``name`` with ``overrides`` applied.
 
     Raises:
@@ -148,7 +147,4 @@ def preset(name: str, **overrides) -> DWMConfig:
     """
     if name not in PRESETS:
         raise KeyError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-    if "horizon" in overrides:
-        warn_deprecated("preset(horizon=...) is deprecated: use segment_length=")
-        overrides["segment_length"] = overrides.pop("horizon")
     return replace(PRESETS[name], **overrides)

@@ -11,23 +11,50 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from dwm_gym.agents.runs import ALGORITHMS, AgentRunConfig, train_agent
+from dwm_gym.agents.run_config import AlgorithmName
+from dwm_gym.agents.runs import AgentRunConfig, train_agent
+from dwm_gym.agents.saved import load_agent
+from dwm_gym.data.specs import Refs
 from dwm_gym.evaluation.policy_eval import evaluate_agent
 from dwm_gym.evaluation.scores import normalized_score
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
-REFS = ["d4rl", "v5"]
 # ``agent train`` options are AgentRunConfig's fields (--field-name, its type, default and docstring);
 # only what the dataclass cannot say is set here
-AGENT_TRAIN_OVERRIDES = {
-    "algo": {"choices": list(ALGORITHMS)},
+AGENT_TRAIN_OVERRIDES: dict[str, dict[str, Any]] = {
     "dataset": {"required": True},  # no silent default dataset on the command line
-    "refs": {"choices": REFS},
 }
+
+
+@dataclass
+class AgentEvalOptions:
+    """Options of ``agent eval``.
+
+    Attributes:
+        model: ``model.zip`` of a run.
+        episodes: Deterministic episodes.
+        algo: The agent's algorithm (default: from the run's ``agent.json``).
+        env: The real env (default: from the run's ``agent.json``).
+        seed: Seed of the first episode.
+        refs: Normalized-score references.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        json: Write the result here.
+    """
+
+    model: str
+    episodes: int = 10
+    algo: AlgorithmName | None = None
+    env: str | None = None
+    seed: int = 0
+    refs: Refs = "d4rl"
+    device: str = "auto"
+    json: str | None = None
 
 
 def agent_train(args: argparse.Namespace) -> int:
@@ -50,50 +77,25 @@ def agent_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_agent(model_path: str | Path, algo: str | None = None, device: str = "auto"):
-    """Loads a saved agent for evaluation, without rebuilding its (model-based) replay buffer.
-
-    Args:
-        model_path: ``model.zip`` (or ``checkpoints/latest.zip``) of a run.
-        algo: ``td3bc``, ``iql`` or ``td3``; default: read from the run's ``agent.json``.
-        device: Torch device.
-
-    Returns:
-        (agent, run summary dict or ``{}``).
-    """
-    model_path = Path(model_path)
-    if not model_path.is_file():
-        raise FileNotFoundError(f"no saved agent at {model_path}")
-    summary = {}
-    for folder in (model_path.parent, model_path.parent.parent):
-        if (folder / "agent.json").is_file():
-            summary = json.loads((folder / "agent.json").read_text())
-            break
-    algo = algo or summary.get("config", {}).get("algo")
-    if algo not in ALGORITHMS:
-        raise ValueError(f"cannot tell the algorithm of {model_path}: pass --algo ({', '.join(ALGORITHMS)})")
-    plain_buffer = {"replay_buffer_class": None, "replay_buffer_kwargs": {}, "buffer_size": 1}
-    return ALGORITHMS[algo].load(model_path, device=device, custom_objects=plain_buffer), summary
-
-
 def agent_eval(args: argparse.Namespace) -> int:
     """Handler of ``agent eval``: deterministic episodes on the real env, return and normalized score."""
-    agent, summary = load_agent(args.model, args.algo, args.device)
-    env_id = args.env or summary.get("env_id")
+    options = dataclass_from_args(AgentEvalOptions, args)
+    agent, summary = load_agent(options.model, options.algo, options.device)
+    env_id = options.env or summary.get("env_id")
     if env_id is None:
         raise ValueError("cannot tell the env of this agent: pass --env (e.g. Hopper-v5)")
-    result = evaluate_agent(agent, env_id, args.episodes, args.seed, args.refs)
-    other = "v5" if args.refs == "d4rl" else "d4rl"
+    result = evaluate_agent(agent, env_id, options.episodes, options.seed, options.refs)
+    other = "v5" if options.refs == "d4rl" else "d4rl"
     result[f"normalized_score_{other}"] = float(np.mean(normalized_score(env_id, np.asarray(result["returns"]), other)))
     print(
-        f"{env_id}, {args.episodes} episodes: return {result['mean_return']:.1f} ± {result['std_return']:.1f}, "
-        f"normalized score {result['normalized_score']:.3f} ({args.refs} references; "
+        f"{env_id}, {options.episodes} episodes: return {result['mean_return']:.1f} ± {result['std_return']:.1f}, "
+        f"normalized score {result['normalized_score']:.3f} ({options.refs} references; "
         f"{result[f'normalized_score_{other}']:.3f} with the {other} references"
         + (", as minari.get_normalized_score gives for dwm_gym datasets)" if other == "v5" else ")")
     )
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"model": str(args.model), "env_id": env_id, **result}, indent=2))
+    if options.json:
+        Path(options.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(options.json).write_text(json.dumps({"model": str(options.model), "env_id": env_id, **result}, indent=2))
     return 0
 
 
@@ -115,15 +117,6 @@ def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=agent_train)
     evaluate = actions.add_parser("eval", help="evaluate a saved agent on the real env")
-    evaluate.add_argument("--model", required=True, help="model.zip of a run")
-    evaluate.add_argument("--episodes", type=int, default=10, help="deterministic episodes (default: %(default)s)")
-    evaluate.add_argument("--algo", choices=list(ALGORITHMS), default=None, help="default: from the run's agent.json")
-    evaluate.add_argument("--env", default=None, help="default: from the run's agent.json")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: %(default)s)")
-    evaluate.add_argument(
-        "--refs", choices=REFS, default="d4rl", help="normalized-score references (default: %(default)s)"
-    )
-    evaluate.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
-    evaluate.add_argument("--json", default=None, help="write the result here")
+    add_dataclass_arguments(evaluate, AgentEvalOptions)
     evaluate.set_defaults(func=agent_eval)
     return agent

@@ -5,10 +5,13 @@ import json
 
 import pytest
 
-from dwm_gym.agents.cli_commands import add_agent_parser, load_agent
+from dwm_gym.agents.saved import load_agent
+from dwm_gym.cli.agent_commands import add_agent_parser
 from dwm_gym.data import make_dataset
 from dwm_gym.value_expansion.cache import model_digest
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
+
+pytestmark = pytest.mark.smoke  # a command, script or benchmark end to end at tiny sizes
 
 
 def run(argv: str) -> int:

@@ -136,8 +136,7 @@ class OneStepModel(WorldModel):
         unknown = sorted(set(config) - _STORED_CONFIG_KEYS)
         if unknown:
             raise ValueError(f"unknown one-step config keys {unknown}; known: {sorted(_STORED_CONFIG_KEYS)}")
-        sizes = {key: int(config[key]) for key in ("hidden", "layers")}
-        return cls(**common, **sizes)
+        return cls(**common, hidden=int(config["hidden"]), layers=int(config["layers"]))
 
     @classmethod
     def training_setup(

@@ -8,9 +8,14 @@ block through a Mish + Linear projection added after the first convolution.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
+from typing import cast
 
 import torch
 from torch import nn
+
+# one U-Net level: two residual blocks and a down- or up-sampling layer (an nn.ModuleList of three)
+Stage = tuple[Callable[..., torch.Tensor], Callable[..., torch.Tensor], Callable[..., torch.Tensor]]
 
 
 class SinusoidalPosEmb(nn.Module):
@@ -144,12 +149,12 @@ class TemporalUnet(nn.Module):
         cond = torch.cat([self.time_mlp(k), self.rtg_mlp(rtg) * rtg_keep, self.action_mlp(action)], dim=-1)
         h = x.transpose(1, 2)
         skips = []
-        for block1, block2, down in self.downs:
+        for block1, block2, down in cast(Iterable[Stage], self.downs):
             h = block2(block1(h, cond), cond)
             skips.append(h)
             h = down(h)
         h = self.mid2(self.mid1(h, cond), cond)
-        for block1, block2, up in self.ups:
+        for block1, block2, up in cast(Iterable[Stage], self.ups):
             h = torch.cat([h, skips.pop()], dim=1)
             h = up(block2(block1(h, cond), cond))
         return self.final(h).transpose(1, 2)

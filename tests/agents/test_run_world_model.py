@@ -1,0 +1,59 @@
+"""An agent run resolves its world model once, and builds its agent from the ``ALGORITHMS`` table."""
+
+import json
+import zipfile
+
+import pytest
+
+from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, resolve_world_model
+from dwm_gym.agents.runs import build_agent, train_agent
+from dwm_gym.world_model import registry
+
+
+@pytest.fixture
+def weight_reads(monkeypatch):
+    """Counts the checkpoint files whose tensors are read (every load of a world model reads them once)."""
+    reads: list[str] = []
+    read_tensors = registry.read_tensors
+
+    def counting(path):
+        reads.append(str(path))
+        return read_tensors(path)
+
+    monkeypatch.setattr(registry, "read_tensors", counting)
+    return reads
+
+
+def test_a_run_and_its_resumption_each_load_the_world_model_once(tmp_path, medium_data, weight_reads):
+    config = AgentRunConfig(
+        algo="td3bc",
+        world_model="dwm",
+        horizon=2,
+        steps=4,
+        batch_size=16,
+        device="cpu",
+        eval_every=0,
+        eval_episodes=1,
+        checkpoint_every=4,
+    )
+    train_agent(config, tmp_path / "run", progress_bar=False, dataset=medium_data)
+    assert len(weight_reads) == 1 and weight_reads[0].endswith("hopper_medium_dwm.safetensors")
+    summary = json.loads((tmp_path / "run" / "agent.json").read_text())
+    assert summary["world_model_digest"] == resolve_world_model("dwm", config.dataset).digest
+    with zipfile.ZipFile(tmp_path / "run" / "model.zip") as saved:  # the saved agent names the model by its file
+        data = json.loads(saved.read("data"))
+    assert "hopper_medium_dwm.safetensors" in json.dumps(data["replay_buffer_kwargs"])
+    weight_reads.clear()
+    resumed = AgentRunConfig(**{**config.__dict__, "steps": 8})
+    train_agent(resumed, tmp_path / "run", resume=True, progress_bar=False, dataset=medium_data)
+    assert len(weight_reads) == 1
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_agents_are_built_from_the_algorithms_table(name):
+    config = AgentRunConfig(algo=name, device="cpu", batch_size=32)
+    agent = build_agent(config, "Hopper-v5", 100)
+    assert type(agent) is ALGORITHMS[name].cls and agent.batch_size == 32 and agent.replay_buffer.buffer_size == 100
+    for key, value in ALGORITHMS[name].settings(config).items():
+        if key != "policy_kwargs":
+            assert getattr(agent, key) == value
