@@ -48,7 +48,10 @@ class OnePartImaginedBuffer(DiffusionMVEReplayBuffer):
         if self.cut_tail:
             size = self.size()
             scale = self.observations[:size, 0].std(0) + 1e-6
-            imagined = self.cache.states[:size, 0, 0].cpu().numpy()
+            states = self.cache.states
+            if states is None:
+                raise RuntimeError("the imagination cache holds no states after prepare(); fill it first")
+            imagined = states[:size, 0, 0].cpu().numpy()
             error = (((imagined - self.next_observations[:size, 0]) / scale) ** 2).mean(1)
             self.tail = error > np.quantile(error, 1.0 - TAIL)
         return metrics

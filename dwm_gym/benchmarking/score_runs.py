@@ -14,10 +14,11 @@ import argparse
 import time
 from pathlib import Path
 
+from dwm_gym.agents.run_config import AlgorithmName
 from dwm_gym.benchmarking.run_archive import archive_finished, archived_record, finished, same_run
 from dwm_gym.evaluation.run_records import RunRecordError, record_from_run_folder
 
-ALGOS = {"TD3BC": "td3bc", "IQL": "iql"}  # a method's algorithm suffix -> AgentRunConfig.algo
+ALGOS: dict[str, AlgorithmName] = {"TD3BC": "td3bc", "IQL": "iql"}  # a method's algorithm suffix -> AgentRunConfig.algo
 
 METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
 DEFAULT_HORIZON = 5
@@ -150,6 +151,7 @@ def prepare_shared_cache(args: argparse.Namespace):
     )
     longest = DiffusionMVEReplayBuffer(1, *spaces(dataset), horizon=0, **settings).max_horizon
     buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
+    assert isinstance(buffer, DiffusionMVEReplayBuffer)  # the class passed in above
     print(f"imagination cache: {buffer.prepare_cache(progress=True)}", flush=True)
     return buffer
 

@@ -152,8 +152,9 @@ def mean_table(tables: Iterable[Mapping[str, Cell | None]]) -> dict[str, tuple[f
     tables = list(tables)
     means: dict[str, tuple[float, float] | None] = {}
     for method in METHODS:
-        cells = [t.get(method) for t in tables]
-        ok = all(c is not None and c.seeds == cells[0].seeds and len(c.seeds) >= MIN_SEEDS for c in cells)
+        found = [t.get(method) for t in tables]
+        cells = [c for c in found if c is not None]
+        ok = len(cells) == len(found) and all(c.seeds == cells[0].seeds and len(c.seeds) >= MIN_SEEDS for c in cells)
         means[method] = (
             (float(np.mean([c.final[0] for c in cells])), float(np.mean([c.last3[0] for c in cells]))) if ok else None
         )

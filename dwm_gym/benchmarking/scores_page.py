@@ -105,9 +105,8 @@ def _ratio_table(tables: dict, paper: dict) -> list[str]:
     lines = _header("ratio, final / last 3", *tables, "mean of the three", "paper, mean of the three")
     for a, b in RATIOS:
         cells = [f"{r[0]:.2f} / {r[1]:.2f}" if (r := ratio(t, a, b)) else "—" for t in tables.values()]
-        mean = (
-            f"**{means[a][0] / means[b][0]:.2f} / {means[a][1] / means[b][1]:.2f}**" if means[a] and means[b] else "—"
-        )
+        mean_a, mean_b = means[a], means[b]
+        mean = f"**{mean_a[0] / mean_b[0]:.2f} / {mean_a[1] / mean_b[1]:.2f}**" if mean_a and mean_b else "—"
         lines.append(_row(f"{a} / {b}", *cells, mean, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
 
@@ -123,7 +122,8 @@ def _grid_table(records: list[RunRecord], dataset: str, chosen: Mapping[str, Cel
                 row, method = rows[k], f"{prefix}-{algo}"
                 text = "missing" if row["final_mean"] is None else f"{row['final_mean']:.3f}"
                 text += f" ({row['diverged']} diverged)" if row["diverged"] else ""
-                picked = chosen.get(method) is not None and chosen[method].label == describe(method, row)
+                chosen_cell = chosen.get(method)
+                picked = chosen_cell is not None and chosen_cell.label == describe(method, row)
                 cells.append(f"**{text}**" if picked else text)
             lines.append(_row(prefix, describe(f"{prefix}-TD3BC", config), *cells))
     return lines
