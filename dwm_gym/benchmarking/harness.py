@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dwm_gym._version import __version__
 from dwm_gym.utils import provenance
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.provenance import machine_info, package_source
@@ -108,13 +109,11 @@ def run_info(args: argparse.Namespace) -> dict[str, Any]:
     ``commit``/``dirty`` are the benchmark scripts' checkout; ``package`` is :func:`package_source`, the
     code that actually ran, which differs when the scripts run from another checkout than the installed one.
     """
-    import dwm_gym
-
     commit, dirty = git_commit()
     plain = (str, int, float, bool, type(None))
     return {
         "script": script_path(),
-        "version": dwm_gym.__version__,
+        "version": __version__,
         "package": package_source(),
         "commit": commit,
         "dirty": dirty,
