@@ -7,6 +7,7 @@ import pytest
 
 PACKAGE = Path(__file__).parent.parent / "dwm_gym"
 ORDER = ["utils", "data", "world_model", "envs", "value_expansion", "evaluation", "agents", "render", "demo", "cli"]
+ORDER.insert(ORDER.index("cli"), "sweep")  # sweeps drive agent runs; the command line drives sweeps
 # envs and value_expansion are siblings: neither may import the other
 SIBLINGS = {("envs", "value_expansion"), ("value_expansion", "envs")}
 
@@ -49,7 +50,7 @@ def test_minari_only_in_data(path):
         assert not any(n == "minari" or n.startswith("minari.") for n in imported_modules(path))
 
 
-SB3_LAYERS = {"envs", "value_expansion", "agents", "evaluation", "demo", "cli"}
+SB3_LAYERS = {"envs", "value_expansion", "agents", "evaluation", "demo", "sweep", "cli"}
 # Behaviour policies are trained with SB3 SAC (issue: "train SB3 SAC on Hopper-v5"); the exported
 # actors load without SB3, so only the training module needs it.
 SB3_ALLOWED_FILES = {"data/behavior/sac_training.py"}
