@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ def train_agent(
     resume: bool = False,
     progress_bar: bool = True,
     dataset: OfflineDataset | None = None,
+    callbacks: Sequence[BaseCallback] = (),
 ) -> dict[str, Any]:
     """Trains (or resumes) one run into folder ``out``; returns the summary written to ``agent.json``.
 
@@ -108,6 +110,8 @@ def train_agent(
         resume: Continue from ``out/checkpoints/latest.zip`` (error if absent).
         progress_bar: SB3's progress bar over updates.
         dataset: The loaded dataset (else read from Minari by ``config.dataset``).
+        callbacks: More SB3 callbacks, run after every update once the evaluation and checkpoint due at it are
+            written (a sweep's trial reports its checkpoints to the sweep engine this way).
     """
     out = Path(out)
     dataset = dataset if dataset is not None else OfflineDataset.from_minari(config.dataset)
@@ -126,7 +130,7 @@ def train_agent(
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, digest, latest)
+        agent, summary, evaluation, run_callbacks = _setup_run(config, out, resume, dataset, digest, latest)
     except BaseException:
         if not resume:  # a failed setup leaves no half-made run behind: the same command can be retried
             if created:
@@ -136,7 +140,8 @@ def train_agent(
         raise
     remaining = config.steps - agent.num_timesteps if resume else config.steps
     if remaining > 0:
-        offline_learn(agent, remaining, callbacks, 1000, config.algo, not resume, progress_bar)
+        every = CallbackList([run_callbacks, *callbacks])
+        offline_learn(agent, remaining, every, 1000, config.algo, not resume, progress_bar)
     agent.save(out / "model.zip")
     history = evaluation.history
     final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
