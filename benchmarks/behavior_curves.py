@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness import make_parser, parse_args, scratch_dir, write_result
-
+from dwm_gym.benchmarking.harness import make_parser, parse_args, scratch_dir, write_result
 from dwm_gym.data.behavior.actor import load_actor
 from dwm_gym.data.behavior.shipped import ASSETS
 from dwm_gym.data.specs import reference_scores

@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from harness import machine_info, make_parser, parse_args, write_result
 
+from dwm_gym.benchmarking.harness import machine_info, make_parser, parse_args, write_result
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.data.specs import task_spec

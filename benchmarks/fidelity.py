@@ -17,8 +17,8 @@ from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
-from harness import make_parser, parse_args, write_result
 
+from dwm_gym.benchmarking.harness import make_parser, parse_args, write_result
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.envs import DiffusionImaginedVectorEnv
 

@@ -22,8 +22,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from harness import make_parser, parse_args, tiny_dataset, write_result
-
+from dwm_gym.benchmarking.harness import make_parser, parse_args, tiny_dataset, write_result
 from dwm_gym.data import OfflineDataset
 from dwm_gym.evaluation.error_report import held_out_part
 from dwm_gym.evaluation.model_error import model_error_by_horizon

@@ -16,10 +16,10 @@ import time
 
 import gymnasium as gym
 import numpy as np
-from harness import machine_info, make_parser, parse_args, write_result
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import dwm_gym  # noqa: F401  (registers DWM-* ids)
+from dwm_gym.benchmarking.harness import machine_info, make_parser, parse_args, write_result
 from dwm_gym.envs import DiffusionImaginedVectorEnv
 
 

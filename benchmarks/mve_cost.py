@@ -25,9 +25,9 @@ import time
 
 import numpy as np
 import torch
-from harness import command_line, machine_info, make_parser, parse_args, tiny_dataset, write_result
 
 from dwm_gym.agents import TD3BC
+from dwm_gym.benchmarking.harness import command_line, machine_info, make_parser, parse_args, tiny_dataset, write_result
 from dwm_gym.data import OfflineDataset
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer
 from dwm_gym.world_model.bundled import resolve_checkpoint

@@ -19,9 +19,9 @@ python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                     [--methods DWM-TD3BC,DWM-IQL,OneStep-TD3BC,OneStep-IQL]
                                     [--select-seeds 0,1] [--seeds 0,1,2,3,4] [--updates 50000]
                                     [--eval-every 10000] [--eval-episodes 10] [--workers 2]
-                                    [--runs runs/scores] [--archive benchmarks/results/scores_runs]
+                                    [--runs runs/scores] [--archive benchmarks/results/records]
                                     [--dwm-checkpoint PATH --dwm-label NAME] [--report-only]
-                                    [--json benchmarks/results/paper_protocol_<dataset>.json] [--tiny]
+                                    [--json <runs>/paper_protocol_<dataset>.json] [--tiny]
 
 ``--dwm-checkpoint`` / ``--dwm-label``: another DWM than the dataset's, as in ``scores.py`` (its runs and caches
 carry the label: ``DWM-TD3BC_cdf_h3_rtg0.7_s0``).
@@ -39,32 +39,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
-from harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from scores import dataset_name, finished_run, method_settings, prepare_shared_cache, run_one
 
-HORIZONS = (1, 3, 5, 7)
-#: g_eval grid of each dataset (docs/paper.md, "Return-to-go"): deliberately optimistic targets.
-G_EVAL = {
-    "hopper-medium": (0.6, 0.7, 0.8),
-    "walker2d-medium": (0.6, 0.7, 0.8),
-    "halfcheetah-medium": (0.4, 0.5, 0.6),
-    "hopper-medium-replay": (0.6, 0.7, 0.8),
-    "walker2d-medium-replay": (0.6, 0.7, 0.8),
-    "halfcheetah-medium-replay": (0.4, 0.5, 0.6),
-    "hopper-medium-expert": (0.7, 0.8, 0.9),
-    "walker2d-medium-expert": (0.8, 0.9, 1.0),
-    "halfcheetah-medium-expert": (0.6, 0.7, 0.8),
-}
-
-
-def grid(method: str, name: str, horizons: tuple[int, ...], g_evals: tuple[float, ...] | None) -> list[dict]:
-    """The configurations of ``method`` on dataset ``name``: ``{"horizon": H, "rtg": g}`` (rtg None: none)."""
-    prefix = method.rpartition("-")[0]
-    if prefix == "DWM":
-        return [{"horizon": h, "rtg": g} for h in horizons for g in (g_evals or G_EVAL[name])]
-    if prefix == "OneStep":
-        return [{"horizon": h, "rtg": None} for h in horizons]
-    return [{"horizon": 5, "rtg": None}]
+from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
+from dwm_gym.benchmarking.protocol import HORIZONS, choose, grid
+from dwm_gym.benchmarking.score_runs import dataset_name, finished_run, method_settings, prepare_shared_cache, run_one
 
 
 def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse.Namespace:
@@ -130,19 +108,6 @@ def summarize(runs: list[dict]) -> dict:
     }
 
 
-def choose(per_config: list[dict], n_seeds: int) -> dict | None:
-    """The configuration with the best mean final score among those whose ``n_seeds`` runs all finished with
-    a critic that held (a diverged critic's score is not trustworthy); ties: the smaller H, then the smaller
-    g_eval. None when a configuration is unfinished or every one diverged."""
-    if any(c["final_mean"] is None or len(c["seeds"]) < n_seeds for c in per_config):
-        return None
-    sound = [c for c in per_config if c["diverged"] == 0]
-    if not sound:
-        return None
-    best = max(sound, key=lambda c: (c["final_mean"], -c["horizon"], -(c["rtg"] or 0.0)))
-    return {"horizon": best["horizon"], "rtg": best["rtg"]}
-
-
 def main() -> None:
     parser = make_parser(__doc__, None, device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-replay-v0")
@@ -156,7 +121,7 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--runs", default="runs/scores")
-    parser.add_argument("--archive", default="benchmarks/results/scores_runs")
+    parser.add_argument("--archive", default="benchmarks/results/records")
     parser.add_argument("--report-only", action="store_true", help="train nothing; report what is finished")
     parser.add_argument(
         "--dwm-checkpoint", default=None, help="the DWM runs' checkpoint (default: the dataset's); needs --dwm-label"
@@ -179,7 +144,7 @@ def main() -> None:
     )
     if args.tiny:
         args.dataset = tiny_dataset()
-    args.json = args.json or f"benchmarks/results/paper_protocol_{dataset_name(args)}.json"
+    args.json = args.json or str(Path(args.runs) / f"paper_protocol_{dataset_name(args)}.json")
     if bool(args.dwm_checkpoint) != bool(args.dwm_label):
         parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
     command = command_line(args)  # the protocol's own options, before scores.py's fields are added

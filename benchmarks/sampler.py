@@ -25,8 +25,8 @@ import time
 
 import numpy as np
 import torch
-from harness import machine_info, make_parser, parse_args, write_result
 
+from dwm_gym.benchmarking.harness import machine_info, make_parser, parse_args, write_result
 from dwm_gym.data.normalizers import MinMaxNormalizer
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model import DiffusionWorldModel, load_world_model, preset

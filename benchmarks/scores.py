@@ -6,18 +6,18 @@ Usage:
                                 [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--cache-seed 0]
                                 [--eval-every 10000]
                                 [--eval-episodes 10] [--workers 2] [--runs runs/scores]
-                                [--archive benchmarks/results/scores_runs] [--report-only]
-                                [--json benchmarks/results/scores.json] [--tiny]
+                                [--archive benchmarks/results/records] [--report-only]
+                                [--json <runs>/scores_<dataset>.json] [--tiny]
 
-Every method gets the same update budget and batch (128) on the same data, with the world models of
-the dataset (``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is
-scored every ``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env
-(D4RL-normalized 0-1 score, and the project's v5 references); the table gives the final score and the
-mean of the last three evaluations, and the JSON the curves. Runs go to
-``--runs/<dataset>/<run name>/`` (``hopper-medium/DWM-TD3BC_s0``; a DWM run with another H or RTG than the
-defaults is ``DWM-TD3BC_h3_rtg0.7_s0``, one on another ``--cache-seed`` ``DWM-TD3BC_cache1_s0``, a one-step
-run with another H ``OneStep-TD3BC_h3_s0``) and their records are archived under
-``--archive/<dataset>/<run name>/``; finished runs are reused and unfinished ones resume from their
+Every method gets the same update budget and batch (128) on the same data, with the world models of the dataset
+(``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is scored every
+``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env (D4RL-normalized 0-1 score,
+and the project's v5 references); the table gives the final score and the mean of the last three evaluations, and
+the report JSON (default ``<runs>/scores_<dataset>.json``) the curves. Runs go to ``--runs/<dataset>/<run name>/``
+(``hopper-medium/DWM-TD3BC_s0``; a DWM run with another H or RTG than the defaults is ``DWM-TD3BC_h3_rtg0.7_s0``,
+one on another ``--cache-seed`` ``DWM-TD3BC_cache1_s0``, a one-step run with another H ``OneStep-TD3BC_h3_s0``)
+and each finished run's compact record (settings, model digest, curve, critic summary, commit, date, machine) is
+appended to ``--archive/<dataset>.jsonl``; finished runs are reused and unfinished ones resume from their
 checkpoint, so an interrupted benchmark continues where it stopped.
 
 Budget on 2 CPU cores (one torch thread per worker, 2 workers): about 170 updates/s for TD3BC, 140 for
@@ -28,226 +28,106 @@ plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segme
 updates) are out of reach on CPU, so compare the methods with each other, not with the paper's numbers.
 A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``. ``--tiny``: every method for 20 updates on a
 400-transition dataset generated into a temporary folder, one seed, evaluated every 10 updates on one
-episode, with temporary ``--runs`` and ``--archive`` (unless given) — it never touches the archive.
+episode, with temporary ``--runs`` and ``--archive`` (unless given) — it never touches the archive. The docs' tables are
+rendered from the archive by ``benchmarks/render_docs.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-from harness import make_parser, parse_args, scratch_dir, tiny_dataset
-from run_archive import archive_finished, archived_summary, finished, restore_finished, same_run
-from scores_report import ALGOS, report
+import numpy as np
 
-METHODS = ["TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"]
-DEFAULT_HORIZON = 5
-# the arguments that set a run's method (its name, its config, its cache): scores.py's options, with their
-# defaults; the scripts that drive run_one (paper_protocol, h1_divergence) set them with method_settings()
-METHOD_SETTINGS = {
-    "horizon": DEFAULT_HORIZON,
-    "onestep_horizon": DEFAULT_HORIZON,
-    "rtg": None,
-    "data_termination": False,
-    "dwm_checkpoint": None,
-    "dwm_label": None,
-    "cache_seed": 0,
-}
+from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
+from dwm_gym.benchmarking.score_runs import (
+    ALGOS,
+    METHODS,
+    dataset_name,
+    finished_run,
+    prepare_shared_cache,
+    run_config,
+    run_name,
+    run_one,
+)
 
 
-def method_settings(args: argparse.Namespace, **changes) -> argparse.Namespace:
-    """A copy of ``args`` with every :data:`METHOD_SETTINGS` field: ``changes``, else the default.
-
-    Raises:
-        ValueError: On a name that is not a method setting.
-    """
-    unknown = set(changes) - set(METHOD_SETTINGS)
-    if unknown:
-        raise ValueError(f"not method settings: {sorted(unknown)}; they are {sorted(METHOD_SETTINGS)}")
-    return argparse.Namespace(**{**vars(args), **METHOD_SETTINGS, **changes})
-
-
-def run_config(method: str, seed: int, args: argparse.Namespace):
-    """The :class:`AgentRunConfig` of one (method, seed)."""
-    from dwm_gym.agents.runs import AgentRunConfig
-
-    prefix, _, algo = method.rpartition("-")
-    if algo not in ALGOS or prefix not in ("", "OneStep", "DWM"):
-        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    world_model = {"": None, "OneStep": "onestep", "DWM": args.dwm_checkpoint or "dwm"}[prefix]
-    # a model-free run has no H: it keeps the default, so --horizon never renames or retrains TD3BC / IQL
-    horizon = {"": DEFAULT_HORIZON, "OneStep": args.onestep_horizon, "DWM": args.horizon}[prefix]
-    return AgentRunConfig(
-        algo=ALGOS[algo],
-        dataset=args.dataset,
-        world_model=world_model,
-        horizon=horizon,
-        rtg=args.rtg,
-        steps=args.updates,
-        seed=seed,
-        device="cpu",
-        eval_every=args.eval_every,
-        eval_episodes=args.eval_episodes,
-        checkpoint_every=args.eval_every,
-        cache_file=shared_cache_file(args) if prefix == "DWM" else None,
-        data_termination=args.data_termination and prefix != "",
-    )
-
-
-def dataset_label(dataset_id: str) -> str:
-    """``hopper-medium`` for ``dwm_gym/hopper/medium-v0``."""
+def report(
+    results: list[dict], methods: list[str], args: argparse.Namespace, wall: float, missing: list[str] | None = None
+) -> None:
+    """Prints the table and writes the JSON (``missing``: runs not finished yet, with ``--report-only``)."""
     from dwm_gym.data.specs import parse_dataset_name
+    from dwm_gym.evaluation import normalized_score
 
-    spec, quality = parse_dataset_name(dataset_id)
-    return f"{spec.name}-{quality}"
-
-
-def dataset_name(args: argparse.Namespace) -> str:
-    """``hopper-medium`` for ``--dataset dwm_gym/hopper/medium-v0`` (the folder of the dataset's runs)."""
-    return dataset_label(args.dataset)
-
-
-def run_name(method: str, seed: int, args: argparse.Namespace) -> str:
-    """``DWM-TD3BC_s0``; settings other than the defaults are spelled out (``DWM-TD3BC_h3_rtg0.7_s0``)."""
-    prefix = method.rpartition("-")[0]
-    parts = [method]
-    if prefix == "DWM":
-        parts += [args.dwm_label] if args.dwm_label else []
-        parts += [f"h{args.horizon}"] if args.horizon != DEFAULT_HORIZON else []
-        parts += [f"rtg{args.rtg:g}"] if args.rtg is not None else []
-        parts += [f"cache{args.cache_seed}"] if args.cache_seed else []
-    elif prefix == "OneStep" and args.onestep_horizon != DEFAULT_HORIZON:
-        parts.append(f"h{args.onestep_horizon}")
-    if prefix and args.data_termination:
-        parts.append("dterm")
-    return "_".join([*parts, f"s{seed}"])
-
-
-def run_folder(method: str, seed: int, args: argparse.Namespace) -> Path:
-    """Where one run trains (``--runs/<dataset>/<run name>``)."""
-    return Path(args.runs) / dataset_name(args) / run_name(method, seed, args)
-
-
-def archive_folder(args: argparse.Namespace) -> Path:
-    """Where the dataset's finished runs are archived (``--archive/<dataset>``)."""
-    return Path(args.archive) / dataset_name(args)
-
-
-def shared_cache_file(args: argparse.Namespace) -> str:
-    """One imagination cache for every DWM run of the dataset and RTG (all seeds, TD3BC and IQL, every H).
-
-    It is filled at the DWM's longest horizon (T - 1) with all states kept, and a run with a shorter H
-    reads the first H steps of each segment (``ImaginationCache.load``), so a sweep over H costs one fill.
-    ``--cache-seed`` other than 0 gives a cache of its own (``..._seed1.safetensors``), sampled anew.
-    """
-    label = f"{args.dwm_label}_" if args.dwm_label else ""
-    seed = f"_seed{args.cache_seed}" if args.cache_seed else ""
-    name = f"dwm_cache_{label}rtg{args.rtg or 'default'}{seed}.safetensors"
-    return str(Path(args.runs) / dataset_name(args) / name)
-
-
-def prepare_shared_cache(args: argparse.Namespace):
-    """Fills the shared DWM cache once, in this process, before the runs start (they then load it).
-
-    Returns:
-        The filled ``DiffusionMVEReplayBuffer`` (rows in the dataset's transition order).
-    """
-    import torch
-
-    from dwm_gym.data import OfflineDataset
-    from dwm_gym.data.specs import parse_dataset_name
-    from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, buffer_from_dataset
-    from dwm_gym.world_model.bundled import resolve_checkpoint
-
-    torch.set_num_threads(args.workers)
-    dataset = OfflineDataset.from_minari(args.dataset)
-    spec, quality = parse_dataset_name(args.dataset)
-    settings = dict(
-        device="cpu",
-        world_model=str(Path(args.dwm_checkpoint or resolve_checkpoint(spec.name, quality, "dwm")).resolve()),
-        rtg=args.rtg,
-        cache_file=shared_cache_file(args),
-        seed=args.cache_seed,
+    env_id = parse_dataset_name(args.dataset)[0].env_id
+    table = {}
+    for method in methods:
+        runs = [r for r in results if r["method"] == method]
+        returns = np.array([r["mean_return"] for r in runs])
+        scores = np.array([r["normalized_score"] for r in runs])
+        v5 = np.array([float(np.mean(normalized_score(env_id, r["returns"], "v5"))) for r in runs])
+        curves = [r.get("curve", []) for r in runs]
+        last3 = np.array([np.mean([p["normalized_score"] for p in c[-3:]]) for c in curves if c])
+        steps = sorted({p["updates"] for c in curves for p in c})
+        by_step = {t: [p["normalized_score"] for c in curves for p in c if p["updates"] == t] for t in steps}
+        table[method] = {
+            "seeds": [r["seed"] for r in runs],
+            "last3_scores": last3.tolist(),
+            "last3_mean": float(last3.mean()) if len(last3) else None,
+            "last3_std": float(last3.std()) if len(last3) else None,
+            "curve": [
+                {"updates": t, "mean": float(np.mean(v)), "std": float(np.std(v)), "runs": len(v)}
+                for t, v in by_step.items()
+            ],
+            "returns": returns.tolist(),
+            "d4rl_scores": scores.tolist(),
+            "v5_scores": v5.tolist(),
+            "mean_return": float(returns.mean()),
+            "d4rl_mean": float(scores.mean()),
+            "d4rl_std": float(scores.std()),
+            "v5_mean": float(v5.mean()),
+            "v5_std": float(v5.std()),
+            "seconds": [r.get("seconds") for r in runs],
+        }
+    print(
+        f"\n{args.dataset}, {args.updates} updates per run, batch 128, seeds {args.seeds}, "
+        f"{args.eval_episodes} eval episodes on real {env_id}; wall {wall / 60:.1f} min on {os.cpu_count()} CPUs"
     )
-    longest = DiffusionMVEReplayBuffer(1, *spaces(dataset), horizon=0, **settings).max_horizon
-    buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
-    print(f"imagination cache: {buffer.prepare_cache(progress=True)}", flush=True)
-    return buffer
-
-
-def spaces(dataset):
-    """The (observation, action) spaces of ``dataset``'s real env."""
-    import gymnasium as gym
-
-    env = gym.make(dataset.env_id)
-    env.close()
-    return env.observation_space, env.action_space
-
-
-def finished_run(method: str, seed: int, args: argparse.Namespace) -> dict | None:
-    """The finished run of (method, seed) under ``args`` (restored from the archive), or None if there is none
-    with these updates, settings and world model."""
-    from dwm_gym.agents.run_identity import world_model_digest
-
-    out = run_folder(method, seed, args)
-    config = run_config(method, seed, args)
-    digest = world_model_digest(config)
-    restore_finished(out, archive_folder(args), args.updates, config, digest)
-    summary = archived_summary(out)
-    if summary is None or not same_run(summary, args.updates, config, digest):
-        return None
-    return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
-
-
-def run_one(
-    method: str,
-    seed: int,
-    args: argparse.Namespace,
-    dataset=None,
-    name: str | None = None,
-    changes: dict | None = None,
-) -> dict:
-    """Trains (or reuses, or resumes) one run; returns its final evaluation.
-
-    ``dataset`` (an ``OfflineDataset``) replaces the one ``--dataset`` names, for runs on altered data, and
-    ``changes`` replace fields of the run's :class:`AgentRunConfig`; such a run needs its own ``name`` (its
-    folder and archive entry, instead of :func:`run_name`).
-    """
-    import dataclasses
-
-    import torch
-
-    from dwm_gym.agents.run_identity import world_model_digest
-    from dwm_gym.agents.runs import train_agent
-
-    if (dataset is not None or changes) and name is None:
-        raise ValueError("a run on altered data or settings needs its own name=")
-    torch.set_num_threads(1)
-    out = run_folder(method, seed, args) if name is None else Path(args.runs) / dataset_name(args) / name
-    summary_path = out / "agent.json"
-    config = dataclasses.replace(run_config(method, seed, args), **(changes or {}))
-    digest = world_model_digest(config)
-    restore_finished(out, archive_folder(args), args.updates, config, digest)
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        if same_run(summary, args.updates, config, digest):
-            return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
-    resume = (out / "checkpoints" / "latest.zip").is_file()
-    if summary_path.is_file() and not resume:
-        summary_path.unlink()
-    start = time.perf_counter()
-    summary = train_agent(config, out, resume=resume, progress_bar=False, dataset=dataset)
-    seconds = time.perf_counter() - start
-    archive_finished(out, archive_folder(args), args.updates, config, digest)
-    return {"method": method, "seed": seed, "seconds": seconds, **finished(out, summary)}
+    print(f"{'method':14s} {'return':>8s} {'D4RL score':>16s} {'last-3 mean':>16s} {'v5 score':>16s}")
+    for method, row in table.items():
+        last3 = f"{row['last3_mean']:8.3f} ± {row['last3_std']:.3f}" if row["last3_mean"] is not None else "n/a"
+        print(
+            f"{method:14s} {row['mean_return']:8.1f} {row['d4rl_mean']:8.3f} ± {row['d4rl_std']:.3f} "
+            f"{last3:>16s} {row['v5_mean']:8.3f} ± {row['v5_std']:.3f}"
+        )
+    ratios = {}
+    for algo in ALGOS:
+        for base in (algo, f"OneStep-{algo}"):
+            if f"DWM-{algo}" in table and base in table and table[base]["d4rl_mean"] > 0:
+                ratios[f"DWM-{algo} / {base}"] = table[f"DWM-{algo}"]["d4rl_mean"] / table[base]["d4rl_mean"]
+    for name, value in ratios.items():
+        print(f"{name}: {value:.2f}x")
+    result = {
+        "command": command_line(args),
+        "dataset": args.dataset,
+        "dwm_checkpoint": args.dwm_checkpoint,  # None: the dataset's DWM
+        "budget": {"updates_per_run": args.updates, "batch_size": 128, "seeds": args.seeds, "workers": args.workers},
+        "wall_s": wall,
+        "methods": table,
+        "ratios": ratios,
+        "missing_runs": missing or [],
+        "runs": results,
+    }
+    write_result(args.json, result, args)
+    print(f"wrote {args.json}")
 
 
 def main() -> None:
-    parser = make_parser(__doc__, "benchmarks/results/scores.json", device=None, seed=None)
+    parser = make_parser(__doc__, None, device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
     parser.add_argument("--updates", type=int, default=50_000, help="gradient updates per run (all methods)")
     parser.add_argument("--eval-every", type=int, default=10_000, help="updates between real-env evaluations")
@@ -279,8 +159,8 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/scores")
     parser.add_argument(
         "--archive",
-        default="benchmarks/results/scores_runs",
-        help="finished runs' records are copied here (and restored from here into a fresh --runs folder)",
+        default="benchmarks/results/records",
+        help="folder of the finished runs' records (<dataset>.jsonl), reused instead of training again",
     )
     parser.add_argument(
         "--report-only",
@@ -302,6 +182,8 @@ def main() -> None:
         parser.error("--dwm-checkpoint and --dwm-label go together (the label keeps its runs apart)")
     if args.cache_seed < 0:
         parser.error(f"--cache-seed must be 0 or a positive integer (got {args.cache_seed}); 0 is the default cache")
+    # the report: the committed result is the records archive, which benchmarks/render_docs.py tabulates
+    args.json = args.json or str(Path(args.runs) / f"scores_{dataset_name(args)}.json")
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for method in methods:
         run_config(method, seeds[0], args)  # fail early on unknown names

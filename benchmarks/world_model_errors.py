@@ -23,8 +23,7 @@ generated into a temporary folder.
 
 from __future__ import annotations
 
-from harness import make_parser, parse_args, tiny_dataset, write_result
-
+from dwm_gym.benchmarking.harness import make_parser, parse_args, tiny_dataset, write_result
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.data.parts import episode_parts

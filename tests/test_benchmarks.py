@@ -1,7 +1,7 @@
-"""Every benchmark script runs end to end with ``--tiny`` and writes the shared run and machine records.
+"""Every benchmark and study script runs end to end with ``--tiny`` and writes the shared run and machine records.
 
 The scripts run as subprocesses from an empty working folder, so a ``--tiny`` run that wrote to a default
-location (``benchmarks/results``, ``docs/img``, ``runs/``) would leave it there and fail the test.
+location (``benchmarks/results``, ``studies/results``, ``docs/img``, ``runs/``) would leave it there and fail the test.
 """
 
 from __future__ import annotations
@@ -16,14 +16,19 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+from dwm_gym.evaluation.run_records import read_records
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPOSITORY / "benchmarks"
+STUDIES = REPOSITORY / "studies"
 
 
 def run_script(cwd: Path, script: str, *args: str, timeout: float = 180) -> dict:
-    """Runs ``benchmarks/<script>`` with ``--tiny`` and the given arguments; returns its JSON."""
+    """Runs ``benchmarks/<script>`` (else ``studies/<script>``) with ``--tiny`` and the arguments; returns its JSON."""
     out = cwd / f"{Path(script).stem}.json"
     env = {**os.environ, "MUJOCO_GL": "egl", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [sys.executable, str(BENCHMARKS / script), *args, "--tiny", "--json", str(out)]
+    path = BENCHMARKS / script if (BENCHMARKS / script).is_file() else STUDIES / script
+    command = [sys.executable, str(path), *args, "--tiny", "--json", str(out)]
     proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{' '.join(command)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     return json.loads(out.read_text())
@@ -81,7 +86,9 @@ SCRIPTS = [  # (script and its arguments, the main result key)
 def test_tiny_run(tmp_path, command, key):
     result = run_script(tmp_path, *command)
     check_records(result, key)
-    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+    assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, (
+        "wrote to a default path"
+    )
 
 
 @pytest.mark.slow  # 6 training runs and two worker processes (~10 s of CPU), then a second invocation
@@ -91,12 +98,16 @@ def test_tiny_scores_then_report_only(tmp_path):
     check_records(result, "methods")
     assert set(result["methods"]) == {"TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"}
     assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what scores_table.py labels the row with
-    assert (archive / "hopper-medium" / "DWM-IQL_s0" / "agent.json").is_file()
-    shutil.rmtree(runs)  # a fresh --runs folder: --report-only restores the finished runs from the archive
+    archived = read_records(archive / "hopper-medium.jsonl")  # one compact record per finished run
+    assert sorted(r.name for r in archived) == sorted(f"{m}_s0" for m in result["methods"])
+    assert all(r.updates == 20 and r.commit is not None and r.machine for r in archived)
+    shutil.rmtree(runs)  # a fresh --runs folder: --report-only reports the finished runs from their records
     report = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive), "--report-only")
     check_records(report, "methods")
     assert report["missing_runs"] == [] and len(report["runs"]) == 6
-    assert not {"benchmarks", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, "wrote to a default path"
+    assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, (
+        "wrote to a default path"
+    )
 
 
 @pytest.mark.slow  # 4 training runs in two worker processes
@@ -113,8 +124,7 @@ def test_tiny_paper_protocol_chooses_a_configuration_per_method(tmp_path):
 
 
 def test_harness_records(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    import harness
+    from dwm_gym.benchmarking import harness
 
     parser = harness.make_parser("doc", "benchmarks/results/x.json", device=None)
     parser.add_argument("--steps", type=int, default=1000)
@@ -161,7 +171,7 @@ def test_the_paper_protocol_never_chooses_a_diverged_configuration(monkeypatch):
 
 @pytest.mark.slow  # 12 training runs of 20 updates in two worker processes
 def test_tiny_h1_divergence(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.syspath_prepend(str(STUDIES))
     from h1_divergence import VARIANTS
 
     result = run_script(tmp_path, "h1_divergence.py", timeout=600)
@@ -171,10 +181,9 @@ def test_tiny_h1_divergence(tmp_path, monkeypatch):
 
 
 def test_unmasking_falls_turns_a_share_of_terminations_into_truncations(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
     import numpy as np
-    from altered_targets import unmask_falls
 
+    from dwm_gym.benchmarking.altered_targets import unmask_falls
     from dwm_gym.data import Episode, OfflineDataset
 
     def episode(k: int, falls: bool) -> Episode:

@@ -6,8 +6,20 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parent.parent / "dwm_gym"
-ORDER = ["utils", "data", "world_model", "envs", "value_expansion", "evaluation", "agents", "render", "demo", "cli"]
-ORDER.insert(ORDER.index("cli"), "sweep")  # sweeps drive agent runs; the command line drives sweeps
+ORDER = [
+    "utils",
+    "data",
+    "world_model",
+    "envs",
+    "value_expansion",
+    "evaluation",
+    "agents",
+    "sweep",
+    "benchmarking",
+    "render",
+    "demo",
+    "cli",
+]
 # envs and value_expansion are siblings: neither may import the other
 SIBLINGS = {("envs", "value_expansion"), ("value_expansion", "envs")}
 

@@ -1,4 +1,5 @@
-"""benchmarks/scores.py's method settings: the drivers' defaults, and a labelled DWM checkpoint's runs and cache."""
+"""The score runs' method settings (dwm_gym.benchmarking.score_runs): the drivers' defaults, and a labelled DWM
+checkpoint's runs and cache."""
 
 import argparse
 import sys
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from dwm_gym.benchmarking.score_runs import method_settings, run_config, run_name, shared_cache_file
+
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-from scores import method_settings, run_config, run_name, shared_cache_file  # noqa: E402
 
 
 def test_method_settings_fill_the_defaults_and_name_a_labelled_checkpoints_runs_and_cache():

@@ -1,4 +1,4 @@
-"""benchmarks/train_in_imagination_summary.py: the per-config table and the mean learning curve."""
+"""studies/train_in_imagination_summary.py: the per-config table and the mean learning curve."""
 
 import json
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).parents[1] / "benchmarks" / "train_in_imagination_summary.py"
+SCRIPT = Path(__file__).parents[1] / "studies" / "train_in_imagination_summary.py"
 
 
 def write_seed(folder: Path, scores: list[float], q_max: float) -> None:

@@ -1,0 +1,143 @@
+"""The generated figures of ``docs/benchmarks.md``: each benchmark's latest result, read from its JSON.
+
+:func:`render_benchmarks` returns one region per benchmark (``bench-<name>``, see
+:mod:`dwm_gym.benchmarking.doc_regions`): a small table of the result's headline figures, the result file and
+the machine it was measured on (from the file's ``machine`` record).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _machine(result: Mapping[str, Any]) -> str:
+    m = result.get("machine") or {}
+    gpu = f"GPU {m['cuda']}" if m.get("cuda") else "no GPU"
+    processor = m.get("processor")
+    cpu = processor if processor and processor not in ("x86_64", "aarch64", "arm64") else "CPU model not recorded"
+    return f"{cpu}, {m.get('cpu_count', '?')} CPUs, {gpu}, torch {m.get('torch', '?')}"
+
+
+def _sampler(r: Mapping) -> list[str]:
+    rows = [(row["sampler"], f"{row['batch']:,}", f"{row['segments_per_s']:,.0f}") for row in r["rows"]]
+    return [*_table(("sampler", "batch", "segments/s"), rows), "", f"Best batched / naive: **{r['speedup']:.1f}×**."]
+
+
+def _imagined_env(results: Mapping[str, Mapping]) -> list[str]:
+    rows, ratios = [], []
+    for result in results.values():
+        rows += [(row["env"], f"{row['num_envs']:,}", f"{row['steps_per_s']:,.0f}") for row in result["rows"]]
+        ratios.append(f"{result['kind']}: {result['ratios']['vector/dummy at N=16']:.1f}×")
+    return [*_table(("env", "N", "steps/s"), rows), "", f"Vector env / DummyVecEnv at N = 16: {', '.join(ratios)}."]
+
+
+def _mve_cost(r: Mapping) -> list[str]:
+    rows = [(row["method"], f"{row['updates_per_s']:.1f}", f"{row['slowdown_vs_td3bc']:.2f}") for row in r["rows"]]
+    cache = next(row for row in r["rows"] if "cache_fill_s" in row)
+    return [
+        *_table(("method", "updates/s", "cost vs TD3BC"), rows),
+        "",
+        f"Filling the imagination cache: {cache['cache_fill_s']:.1f} s ({cache['cache_segments_per_s']:,.0f} "
+        f"segments/s, {cache['cache_mb']:.1f} MB), once per dataset and run.",
+    ]
+
+
+def _dataset_throughput(r: Mapping) -> list[str]:
+    rows = [(name, f"{row['steps']:,}", f"{row['steps_per_s']:,.0f}") for name, row in r["rows"].items()]
+    ratio = f"Shipped policy / random: **{r['ratio']:.2f}**."
+    return [*_table(("policy", "env steps", "env steps/s"), rows), "", ratio]
+
+
+def _world_model_errors(r: Mapping) -> list[str]:
+    models = ("DWM", "one-step, true actions", "one-step, policy actions", "noise floor")
+    rows = []
+    for entry in r["datasets"]:
+        for table in entry["tables"]:
+            label = entry["dataset"].split("/")[1] + "/" + entry["dataset"].split("/")[2].removesuffix("-v0")
+            label += f" ({table['policy']} episodes)" if len(entry["tables"]) > 1 else ""
+            rows.append((label, *(f"{table[m]['mean_state_mse']:.4f}" if m in table else "—" for m in models)))
+    return _table(("dataset", *models), rows)
+
+
+def _half_precision(r: Mapping) -> list[str]:
+    rows = []
+    for row in r["rows"]:
+        errors = row["errors"]
+        rows.append(
+            (
+                Path(row["checkpoint"]).name,
+                f"{row['size_float32'] / 1e6:.2f} → {row['size_float16'] / 1e6:.2f}",
+                f"{errors['float32']['mean_state_mse']:.5f}",
+                f"{errors['float16']['mean_state_mse']:.5f}",
+                f"{row['other_seed_minus_float32']['mean_state_mse']:+.5f}",
+            )
+        )
+    header = ("checkpoint", "MB, float32 → float16", "state MSE, float32", "float16", "another seed, Δ")
+    return _table(header, rows)
+
+
+def _fidelity(r: Mapping) -> list[str]:
+    s = r["summary"]
+    rows = [("real Hopper-v5", f"{s['real']['mean_return']:.1f}", "–")]
+    rows += [(f"{k} env", f"{s[k]['mean_return']:.1f}", f"{s[k]['mean_abs_error']:.1f}") for k in ("dwm", "onestep")]
+    return _table(("env", "mean return", "mean abs. error vs real"), rows)
+
+
+def _behavior_curves(r: Mapping) -> list[str]:
+    rows = []
+    for task in r["tasks"].values():
+        shipped = task["shipped"]
+        rows.append(
+            (
+                task["env_id"],
+                f"{task['sac_steps']:,}",
+                f"{task['wall_s'] / 60:.0f} min",
+                f"{task['best_snapshot']['mean_return']:.0f}",
+                " / ".join(f"{shipped[k]['mean_return']:.1f}" for k in ("expert", "medium") if k in shipped),
+            )
+        )
+    return _table(("env", "SAC steps", "wall time", "best snapshot", "shipped expert / medium"), rows)
+
+
+#: name -> (result files under benchmarks/results, the figure's renderer)
+BENCHMARKS: dict[str, tuple[tuple[str, ...], Callable]] = {
+    "dataset_throughput": (("dataset_throughput.json",), _dataset_throughput),
+    "behavior_curves": (("behavior_curves.json",), _behavior_curves),
+    "sampler": (("sampler.json",), _sampler),
+    "imagined_env": (("imagined_env.json", "imagined_env_onestep.json"), _imagined_env),
+    "fidelity": (("fidelity.json",), _fidelity),
+    "mve_cost": (("mve_cost.json",), _mve_cost),
+    "world_model_errors": (("world_model_errors.json",), _world_model_errors),
+    "half_precision": (("half_precision.json",), _half_precision),
+}
+
+
+def render_benchmarks(results: str | Path) -> dict[str, str]:
+    """Every generated region of ``docs/benchmarks.md``, from the result JSONs under ``results``.
+
+    Raises:
+        FileNotFoundError: If a benchmark's result file is missing (run the benchmark, or restore the file).
+    """
+    results = Path(results)
+    regions = {}
+    for name, (files, render) in BENCHMARKS.items():
+        loaded = {}
+        for file in files:
+            path = results / file
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: the result of benchmarks/{name}.py is missing; run the benchmark")
+            loaded[file] = json.loads(path.read_text())
+        first = next(iter(loaded.values()))
+        lines = render(loaded) if len(files) > 1 else render(first)
+        sources = ", ".join(f"`benchmarks/results/{f}`" for f in files)
+        lines += ["", f"Result: {sources}. Machine: {_machine(first)}."]
+        regions[f"bench-{name}"] = "\n".join(lines)
+    return regions

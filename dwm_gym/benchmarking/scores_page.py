@@ -1,0 +1,185 @@
+"""The generated tables of ``docs/scores.md``: per environment, the defaults, the paper's protocol, its grid, curves.
+
+:func:`render_scores` reads the run records (``<results>/records/<dataset>.jsonl``) and the paper's reference rows
+(``<results>/paper_scores.json``) and returns each generated region's markdown
+(:mod:`dwm_gym.benchmarking.doc_regions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from dwm_gym.benchmarking.score_runs import METHODS
+from dwm_gym.benchmarking.score_tables import (
+    RATIOS,
+    SEEDS,
+    SELECT_SEEDS,
+    Cell,
+    defaults_table,
+    describe,
+    mean_table,
+    paper_rows,
+    protocol_grid,
+    protocol_table,
+    ratio,
+)
+from dwm_gym.evaluation.run_records import RunRecord, read_records
+
+#: The environments the page covers and their datasets, in table order.
+ENVIRONMENTS = {"hopper": ("hopper-medium", "hopper-medium-replay", "hopper-medium-expert")}
+
+
+def _cell(cell: Cell | None) -> str:
+    if cell is None:
+        return "—"
+    text = f"{cell.final[0]:.3f} ± {cell.final[1]:.3f}"
+    notes = [] if cell.seeds == SEEDS else [f"seeds {', '.join(map(str, cell.seeds))}"]
+    notes += [f"{cell.diverged} diverged"] if cell.diverged else []
+    return f"{text} ({'; '.join(notes)})" if notes else text
+
+
+def _last3(cell: Cell | None) -> str:
+    return "—" if cell is None else f"{cell.last3[0]:.3f} ± {cell.last3[1]:.3f}"
+
+
+def _paper(value: tuple[float, float] | None) -> str:
+    return "—" if value is None else f"{value[0]:.2f} ± {value[1]:.2f}"
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _header(*names: str) -> list[str]:
+    return [_row(*names), _row(*("---" for _ in names))]
+
+
+def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
+    """The budget, seeds and machines of the runs behind a table, and where their records are."""
+    records = list(records)
+
+    def values(key) -> str:
+        found = sorted({key(r) for r in records if key(r) is not None})
+        return " or ".join(f"{v:,}" for v in found) or "?"
+
+    machines = sorted(
+        {
+            f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs, "
+            + (f"GPU {m['cuda']}" if m.get("cuda") else "no GPU")
+            for m in (r.machine or {} for r in records)
+        }
+    )
+    return (
+        f"Budget: {values(lambda r: r.updates)} updates per run, an evaluation every {values(lambda r: r.eval_every)} "
+        f"updates on {values(lambda r: r.eval_episodes)} episodes of the real env. Seeds 0–4 per cell "
+        f"({len(records)} runs). Machine: {'; '.join(machines)}. Records: " + ", ".join(f"`{f}`" for f in files) + "."
+    )
+
+
+def _score_table(tables: dict, paper: dict, protocol: bool) -> list[str]:
+    lines = _header("dataset", "", *(f"{m}, chosen" if protocol and "-" in m else m for m in METHODS))
+    for dataset, table in tables.items():
+        if protocol:
+            lines.append(_row(dataset, "configuration", *(t.label if (t := table[m]) else "—" for m in METHODS)))
+        lines.append(_row(dataset, "final", *(_cell(table[m]) for m in METHODS)))
+        lines.append(_row(dataset, "last 3", *(_last3(table[m]) for m in METHODS)))
+        lines.append(_row(dataset, "paper", *(_paper(paper.get(dataset, {}).get(m)) for m in METHODS)))
+    means = mean_table(tables.values())
+    paper_means = _paper_means(paper, tables)
+    lines.append(_row("mean of the three", "final", *(f"{v[0]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
+    lines.append(_row("mean of the three", "last 3", *(f"{v[1]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
+    lines.append(_row("mean of the three", "paper", *(f"{paper_means[m]:.3f}" for m in METHODS)))
+    return lines
+
+
+def _paper_means(paper: dict, datasets: Iterable[str]) -> dict[str, float]:
+    return {m: float(np.mean([paper[d][m][0] for d in datasets])) for m in METHODS}
+
+
+def _ratio_table(tables: dict, paper: dict) -> list[str]:
+    means = mean_table(tables.values())
+    paper_means = _paper_means(paper, tables)
+    lines = _header("ratio, final / last 3", *tables, "mean of the three", "paper, mean of the three")
+    for a, b in RATIOS:
+        cells = [f"{r[0]:.2f} / {r[1]:.2f}" if (r := ratio(t, a, b)) else "—" for t in tables.values()]
+        mean = (
+            f"**{means[a][0] / means[b][0]:.2f} / {means[a][1] / means[b][1]:.2f}**" if means[a] and means[b] else "—"
+        )
+        lines.append(_row(f"{a} / {b}", *cells, mean, f"{paper_means[a] / paper_means[b]:.2f}"))
+    return lines
+
+
+def _grid_table(records: list[RunRecord], dataset: str, chosen: Mapping[str, Cell | None]) -> list[str]:
+    """Each configuration's mean final score over the selection seeds, per algorithm; the chosen ones in bold."""
+    lines = _header("model", "configuration", "TD3BC", "IQL")
+    for prefix in ("DWM", "OneStep"):
+        grids = {algo: protocol_grid(records, dataset, f"{prefix}-{algo}") for algo in ("TD3BC", "IQL")}
+        for k, config in enumerate(grids["TD3BC"]):
+            cells = []
+            for algo, rows in grids.items():
+                row, method = rows[k], f"{prefix}-{algo}"
+                text = "missing" if row["final_mean"] is None else f"{row['final_mean']:.3f}"
+                text += f" ({row['diverged']} diverged)" if row["diverged"] else ""
+                picked = chosen.get(method) is not None and chosen[method].label == describe(method, row)
+                cells.append(f"**{text}**" if picked else text)
+            lines.append(_row(prefix, describe(f"{prefix}-TD3BC", config), *cells))
+    return lines
+
+
+def _curve_table(tables: dict) -> list[str]:
+    steps = sorted({t for table in tables.values() for c in table.values() if c for t, _, _ in c.curve})
+    lines = _header("dataset, method", *(f"{t:,}" for t in steps))
+    for dataset, table in tables.items():
+        for method, cell in table.items():
+            if cell is None:
+                continue
+            at = {t: f"{m:.3f} ± {s:.3f}" for t, m, s in cell.curve}
+            lines.append(_row(f"{dataset}, {method}", *(at.get(t, "—") for t in steps)))
+    return lines
+
+
+def render_scores(results: str | Path) -> dict[str, str]:
+    """Every generated region of ``docs/scores.md``, from the records and paper rows under ``results``.
+
+    Raises:
+        ValueError: If the paper's reference file lacks a dataset of :data:`ENVIRONMENTS`.
+    """
+    results = Path(results)
+    paper = paper_rows(results / "paper_scores.json")
+    regions = {}
+    for env, datasets in ENVIRONMENTS.items():
+        missing = [d for d in datasets if d not in paper]
+        if missing:
+            raise ValueError(f"{results / 'paper_scores.json'} has no rows for {missing}")
+        records = {d: read_records(results / "records" / f"{d}.jsonl") for d in datasets}
+        files = [f"benchmarks/results/records/{d}.jsonl" for d in datasets]
+        defaults = {d: defaults_table(records[d]) for d in datasets}
+        protocol = {d: protocol_table(records[d], d) for d in datasets}
+        regions[f"scores-{env}-defaults"] = "\n".join(
+            [
+                _provenance(_defaults_runs(records), files),
+                "",
+                *_score_table(defaults, paper, False),
+                "",
+                *_ratio_table(defaults, paper),
+            ]
+        )
+        regions[f"scores-{env}-protocol"] = "\n".join(
+            [*_score_table(protocol, paper, True), "", *_ratio_table(protocol, paper)]
+        )
+        grid_lines = []
+        for d in datasets:
+            grid_lines += [f"**{d}**, mean final score of seeds {', '.join(map(str, SELECT_SEEDS))}:", ""]
+            grid_lines += [*_grid_table(records[d], d, protocol[d]), ""]
+        regions[f"scores-{env}-protocol-grid"] = "\n".join(grid_lines)
+        regions[f"scores-{env}-curves"] = "\n".join(_curve_table(defaults))
+    return regions
+
+
+def _defaults_runs(records: Mapping[str, list[RunRecord]]) -> list[RunRecord]:
+    """The records of the defaults' cells (``<method>_s<seed>``)."""
+    names = {f"{m}_s{s}" for m in METHODS for s in SEEDS}
+    return [r for runs in records.values() for r in runs if r.name in names]

@@ -1,0 +1,102 @@
+"""The generated tables of docs/scores.md and docs/benchmarks.md match the committed results."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dwm_gym.benchmarking.benchmarks_page import render_benchmarks
+from dwm_gym.benchmarking.doc_regions import RegionError, fill_regions, regions, stale_regions
+from dwm_gym.benchmarking.score_tables import SEEDS, defaults_table
+from dwm_gym.benchmarking.scores_page import ENVIRONMENTS, render_scores
+from dwm_gym.evaluation.run_records import read_records
+
+ROOT = Path(__file__).parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+FIX = "run `python benchmarks/render_docs.py` and commit the page"
+
+
+@pytest.mark.parametrize(
+    ("page", "render"),
+    [("scores.md", render_scores), ("benchmarks.md", render_benchmarks)],
+    ids=["scores", "benchmarks"],
+)
+def test_each_page_matches_its_results(page, render):
+    text = (ROOT / "docs" / page).read_text()
+    rendered = render(RESULTS)
+    assert regions(text), f"docs/{page} has no generated regions"
+    assert stale_regions(text, rendered) == [], f"docs/{page} differs from benchmarks/results: {FIX}"
+
+
+def test_a_changed_record_makes_the_scores_page_stale(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(RESULTS / "records", results / "records")
+    shutil.copy(RESULTS / "paper_scores.json", results)
+    path = results / "records" / "hopper-medium.jsonl"
+    lines = path.read_text().splitlines()
+    k = next(i for i, line in enumerate(lines) if json.loads(line)["name"] == "DWM-TD3BC_s0")
+    record = json.loads(lines[k])
+    record["final"]["normalized_score"] += 0.5
+    lines[k] = json.dumps(record)
+    path.write_text("\n".join(lines) + "\n")
+    text = (ROOT / "docs" / "scores.md").read_text()
+    stale = stale_regions(text, render_scores(results))
+    assert stale == ["scores-hopper-defaults"]  # the protocol chose H 7, g 0.8 for DWM-TD3BC: not this run
+
+
+def test_the_check_command_fails_on_a_stale_page(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for page in ("scores.md", "benchmarks.md"):
+        shutil.copy(ROOT / "docs" / page, docs)
+    script = ROOT / "benchmarks" / "render_docs.py"
+    check = [sys.executable, str(script), "--check", "--docs", str(docs)]
+    assert subprocess.run(check, capture_output=True, text=True).returncode == 0
+    text = (docs / "benchmarks.md").read_text()
+    (docs / "benchmarks.md").write_text(text.replace("| fast | 256 |", "| fast | 257 |"))
+    failed = subprocess.run(check, capture_output=True, text=True)
+    assert failed.returncode == 1 and "bench-sampler" in failed.stdout and "render_docs.py" in failed.stdout
+    subprocess.run([sys.executable, str(script), "--docs", str(docs)], check=True, capture_output=True)
+    assert (docs / "benchmarks.md").read_text() == text  # rewritten from the results
+
+
+def test_regions_are_filled_between_their_markers_and_bad_markers_are_refused():
+    page = "intro\n<!-- BEGIN GENERATED: a -->\nold\n<!-- END GENERATED: a -->\noutro\n"
+    assert fill_regions(page, {"a": "new"}) == page.replace("old", "new")
+    assert stale_regions(page, {"a": "old"}) == [] and stale_regions(page, {"a": "new"}) == ["a"]
+    with pytest.raises(RegionError, match=r"differ from the rendered ones \['a', 'b'\]"):
+        fill_regions(page, {"a": "x", "b": "y"})
+    with pytest.raises(RegionError, match="no '<!-- END GENERATED"):
+        regions("<!-- BEGIN GENERATED: a -->\ntext\n")
+    with pytest.raises(RegionError, match="appears twice"):
+        regions(page + page)
+
+
+def test_every_committed_record_file_is_valid_and_the_defaults_have_five_seeds():
+    files = sorted((RESULTS / "records").glob("*.jsonl"))
+    assert files
+    for path in files:
+        assert read_records(path), f"{path} holds no records"
+    for datasets in ENVIRONMENTS.values():
+        for dataset in datasets:
+            table = defaults_table(read_records(RESULTS / "records" / f"{dataset}.jsonl"))
+            assert all(cell is not None and cell.seeds == SEEDS for cell in table.values()), dataset
+
+
+def test_the_defaults_table_was_made_with_todays_bundled_models():
+    from dwm_gym.agents.run_identity import world_model_digest
+    from dwm_gym.agents.runs import AgentRunConfig
+
+    for dataset in ENVIRONMENTS["hopper"]:
+        task, quality = dataset.split("-", 1)
+        records = {r.name: r for r in read_records(RESULTS / "records" / f"{dataset}.jsonl")}
+        for prefix, kind in (("DWM", "dwm"), ("OneStep", "onestep")):
+            config = AgentRunConfig(algo="td3bc", dataset=f"dwm_gym/{task}/{quality}-v0", world_model=kind)
+            digest = world_model_digest(config)
+            for algo in ("TD3BC", "IQL"):
+                for seed in SEEDS:
+                    name = f"{prefix}-{algo}_s{seed}"
+                    assert records[name].world_model_digest == digest, f"{dataset} {name}: made with another model"
