@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import datetime
 import json
+import logging
 import os
-import platform
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 from dwm_gym.evaluation.run_records import RunRecord, read_records, record_from_run_folder
-from dwm_gym.sweep.trials import Trial
+from dwm_gym.sweep.trials import NOT_IDENTITY, Trial
 from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.utils.provenance import machine_info, package_source, utc_now
+
+logger = logging.getLogger(__name__)
 
 
 def trial_record(out: str | os.PathLike, trial: Trial) -> dict[str, Any]:
@@ -20,20 +23,37 @@ def trial_record(out: str | os.PathLike, trial: Trial) -> dict[str, Any]:
 
     Its name is the trial's name within its dataset (``DWM-TD3BC_h3_rtg0.7_s0``): a dataset's records share a file.
     """
+    machine = {k: v for k, v in machine_info().items() if k != "load_average"}
     record = record_from_run_folder(
         out,
         name=trial.name.split("/", 1)[1],
         method=trial.method,
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        machine={"processor": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()},
+        commit=package_source()["commit"],
+        date=utc_now(),
+        machine=machine,
     )
     return json.loads(json.dumps(record.to_dict()))  # JSON's types, as a restored experiment gives them back
+
+
+def same_trial(a: RunRecord, b: RunRecord) -> bool:
+    """Whether two records are of one trial: its budget, world model and learning settings.
+
+    The evaluation cadence, device and machine-local paths are not the trial's identity.
+    """
+    if (a.updates, a.world_model_digest) != (b.updates, b.world_model_digest):
+        return False
+    ignored = {*RESUMABLE_CHANGES, *NOT_IDENTITY, *(("world_model",) if a.world_model_digest else ())}
+    settings = [{k: v for k, v in r.settings.items() if k not in ignored} for r in (a, b)]
+    return settings[0] == settings[1]
 
 
 def write_records(folder: str | os.PathLike, records: Iterable[tuple[str, dict[str, Any]]]) -> list[Path]:
     """Writes ``(dataset, record)`` pairs to ``folder/<dataset>.jsonl``, one file per dataset, atomically.
 
-    A record replaces the file's record of the same name (the same trial, measured again); the others stay.
+    A record replaces the file's record of the same name when both are of the same trial (:func:`same_trial`:
+    measured again); a record of the same name made with another budget, other settings or another model (a
+    short check run beside the committed records, say) is never overwritten: the new one is then left out,
+    with a warning. The file's other records stay.
 
     Returns:
         The files written.
@@ -45,7 +65,12 @@ def write_records(folder: str | os.PathLike, records: Iterable[tuple[str, dict[s
     written = []
     for dataset, new in sorted(by_dataset.items()):
         path = Path(folder) / f"{dataset}.jsonl"
-        kept = [r for r in read_records(path) if r.name not in new]
+        existing = read_records(path)
+        for old in existing:
+            if old.name in new and not same_trial(old, new[old.name]):
+                logger.warning("%s holds another run named %s (other budget, settings or model): kept", path, old.name)
+                new[old.name] = old
+        kept = [r for r in existing if r.name not in new]
         rows = [*kept, *sorted(new.values(), key=lambda r: r.name)]
         atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in rows))
         written.append(path)

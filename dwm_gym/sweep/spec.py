@@ -133,6 +133,8 @@ class SweepSpec:
         budget: Updates, evaluation and checkpoint cadence of every trial.
         resources: CPUs and GPU fraction of every trial.
         dwm_checkpoint: The DWM methods' checkpoint for every dataset (default: each dataset's own DWM).
+        dwm_label: Names the ``dwm_checkpoint``'s trials (``DWM-TD3BC_<label>_s0``); required with it, so that
+            its trials and records are never taken for those of the dataset's own DWM.
         label: How results of this sweep are to be labelled (e.g. ``selection on test returns``).
     """
 
@@ -145,6 +147,7 @@ class SweepSpec:
     budget: Budget = field(default_factory=Budget)
     resources: Resources = field(default_factory=Resources)
     dwm_checkpoint: str | None = None
+    dwm_label: str | None = None
     label: str = "defaults"
 
     def __post_init__(self) -> None:
@@ -165,6 +168,10 @@ class SweepSpec:
             raise ValueError("budget and resources must be Budget and Resources (load_spec builds them from tables)")
         if self.dwm_checkpoint is not None and not Path(self.dwm_checkpoint).expanduser().is_file():
             raise ValueError(f"dwm_checkpoint {self.dwm_checkpoint!r} is not a file; give a world-model checkpoint")
+        if (self.dwm_checkpoint is None) != (self.dwm_label is None):
+            raise ValueError("dwm_checkpoint and dwm_label go together (the label keeps its trials apart)")
+        if self.dwm_label is not None and (not isinstance(self.dwm_label, str) or not _NAME.match(self.dwm_label)):
+            raise ValueError(f"dwm_label must be letters, digits, '_', '.' or '-', got {self.dwm_label!r}")
         if not isinstance(self.label, str) or not self.label.strip():
             raise ValueError(f"label must be a non-empty string, got {self.label!r}")
 

@@ -37,6 +37,7 @@ class Trial:
         rtg: The DWM's RTG target (None: its median RTG, or a method without one).
         config: The run's settings.
         digest: SHA-256 of the world model (None: model-free).
+        label: Names the DWM of a DWM trial when it is not the dataset's own (``DWM-TD3BC_<label>_s0``).
     """
 
     dataset: str
@@ -46,11 +47,12 @@ class Trial:
     rtg: float | None
     config: AgentRunConfig
     digest: str | None
+    label: str | None = None
 
     @property
     def name(self) -> str:
-        """``hopper-medium/DWM-TD3BC_h3_rtg0.7_s0``: the method and, where not the defaults, H and RTG."""
-        parts = [self.method]
+        """``hopper-medium/DWM-TD3BC_h3_rtg0.7_s0``: the method, then DWM label, H and RTG where not the defaults."""
+        parts = [self.method, *([self.label] if self.label else [])]
         if METHODS[self.method][1] is not None and self.horizon != DEFAULT_HORIZON:
             parts.append(f"h{self.horizon}")
         if self.rtg is not None:
@@ -77,19 +79,22 @@ class Trial:
             "horizon": self.horizon,
             "rtg": self.rtg,
             "digest": self.digest,
+            "label": self.label,
             "config": dataclasses.asdict(self.config),
         }
 
 
 def trial_from_dict(data: dict[str, Any]) -> Trial:
     """The :class:`Trial` of :meth:`Trial.to_dict`'s data."""
-    fields = ("dataset", "method", "seed", "horizon", "rtg", "digest")
+    fields = ("dataset", "method", "seed", "horizon", "rtg", "digest", "label")
     return Trial(**{k: data[k] for k in fields}, config=AgentRunConfig(**data["config"]))
 
 
-def cache_file(cache_dir: Path, dataset: str, digest: str, rtg: float | None) -> Path:
+def cache_file(cache_dir: Path, dataset: str, digest: str | None, rtg: float | None) -> Path:
     """The shared imagination cache of (dataset, DWM, RTG): every seed, algorithm and H of them reads it."""
-    return Path(cache_dir) / dataset / f"dwm_{digest[:16]}_rtg{'default' if rtg is None else f'{rtg:g}'}.safetensors"
+    return (
+        Path(cache_dir) / dataset / f"dwm_{str(digest)[:16]}_rtg{'default' if rtg is None else f'{rtg:g}'}.safetensors"
+    )
 
 
 def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
@@ -146,7 +151,8 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                         checkpoint_every=spec.budget.checkpoint_every,
                         cache_file=str(cache_file(Path(cache_dir), dataset, digest, rtg)) if kind == "dwm" else None,
                     )
-                    trials.append(Trial(dataset, method, seed, horizon, rtg, config, digest))
+                    label = spec.dwm_label if kind == "dwm" else None
+                    trials.append(Trial(dataset, method, seed, horizon, rtg, config, digest, label))
     names = [t.name for t in trials]
     if len(set(names)) != len(names):
         raise ValueError("two trials of the spec have the same name; give each dataset, method and seed once")

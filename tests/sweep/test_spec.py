@@ -114,3 +114,13 @@ def test_bad_files_are_refused(tmp_path):
 def test_direct_construction_checks_too():
     with pytest.raises(ValueError, match="unknown method"):
         SweepSpec(name="x", datasets=("hopper-medium",), methods=("SAC",), seeds=(0,))
+
+
+def test_a_labelled_dwm_names_its_trials_and_needs_its_label(tmp_path):
+    from dwm_gym.world_model.bundled import resolve_checkpoint
+
+    checkpoint = str(resolve_checkpoint("hopper", "medium", "dwm"))
+    labelled = plan_trials(spec(methods=["DWM-TD3BC"], dwm_checkpoint=checkpoint, dwm_label="f32"), tmp_path)
+    assert [t.name for t in labelled] == ["hopper-medium/DWM-TD3BC_f32_s0", "hopper-medium/DWM-TD3BC_f32_s1"]
+    with pytest.raises(ValueError, match="dwm_checkpoint and dwm_label go together"):
+        spec(dwm_checkpoint=checkpoint)
