@@ -40,10 +40,13 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
     from dwm_gym.value_expansion.offline_data import dataset_spaces
 
     torch.set_num_threads(threads)
-    config = trial_from_dict(trial_data).config
+    trial = trial_from_dict(trial_data)
+    config = trial.config
     path, _ = resolve_world_model(config.world_model, config.dataset)
     dataset = OfflineDataset.from_minari(config.dataset)
-    settings = dict(device=config.device, world_model=path, rtg=config.rtg, cache_file=config.cache_file, seed=0)
+    settings = dict(
+        device=config.device, world_model=path, rtg=config.rtg, cache_file=config.cache_file, seed=trial.cache_seed
+    )
     longest = DiffusionMVEReplayBuffer(1, *dataset_spaces(dataset), horizon=0, **settings).max_horizon
     with file_lock(f"{config.cache_file}.lock"):
         buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)

@@ -135,6 +135,10 @@ class SweepSpec:
         dwm_checkpoint: The DWM methods' checkpoint for every dataset (default: each dataset's own DWM).
         dwm_label: Names the ``dwm_checkpoint``'s trials (``DWM-TD3BC_<label>_s0``); required with it, so that
             its trials and records are never taken for those of the dataset's own DWM.
+        cache_seed: Seed of the shared imagination caches' sampling (DWM methods); another seed gives caches of their
+            own and trials of their own (``DWM-TD3BC_cache1_s0``), to measure the spread between caches.
+        data_termination: The model-based methods' MVE targets take the first step's termination from the data
+            (their trials are named ``..._dterm_s0``).
         label: How results of this sweep are to be labelled (e.g. ``selection on test returns``).
     """
 
@@ -148,6 +152,8 @@ class SweepSpec:
     resources: Resources = field(default_factory=Resources)
     dwm_checkpoint: str | None = None
     dwm_label: str | None = None
+    cache_seed: int = 0
+    data_termination: bool = False
     label: str = "defaults"
 
     def __post_init__(self) -> None:
@@ -172,6 +178,9 @@ class SweepSpec:
             raise ValueError("dwm_checkpoint and dwm_label go together (the label keeps its trials apart)")
         if self.dwm_label is not None and (not isinstance(self.dwm_label, str) or not _NAME.match(self.dwm_label)):
             raise ValueError(f"dwm_label must be letters, digits, '_', '.' or '-', got {self.dwm_label!r}")
+        object.__setattr__(self, "cache_seed", integer("cache_seed", self.cache_seed, minimum=0))
+        if not isinstance(self.data_termination, bool):
+            raise ValueError(f"data_termination must be true or false, got {self.data_termination!r}")
         if not isinstance(self.label, str) or not self.label.strip():
             raise ValueError(f"label must be a non-empty string, got {self.label!r}")
 

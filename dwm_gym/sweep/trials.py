@@ -38,6 +38,7 @@ class Trial:
         config: The run's settings.
         digest: SHA-256 of the world model (None: model-free).
         label: Names the DWM of a DWM trial when it is not the dataset's own (``DWM-TD3BC_<label>_s0``).
+        cache_seed: Seed of the shared cache's sampling (DWM trials; 0 the default cache).
     """
 
     dataset: str
@@ -48,6 +49,7 @@ class Trial:
     config: AgentRunConfig
     digest: str | None
     label: str | None = None
+    cache_seed: int = 0
 
     @property
     def name(self) -> str:
@@ -57,6 +59,10 @@ class Trial:
             parts.append(f"h{self.horizon}")
         if self.rtg is not None:
             parts.append(f"rtg{self.rtg:g}")
+        if self.cache_seed:
+            parts.append(f"cache{self.cache_seed}")
+        if self.config.data_termination:
+            parts.append("dterm")
         return f"{self.dataset}/{'_'.join([*parts, f's{self.seed}'])}"
 
     @property
@@ -65,7 +71,8 @@ class Trial:
         # with a digest, the model's spelling ("dwm", or the path it resolves to) does not matter
         skip = (*NOT_IDENTITY, "world_model") if self.digest is not None else NOT_IDENTITY
         settings = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in skip}
-        text = json.dumps({"config": settings, "world_model_digest": self.digest}, sort_keys=True)
+        identity = {"config": settings, "world_model_digest": self.digest, "cache_seed": self.cache_seed}
+        text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,13 +87,14 @@ class Trial:
             "rtg": self.rtg,
             "digest": self.digest,
             "label": self.label,
+            "cache_seed": self.cache_seed,
             "config": dataclasses.asdict(self.config),
         }
 
 
 def trial_from_dict(data: dict[str, Any]) -> Trial:
     """The :class:`Trial` of :meth:`Trial.to_dict`'s data."""
-    fields = ("dataset", "method", "seed", "horizon", "rtg", "digest", "label")
+    fields = ("dataset", "method", "seed", "horizon", "rtg", "digest", "label", "cache_seed")
     return Trial(**{k: data[k] for k in fields}, config=AgentRunConfig(**data["config"]))
 
 
@@ -135,6 +143,7 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                     )
                 rtgs = spec.rtgs_of(dataset) if kind == "dwm" else (None,)
                 grid = [(h, g) for h in spec.horizons for g in rtgs]
+            dwm = kind == "dwm"
             for horizon, rtg in grid:
                 for seed in spec.seeds:
                     config = AgentRunConfig(
@@ -149,10 +158,13 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                         eval_every=spec.budget.eval_every,
                         eval_episodes=spec.budget.eval_episodes,
                         checkpoint_every=spec.budget.checkpoint_every,
-                        cache_file=str(cache_file(Path(cache_dir), dataset, digest, rtg)) if kind == "dwm" else None,
+                        cache_file=str(cache_file(Path(cache_dir), dataset, digest, rtg, spec.cache_seed))
+                        if dwm
+                        else None,
+                        data_termination=spec.data_termination and kind is not None,
                     )
-                    label = spec.dwm_label if kind == "dwm" else None
-                    trials.append(Trial(dataset, method, seed, horizon, rtg, config, digest, label))
+                    label, cache_seed = (spec.dwm_label, spec.cache_seed) if dwm else (None, 0)
+                    trials.append(Trial(dataset, method, seed, horizon, rtg, config, digest, label, cache_seed))
     names = [t.name for t in trials]
     if len(set(names)) != len(names):
         raise ValueError("two trials of the spec have the same name; give each dataset, method and seed once")

@@ -124,3 +124,13 @@ def test_a_labelled_dwm_names_its_trials_and_needs_its_label(tmp_path):
     assert [t.name for t in labelled] == ["hopper-medium/DWM-TD3BC_f32_s0", "hopper-medium/DWM-TD3BC_f32_s1"]
     with pytest.raises(ValueError, match="dwm_checkpoint and dwm_label go together"):
         spec(dwm_checkpoint=checkpoint)
+
+
+def test_cache_seed_and_data_termination_make_trials_of_their_own(tmp_path):
+    default = plan_trials(spec(seeds=[0]), tmp_path)
+    other = plan_trials(spec(seeds=[0], cache_seed=1, data_termination=True), tmp_path)
+    assert [t.name for t in other] == ["hopper-medium/TD3BC_s0", "hopper-medium/DWM-TD3BC_cache1_dterm_s0"]
+    assert other[0].key == default[0].key  # model-free: neither setting applies
+    assert other[1].key != default[1].key and other[1].config.cache_file != default[1].config.cache_file
+    with pytest.raises(ValueError, match="cache_seed"):
+        spec(cache_seed=-1)
