@@ -98,11 +98,10 @@ def trial_from_dict(data: dict[str, Any]) -> Trial:
     return Trial(**{k: data[k] for k in fields}, config=AgentRunConfig(**data["config"]))
 
 
-def cache_file(cache_dir: Path, dataset: str, digest: str | None, rtg: float | None) -> Path:
-    """The shared imagination cache of (dataset, DWM, RTG): every seed, algorithm and H of them reads it."""
-    return (
-        Path(cache_dir) / dataset / f"dwm_{str(digest)[:16]}_rtg{'default' if rtg is None else f'{rtg:g}'}.safetensors"
-    )
+def cache_file(cache_dir: Path, dataset: str, digest: str | None, rtg: float | None, seed: int = 0) -> Path:
+    """The shared imagination cache of (dataset, DWM, RTG, cache seed): every seed, algorithm and H reads it."""
+    name = f"dwm_{str(digest)[:16]}_rtg{'default' if rtg is None else f'{rtg:g}'}{f'_seed{seed}' if seed else ''}"
+    return Path(cache_dir) / dataset / f"{name}.safetensors"
 
 
 def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
