@@ -68,7 +68,6 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["fidelity.py"], "summary", id="fidelity"),
     pytest.param(["half_precision.py"], "rows", id="half_precision"),
     pytest.param(["imagined_env.py"], "rows", id="imagined_env"),
-    pytest.param(["imagined_falls.py"], "rows", id="imagined_falls"),
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
     pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
@@ -97,7 +96,7 @@ def test_tiny_scores_then_report_only(tmp_path):
     result = run_script(tmp_path, "scores.py", "--runs", str(runs), "--archive", str(archive))
     check_records(result, "methods")
     assert set(result["methods"]) == {"TD3BC", "OneStep-TD3BC", "DWM-TD3BC", "IQL", "OneStep-IQL", "DWM-IQL"}
-    assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what scores_table.py labels the row with
+    assert result["dataset"] == "dwm_gym/hopper/medium-v0"  # what the report labels the row with
     archived = read_records(archive / "hopper-medium.jsonl")  # one compact record per finished run
     assert sorted(r.name for r in archived) == sorted(f"{m}_s0" for m in result["methods"])
     assert all(r.updates == 20 and r.commit is not None and r.machine for r in archived)
