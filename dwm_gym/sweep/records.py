@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from dwm_gym.agents.run_config import AgentRunConfig
 from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 from dwm_gym.evaluation.run_records import RunRecord, read_records, record_from_run_folder
 from dwm_gym.sweep.trials import NOT_IDENTITY, Trial
@@ -35,16 +37,42 @@ def trial_record(out: str | os.PathLike, trial: Trial) -> dict[str, Any]:
     return json.loads(json.dumps(record.to_dict()))  # JSON's types, as a restored experiment gives them back
 
 
-def same_trial(a: RunRecord, b: RunRecord) -> bool:
-    """Whether two records are of one trial: its budget, world model and learning settings.
+def _identity(updates: int, digest: str | None, settings: dict[str, Any]) -> tuple:
+    """A run's budget, world model and learning settings (not the evaluation cadence, device or local paths)."""
+    ignored = {*RESUMABLE_CHANGES, *NOT_IDENTITY, *(("world_model",) if digest else ())}
+    defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}  # a setting a record predates
+    return updates, digest, {k: v for k, v in {**defaults, **settings}.items() if k not in ignored}
 
-    The evaluation cadence, device and machine-local paths are not the trial's identity.
+
+def same_trial(a: RunRecord, b: RunRecord) -> bool:
+    """Whether two records are of one trial: its budget, world model and learning settings."""
+    return _identity(a.updates, a.world_model_digest, a.settings) == _identity(
+        b.updates, b.world_model_digest, b.settings
+    )
+
+
+def is_record_of(record: RunRecord, trial: Trial) -> bool:
+    """Whether ``record`` is of ``trial``: its name, budget, world model and learning settings."""
+    mine = _identity(trial.config.steps, trial.digest, dataclasses.asdict(trial.config))
+    name = trial.name.split("/", 1)[1]
+    return record.name == name and _identity(record.updates, record.world_model_digest, record.settings) == mine
+
+
+def finished_records(folder: str | os.PathLike, trials: list[Trial]) -> tuple[dict[str, RunRecord], list[str]]:
+    """The records in ``folder/<dataset>.jsonl`` of the finished ``trials`` (by trial name), and the missing names.
+
+    This reads results; it never decides what a sweep trains (Tune's experiment state does).
     """
-    if (a.updates, a.world_model_digest) != (b.updates, b.world_model_digest):
-        return False
-    ignored = {*RESUMABLE_CHANGES, *NOT_IDENTITY, *(("world_model",) if a.world_model_digest else ())}
-    settings = [{k: v for k, v in r.settings.items() if k not in ignored} for r in (a, b)]
-    return settings[0] == settings[1]
+    found, missing = {}, []
+    files: dict[str, list[RunRecord]] = {}
+    for trial in trials:
+        stored = files.setdefault(trial.dataset, read_records(Path(folder) / f"{trial.dataset}.jsonl"))
+        match = next((r for r in stored if is_record_of(r, trial)), None)
+        if match is None:
+            missing.append(trial.name)
+        else:
+            found[trial.name] = match
+    return found, missing
 
 
 def write_records(folder: str | os.PathLike, records: Iterable[tuple[str, dict[str, Any]]]) -> list[Path]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from dwm_gym.sweep.cache_stage import fill_caches
-from dwm_gym.sweep.spec import SweepSpec
+from dwm_gym.sweep.spec import Resources, SweepSpec
 from dwm_gym.sweep.trials import Trial, plan_trials, trial_set_digest
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,37 @@ def run_sweep(
     """
     storage = Path(storage).expanduser().resolve()
     trials = plan_trials(spec, cache_dir=storage / "caches")
-    name = experiment_name(spec, trials)
+    return run_trials(
+        experiment_name(spec, trials),
+        trials,
+        spec.resources,
+        storage,
+        address,
+        records,
+        num_cpus,
+        max_concurrent_trials,
+        verbose,
+    )
+
+
+def run_trials(
+    name: str,
+    trials: list[Trial],
+    resources: Resources,
+    storage: str | os.PathLike = "runs/sweeps",
+    address: str | None = None,
+    records: str | os.PathLike | None = None,
+    num_cpus: int | None = None,
+    max_concurrent_trials: int = 0,
+    verbose: int = 1,
+) -> SweepResult:
+    """Runs (or resumes) the Tune experiment ``storage/name`` of ``trials``: :func:`run_sweep` without a spec.
+
+    For trials a spec does not spell (:func:`~dwm_gym.sweep.trials.custom_trial`); ``name`` should carry the
+    digest of their identities (:func:`~dwm_gym.sweep.trials.trial_set_digest`), so that other trials never
+    restore this experiment. The other arguments are :func:`run_sweep`'s.
+    """
+    storage = Path(storage).expanduser().resolve()
     experiment = storage / name
     ray = require_ray()
     # a trial's checkpoint forces a snapshot of the experiment's state (what a resumption starts from): wanted
@@ -113,7 +143,7 @@ def run_sweep(
     if started:
         _init_ray(ray, address, num_cpus)
     try:
-        cpus, gpu = spec.resources.cpus, spec.resources.gpu
+        cpus, gpu = resources.cpus, resources.gpu
         filled = fill_caches(trials, cpus, gpu)
         if filled:
             logger.info("imagination caches ready: %s", filled)

@@ -170,6 +170,23 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
     return trials
 
 
+def custom_trial(method: str, config: AgentRunConfig, label: str | None = None) -> Trial:
+    """A trial of settings a spec does not spell (a study's variants: another batch size, a model file of its own).
+
+    Its name is built as a spec's trials' are (``label`` after the method); its identity is its settings and the
+    digest of the model ``config.world_model`` resolves to here.
+
+    Raises:
+        ValueError: On a method not in :data:`~dwm_gym.sweep.spec.METHODS`.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    path, _ = resolve_world_model(config.world_model, config.dataset)
+    digest = None if path is None else model_digest(load_world_model(path, device="cpu"))
+    spec, quality = parse_dataset_name(config.dataset)
+    return Trial(f"{spec.name}-{quality}", method, config.seed, config.horizon, config.rtg, config, digest, label)
+
+
 def _task_quality(dataset: str) -> tuple[str, str]:
     spec, quality = parse_dataset_name(dataset)
     return spec.name, quality
