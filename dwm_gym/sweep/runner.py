@@ -25,8 +25,6 @@ from dwm_gym.sweep.trials import Trial, plan_trials, trial_set_digest
 
 logger = logging.getLogger(__name__)
 INSTALL_HINT = 'sweeps run on Ray Tune, an optional extra of dwm_gym: pip install "dwm_gym[sweep]"'
-#: Environment variables a local Ray cluster's workers get from the driver (where the data and models are).
-PASSED_ENV = ("MINARI_DATASETS_PATH", "DWM_GYM_HOME", "MUJOCO_GL", "PYTHONPATH")
 
 
 class RayNotInstalledError(ImportError):
@@ -171,8 +169,8 @@ def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     if address:
         ray.init(address=address, **quiet)
         return
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    ray.init(num_cpus=num_cpus or os.cpu_count(), runtime_env={"env_vars": env}, **quiet)
+    # the local Ray's workers inherit this process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
+    ray.init(num_cpus=num_cpus or os.cpu_count(), **quiet)
 
 
 def _new_tuner(

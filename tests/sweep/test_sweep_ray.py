@@ -1,5 +1,6 @@
 """Tiny sweeps through a local Ray: trials, shared cache, records, reuse, and resumption after kill -9."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import pytest
 pytest.importorskip("ray.tune", reason='the sweep tests need the sweep extra: pip install -e ".[sweep]"')
 
 from dwm_gym.data import make_dataset  # noqa: E402
-from dwm_gym.sweep import load_spec, run_sweep  # noqa: E402
+from dwm_gym.sweep import Budget, load_spec, run_sweep  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SPEC = """
@@ -43,6 +44,22 @@ def records(path: Path) -> dict[str, dict]:
 @pytest.fixture
 def tiny_data():
     make_dataset("hopper-medium", steps=400, seed=0, num_envs=4, overwrite=True, progress=False)
+
+
+@pytest.mark.slow  # ~40 s on 2 busy cores: Ray's start and two workers importing torch
+def test_smallest_sweep_runs_each_seed_through_a_local_ray(tmp_path):
+    make_dataset("hopper-medium", steps=200, seed=0, num_envs=2, overwrite=True, progress=False)
+    spec = load_spec(write_spec(tmp_path, "mini", ["TD3BC"], updates=100))
+    result = run_sweep(
+        dataclasses.replace(spec, budget=Budget(updates=100, eval_every=50, eval_episodes=1)),
+        storage=tmp_path / "sweeps",
+        num_cpus=2,
+        verbose=0,
+    )
+    assert sorted(result.records) == ["hopper-medium/TD3BC_s0", "hopper-medium/TD3BC_s1"]
+    curves = [[(p["updates"], p["mean_return"]) for p in r["curve"]] for r in result.records.values()]
+    assert [[u for u, _ in c] for c in curves] == [[50, 100], [50, 100]] and curves[0] != curves[1]
+    assert all(r["updates"] == 100 and r["commit"] is not None for r in result.records.values())
 
 
 @pytest.mark.slow
