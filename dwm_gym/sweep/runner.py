@@ -169,8 +169,9 @@ def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     if address:
         ray.init(address=address, **quiet)
         return
-    # the local Ray's workers inherit this process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
-    ray.init(num_cpus=num_cpus or os.cpu_count(), **quiet)
+    # a new Ray of this process ("local": never a cluster found on this machine); its workers inherit this
+    # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
+    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **quiet)
 
 
 def _new_tuner(
@@ -207,12 +208,13 @@ def _new_tuner(
 
 def _collect(grid: Any, trials: list[Trial], experiment: Path, records_dir: Path) -> SweepResult:
     from dwm_gym.sweep.records import write_records
+    from dwm_gym.sweep.trial import finished_record
 
     by_name = {t.name: t for t in trials}
     records, failed = {}, []
     for result in grid:
         name = result.config["trial"]["name"]
-        record = (result.metrics or {}).get("record")
+        record = finished_record(result.checkpoint)
         if result.error is not None or record is None:
             failed.append(f"{name}: {result.error or 'no record'}")
         else:

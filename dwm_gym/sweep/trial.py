@@ -57,7 +57,7 @@ def run_trial(params: dict[str, Any]) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             if (Path(folder) / FINISHED).is_file():  # the trial ended but the driver did not record it: report again
-                tune.report(json.loads((Path(folder) / FINISHED).read_text()))
+                tune.report(json.loads((Path(folder) / FINISHED).read_text())["metrics"])
                 return
             rng_state = _restore_run_folder(Path(folder), out)
     elif out.exists():
@@ -72,10 +72,19 @@ def run_trial(params: dict[str, Any]) -> None:
     resume = rng_state is not None
     report = ReportCheckpoints(out, trial.config.checkpoint_every, rng_state)
     train_agent(trial.config, out, resume=resume, progress_bar=False, callbacks=[report])
-    final = {"done_updates": trial.config.steps, **_metrics(out), "record": trial_record(out, trial)}
-    with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:
-        atomic_write_text(Path(folder) / FINISHED, json.dumps(final))
+    final = {"done_updates": trial.config.steps, **_metrics(out)}
+    with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:  # the record travels in the last checkpoint
+        atomic_write_text(Path(folder) / FINISHED, json.dumps({"metrics": final, "record": trial_record(out, trial)}))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def finished_record(checkpoint: Any) -> dict[str, Any] | None:
+    """The run record in a trial's last Tune checkpoint, or None when the trial did not finish."""
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        path = Path(folder) / FINISHED
+        return json.loads(path.read_text())["record"] if path.is_file() else None
 
 
 class ReportCheckpoints(BaseCallback):
