@@ -110,7 +110,7 @@ def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
     summary_path = out / "agent.json"
     done = summary_path.is_file() and json.loads(summary_path.read_text()).get("updates") == args.updates
     if not done:
-        resume = (out / "checkpoints" / "latest.zip").is_file()
+        resume = (out / "checkpoints" / "latest.safetensors").is_file()
         if summary_path.is_file() and not resume:
             summary_path.unlink()
         train_agent(config, out, resume=resume, progress_bar=False)

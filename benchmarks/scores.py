@@ -236,7 +236,7 @@ def run_one(
         summary = json.loads(summary_path.read_text())
         if same_run(summary, args.updates, config, digest):
             return {"method": method, "seed": seed, "reused": True, **finished(out, summary)}
-    resume = (out / "checkpoints" / "latest.zip").is_file()
+    resume = (out / "checkpoints" / "latest.safetensors").is_file()
     if summary_path.is_file() and not resume:
         summary_path.unlink()
     start = time.perf_counter()

@@ -140,8 +140,9 @@ def run_demo(config: DemoConfig) -> dict:
             algo="td3bc",
             dataset="dwm_gym/hopper/medium-v0",
             world_model=world_model,
-            horizon=config.horizon,
-            rtg=config.rtg,
+            # the MVE settings only where they apply: a model-free run keeps the defaults
+            horizon=config.horizon if world_model else AgentRunConfig.horizon,
+            rtg=config.rtg if world_model else None,
             steps=config.agent_updates,
             seed=config.seed,
             device=config.device,
@@ -167,7 +168,7 @@ def run_demo(config: DemoConfig) -> dict:
             critic_diverged=result.get("critic", {}).get("divergence") is not None,
         )
     files.append(plot_learning_curves(folders, out / "learning_curves.png", "hopper-medium, demo data"))
-    summary["files"] = [str(p) for p in files] + [str(folder / "model.zip") for folder in folders.values()]
+    summary["files"] = [str(p) for p in files] + [str(folder / "model.safetensors") for folder in folders.values()]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (out / "summary.md").write_text(summary_table(summary))
     print(summary_table(summary))
@@ -181,7 +182,7 @@ def _train_run(config, folder: Path, data, threads: int) -> dict:
     from dwm_gym.agents.runs import train_agent
 
     torch.set_num_threads(threads)
-    resume = (folder / "checkpoints" / "latest.zip").is_file() and not (folder / "model.zip").is_file()
+    resume = (folder / "checkpoints" / "latest.safetensors").is_file() and not (folder / "model.safetensors").is_file()
     if not resume and folder.exists():  # a finished (or never checkpointed) earlier demo run
         shutil.rmtree(folder)
     return train_agent(config, folder, resume=resume, progress_bar=False, dataset=data)

@@ -11,6 +11,7 @@ import logging
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -169,14 +170,41 @@ class OfflineAlgorithm:
         load_offline_data(self.replay_buffer, dataset)
         return self
 
+    def save(self, path, exclude=None, include=None) -> None:
+        """Writes the agent in the pickle-free format (:mod:`dwm_gym.agents.agent_files`) to ``path``, atomically.
+
+        Unlike SB3's ``save`` no ``.zip`` suffix is added: name the file ``.safetensors``.
+        """
+        from dwm_gym.agents.agent_files import save_agent
+
+        if exclude or include:
+            raise ValueError("the pickle-free agent file always holds the same parts: drop exclude / include")
+        save_agent(self, path)
+
     @classmethod
-    def load(cls, path, env=None, device="auto", **kwargs):
-        """SB3's ``load``; ``env`` may also be a Gymnasium id (``"Hopper-v5"``)."""
+    def load(cls, path, env=None, device="auto", allow_pickle: bool = False, **kwargs):
+        """Loads an agent file written by :meth:`save`; ``env`` may also be a Gymnasium id (``"Hopper-v5"``).
+
+        Args:
+            path: A pickle-free ``.safetensors`` agent file, or an SB3 ``.zip`` with ``allow_pickle=True``.
+            env: The env (or its id) the agent acts in; its spaces must be the agent's.
+            device: Torch device.
+            allow_pickle: Read an SB3 ``.zip``, which is a pickle and so runs any code it holds: only for
+                files you trust.
+            **kwargs: Constructor arguments replacing the saved ones (e.g. ``replay_buffer_class``).
+
+        Raises:
+            AgentFileError: A file of another class or format, NaN / inf weights, an env of other spaces.
+        """
+        from dwm_gym.agents.agent_files import is_agent_file, load_agent_file, load_sb3_zip
+
         if isinstance(env, str):
             import gymnasium as gym
 
             env = gym.make(env)
-        return super().load(path, env=env, device=device, **kwargs)
+        if is_agent_file(path) or not Path(path).is_file():
+            return load_agent_file(path, {cls.__name__: cls}, env=env, device=device, **kwargs)
+        return load_sb3_zip(cls, path, allow_pickle, env=env, device=device, **kwargs)
 
     def learn(
         self: SelfOffline,

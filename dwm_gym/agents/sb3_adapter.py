@@ -84,3 +84,19 @@ def update_progress(algo: OffPolicyAlgorithm, total_timesteps: int) -> None:
 def updates_this_call(algo: OffPolicyAlgorithm) -> int:
     """Updates since this ``learn`` call started (SB3's ``num_timesteps - _num_timesteps_at_start``)."""
     return algo.num_timesteps - algo._num_timesteps_at_start
+
+
+# the counters an agent file stores (private members of SB3's BaseAlgorithm, read and written only here)
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining")
+
+
+def counters(algo: BaseAlgorithm) -> dict[str, float]:
+    """The training counters of ``algo`` (updates done, progress), as JSON numbers."""
+    return {name: getattr(algo, name) for name in _COUNTERS if hasattr(algo, name)}
+
+
+def set_counters(algo: BaseAlgorithm, values: dict[str, float]) -> None:
+    """Restores what :func:`counters` gave (names it does not know are ignored)."""
+    for name in _COUNTERS:
+        if name in values:
+            setattr(algo, name, values[name])
