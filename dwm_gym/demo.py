@@ -54,6 +54,25 @@ class DemoConfig:
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        """Checks every budget before any work (the demo builds a dataset and a video before training)."""
+        from dwm_gym.utils.device import resolve_device
+        from dwm_gym.utils.paths import check_out_dir
+        from dwm_gym.utils.validation import finite, integer
+        from dwm_gym.world_model.bundled import resolve_checkpoint
+        from dwm_gym.world_model.checkpoint import read_header
+
+        check_out_dir(self.out)
+        for name in ("dataset_steps", "env_steps", "video_steps", "agent_updates", "eval_episodes"):
+            setattr(self, name, integer(name, getattr(self, name)))
+        self.seed = integer("seed", self.seed, minimum=0)
+        self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
+        limit = int(read_header(resolve_checkpoint("hopper", "medium", "dwm"))["config"]["segment_length"]) - 1
+        self.horizon = integer("horizon", self.horizon)
+        if self.horizon > limit:
+            raise ValueError(f"horizon must be an integer in 1..{limit} (the bundled DWM's T - 1), got {self.horizon}")
+        resolve_device(self.device)
+
 
 @contextmanager
 def demo_datasets(folder: Path):

@@ -24,7 +24,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch as th
 from gymnasium import spaces
 from safetensors import safe_open
@@ -197,6 +196,27 @@ def _space(tensors: dict[str, th.Tensor], which: str) -> spaces.Box:
     return spaces.Box(low=low, high=high, dtype=low.dtype)
 
 
+def check_env_fits(observation_space: spaces.Space, action_space: spaces.Space, env: Any, what: Any) -> None:
+    """Raises AgentFileError when ``env``'s spaces differ in shape from an agent's (both shapes named).
+
+    Args:
+        observation_space: The agent's.
+        action_space: The agent's.
+        env: A Gymnasium env.
+        what: The agent's file (or name), for the message.
+    """
+    for which, saved, given in (
+        ("observation", observation_space, env.observation_space),
+        ("action", action_space, env.action_space),
+    ):
+        if saved.shape != given.shape:
+            env_id = getattr(getattr(env, "spec", None), "id", "this env")
+            raise AgentFileError(
+                f"{what}: the agent's {which} space has shape {saved.shape} but {env_id}'s has {given.shape}; "
+                "use the env it was trained for"
+            )
+
+
 def _parameters(meta: dict[str, Any], tensors: dict[str, th.Tensor]) -> dict[str, dict[str, Any]]:
     params: dict[str, dict[str, Any]] = {}
     for key, value in tensors.items():
@@ -238,16 +258,7 @@ def load_agent_file(
     cls = classes[meta["class"]]
     observation_space, action_space = _space(tensors, "observation"), _space(tensors, "action")
     if env is not None:
-        for which, saved, given in (
-            ("observation", observation_space, env.observation_space),
-            ("action", action_space, env.action_space),
-        ):
-            if saved.shape != given.shape:
-                env_id = getattr(getattr(env, "spec", None), "id", "this env")
-                raise AgentFileError(
-                    f"{path}: the agent's {which} space has shape {saved.shape} but {env_id}'s has {given.shape}; "
-                    "evaluate it on the env it was trained for"
-                )
+        check_env_fits(observation_space, action_space, env, path)
     kwargs = {**meta["settings"], "policy_kwargs": _decode_policy_kwargs(meta["policy_kwargs"], path)}
     buffer = meta.get("replay_buffer")
     if buffer is not None and buffer.get("class") in BUFFER_CLASSES:
@@ -284,9 +295,10 @@ def load_sb3_zip(cls: type, path: str | os.PathLike, allow_pickle: bool, **kwarg
             "trust where it comes from, with --allow-pickle (allow_pickle=True in Python); re-save it with "
             "dwm_gym.agents.save_agent to get a pickle-free .safetensors file"
         )
-    return BaseAlgorithm.load.__func__(cls, path, **kwargs)  # SB3's own load, under any override
-
-
-def numpy_state(tensors: dict[str, th.Tensor]) -> dict[str, np.ndarray]:
-    """The tensors as numpy arrays (for callers that compare saved values)."""
-    return {k: v.numpy() for k, v in tensors.items()}
+    try:
+        return BaseAlgorithm.load.__func__(cls, path, **kwargs)  # SB3's own load, under any override
+    except Exception as exc:  # noqa: BLE001 (SB3 raises assertions, KeyErrors... on foreign or cut files)
+        raise AgentFileError(
+            f"{path} could not be read as an SB3 {cls.__name__} .zip ({type(exc).__name__}: {exc}); a cut file, or "
+            "an agent of another algorithm (--algo)"
+        ) from exc

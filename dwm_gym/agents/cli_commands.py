@@ -14,13 +14,15 @@ import json
 import sys
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 
-from dwm_gym.agents.agent_files import is_agent_file, load_agent_file, load_sb3_zip
+from dwm_gym.agents.agent_files import check_env_fits, is_agent_file, load_agent_file, load_sb3_zip
 from dwm_gym.agents.run_checks import check_settings_apply
 from dwm_gym.agents.runs import ALGORITHMS, LATEST, AgentRunConfig, train_agent
 from dwm_gym.evaluation.policy_eval import evaluate_agent
 from dwm_gym.evaluation.scores import normalized_score
+from dwm_gym.utils.checks import check_output_file, int_at_least
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
 REFS = ["d4rl", "v5"]
@@ -97,10 +99,12 @@ def load_agent(model_path: str | Path, algo: str | None = None, device: str = "a
 
 def agent_eval(args: argparse.Namespace) -> int:
     """Handler of ``agent eval``: deterministic episodes on the real env, return and normalized score."""
+    check_output_file(args.json, "--json")
     agent, summary = load_agent(args.model, args.algo, args.device, args.allow_pickle)
     env_id = args.env or summary.get("env_id")
     if env_id is None:
         raise ValueError("cannot tell the env of this agent: pass --env (e.g. Hopper-v5)")
+    check_env_fits(agent.observation_space, agent.action_space, gym.make(env_id), args.model)
     result = evaluate_agent(agent, env_id, args.episodes, args.seed, args.refs)
     other = "v5" if args.refs == "d4rl" else "d4rl"
     result[f"normalized_score_{other}"] = float(np.mean(normalized_score(env_id, np.asarray(result["returns"]), other)))
@@ -143,10 +147,14 @@ def add_agent_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         action="store_true",
         help="read an SB3 .zip: it is a pickle and runs any code it holds; only for files you trust",
     )
-    evaluate.add_argument("--episodes", type=int, default=10, help="deterministic episodes (default: %(default)s)")
+    evaluate.add_argument(
+        "--episodes", type=int_at_least(1), default=10, help="deterministic episodes (default: %(default)s)"
+    )
     evaluate.add_argument("--algo", choices=list(ALGORITHMS), default=None, help="default: from the run's agent.json")
     evaluate.add_argument("--env", default=None, help="default: from the run's agent.json")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: %(default)s)")
+    evaluate.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of the first episode (default: %(default)s)"
+    )
     evaluate.add_argument(
         "--refs", choices=REFS, default="d4rl", help="normalized-score references (default: %(default)s)"
     )

@@ -36,6 +36,7 @@ from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
 from dwm_gym.utils.run_lock import hold_lock
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
+from dwm_gym.value_expansion.cache_file import check_cache_target
 from dwm_gym.world_model.kinds import model_class
 
 __all__ = ["ALGORITHMS", "AgentRunConfig", "build_agent", "buffer_settings", "train_agent"]
@@ -121,6 +122,8 @@ def train_agent(
     """
     out = check_out_dir(Path(out))
     warn_settings_without_effect(config)
+    if config.world_model and config.cache:
+        check_cache_target(config.cache_file)  # before any work: a cache file only ever replaces a cache
     if resume and force:
         raise ValueError("--resume continues the run in --out and --force replaces it: pass one of them")
     dataset = dataset if dataset is not None else OfflineDataset.from_minari(config.dataset)
