@@ -40,7 +40,7 @@ from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.checks import non_finite
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer
 
-__all__ = ["AGENT_FORMAT", "AgentFileError", "is_agent_file", "load_agent_file", "save_agent"]
+__all__ = ["AGENT_FORMAT", "AgentFileError", "is_agent_file", "is_zip_file", "load_agent_file", "save_agent"]
 
 AGENT_FORMAT = "dwm_gym-agent"
 VERSION = 1
@@ -170,7 +170,7 @@ def read_agent_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
             raw = (handle.metadata() or {}).get(AGENT_FORMAT)
             tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is no dict)
     except Exception as exc:  # noqa: BLE001 (several types on truncated or foreign files)
-        hint = " (an SB3 .zip: pass --allow-pickle / allow_pickle=True if you trust it)" if _is_zip(path) else ""
+        hint = " (an SB3 .zip: pass --allow-pickle / allow_pickle=True if you trust it)" if is_zip_file(path) else ""
         raise AgentFileError(f"{path} is not a readable agent file{hint}: {exc}") from exc
     if raw is None:
         raise AgentFileError(f"{path} is a safetensors file but not a dwm_gym agent (no {AGENT_FORMAT!r} header)")
@@ -186,7 +186,8 @@ def read_agent_file(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     return meta, tensors
 
 
-def _is_zip(path: Path) -> bool:
+def is_zip_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` starts like a zip archive (an SB3 agent is one)."""
     with open(path, "rb") as handle:
         return handle.read(4) == b"PK\x03\x04"
 

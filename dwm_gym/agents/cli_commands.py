@@ -17,7 +17,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from dwm_gym.agents.agent_files import check_env_fits, is_agent_file, load_agent_file, load_sb3_zip
+from dwm_gym.agents.agent_files import check_env_fits, is_agent_file, is_zip_file, load_agent_file, load_sb3_zip
 from dwm_gym.agents.run_checks import check_settings_apply
 from dwm_gym.agents.runs import ALGORITHMS, LATEST, AgentRunConfig, train_agent
 from dwm_gym.evaluation.policy_eval import evaluate_agent
@@ -86,7 +86,7 @@ def load_agent(model_path: str | Path, algo: str | None = None, device: str = "a
             summary = json.loads((folder / "agent.json").read_text())
             break
     plain_buffer = {"replay_buffer_class": None, "replay_buffer_kwargs": {}, "buffer_size": 1}
-    if is_agent_file(model_path):
+    if is_agent_file(model_path) or not is_zip_file(model_path):  # a cut or foreign file: its own message
         chosen = {algo: ALGORITHMS[algo]} if algo else ALGORITHMS
         classes = {cls.__name__: cls for cls in chosen.values()}
         return load_agent_file(model_path, classes, device=device, **plain_buffer), summary

@@ -196,13 +196,13 @@ class OfflineAlgorithm:
         Raises:
             AgentFileError: A file of another class or format, NaN / inf weights, an env of other spaces.
         """
-        from dwm_gym.agents.agent_files import is_agent_file, load_agent_file, load_sb3_zip
+        from dwm_gym.agents.agent_files import is_zip_file, load_agent_file, load_sb3_zip
 
         if isinstance(env, str):
             import gymnasium as gym
 
             env = gym.make(env)
-        if is_agent_file(path) or not Path(path).is_file():
+        if not Path(path).is_file() or not is_zip_file(path):
             return load_agent_file(path, {cls.__name__: cls}, env=env, device=device, **kwargs)
         return load_sb3_zip(cls, path, allow_pickle, env=env, device=device, **kwargs)
 

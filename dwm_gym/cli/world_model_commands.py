@@ -16,7 +16,6 @@ def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.world_model.one_step import ONESTEP_PRESETS
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
-    dataset = OfflineDataset.from_minari(args.dataset)
     if args.kind == "dwm":
         chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
         config = preset(args.preset, **chosen)
@@ -25,6 +24,7 @@ def _world_model_train(args: argparse.Namespace) -> int:
     else:
         config = ONESTEP_PRESETS[args.preset]
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
+    dataset = OfflineDataset.from_minari(args.dataset)  # after the settings are checked: a bad one fails at once
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
     def on_metrics(step: int, metrics: dict) -> None:
