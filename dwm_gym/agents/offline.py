@@ -8,13 +8,15 @@ the algorithm only provides the spaces (and an evaluation target); it is never s
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
+import torch as th
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import MaybeCallback
 
@@ -170,7 +172,7 @@ class OfflineAlgorithm:
         load_offline_data(self.replay_buffer, dataset)
         return self
 
-    def save(self, path, exclude=None, include=None) -> None:
+    def save(self, path: str | os.PathLike, exclude: Any = None, include: Any = None) -> None:
         """Writes the agent in the pickle-free format (:mod:`dwm_gym.agents.agent_files`) to ``path``, atomically.
 
         Unlike SB3's ``save`` no ``.zip`` suffix is added: name the file ``.safetensors``.
@@ -182,7 +184,14 @@ class OfflineAlgorithm:
         save_agent(self, path)
 
     @classmethod
-    def load(cls, path, env=None, device="auto", allow_pickle: bool = False, **kwargs):
+    def load(
+        cls,
+        path: str | os.PathLike,
+        env: Any = None,
+        device: str | th.device = "auto",
+        allow_pickle: bool = False,
+        **kwargs: Any,
+    ):
         """Loads an agent file written by :meth:`save`; ``env`` may also be a Gymnasium id (``"Hopper-v5"``).
 
         Args:
