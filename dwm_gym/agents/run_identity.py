@@ -35,8 +35,10 @@ def world_model_digest(config: AgentRunConfig) -> str | None:
     return None if path is None else model_digest(load_world_model(path, device="cpu"))
 
 
-def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str | None = None) -> None:
-    """Raises ValueError when ``config`` would resume a run with other learning settings or another world model.
+def check_resume_config(
+    summary_path: Path, config: AgentRunConfig, digest: str | None = None, data_digest: str | None = None
+) -> None:
+    """Raises ValueError when ``config`` would resume a run with other settings, another world model or other data.
 
     A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
     as its default, which is what the run used. ``world_model`` may be spelled differently (``"dwm"``, or the
@@ -47,10 +49,21 @@ def check_resume_config(summary_path: Path, config: AgentRunConfig, digest: str 
         summary_path: The run's ``agent.json``; nothing is checked when it does not exist (a new run).
         config: The settings of the resumption.
         digest: :func:`world_model_digest` of ``config`` (None: model-free).
+        data_digest: The content digest of the dataset now (:func:`dwm_gym.data.content_hash.dataset_digest`);
+            None: not checked.
     """
     if not summary_path.is_file():
         return
     summary = json.loads(summary_path.read_text())
+    recorded_data = summary.get("dataset_sha256")
+    if data_digest is not None and recorded_data is not None and recorded_data != data_digest:
+        raise ValueError(
+            f"--resume with other data than the run was started with: {config.dataset} now has content digest "
+            f"{data_digest[:12]}, the run's was {recorded_data[:12]} (the dataset was remade); start a new run "
+            "(another --out, or --force), or restore the run's dataset"
+        )
+    if data_digest is not None and recorded_data is None:
+        logger.warning("%s predates dataset digests: cannot check that its data is unchanged", summary_path)
     recorded = summary.get("config", {})
     # a setting the record lacks was added after the run started: the run used its default
     defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}

@@ -1,7 +1,8 @@
 """One offline-RL run: build the agent (model-free, OneStep-MVE or DWM-MVE), train, evaluate, resume.
 
-A run folder holds ``agent.json`` (the configuration and final result), ``model.zip`` (final agent),
-``checkpoints/latest.zip`` (for ``resume``), ``evaluations.jsonl``, ``progress.csv`` and TensorBoard
+A run folder holds ``agent.json`` (the configuration, the dataset's content digest and the final result),
+``model.safetensors`` (final agent, pickle-free: :mod:`dwm_gym.agents.agent_files`),
+``checkpoints/latest.safetensors`` (for ``resume``), ``evaluations.jsonl``, ``progress.csv`` and TensorBoard
 events. Resuming reloads the latest checkpoint and rebuilds the buffer from the dataset (imagination
 caches are recomputed), then runs the remaining updates.
 """
@@ -22,21 +23,28 @@ from stable_baselines3 import TD3
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 
+from dwm_gym.agents.agent_files import load_agent_file, save_agent
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
+from dwm_gym.agents.run_checks import settings_without_effect, warn_settings_without_effect
 from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, resolve_world_model
 from dwm_gym.agents.run_identity import check_resume_config, world_model_digest
 from dwm_gym.agents.td3bc import TD3BC
 from dwm_gym.data import OfflineDataset
+from dwm_gym.data.content_hash import dataset_digest
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.run_lock import hold_lock
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
+from dwm_gym.value_expansion.cache_file import check_cache_target
 from dwm_gym.world_model.kinds import model_class
 
 __all__ = ["ALGORITHMS", "AgentRunConfig", "build_agent", "buffer_settings", "train_agent"]
 
 logger = logging.getLogger(__name__)
+LATEST = "latest.safetensors"  # the checkpoint in <run>/checkpoints/
+LOCK_FILE = ".lock"
 
 
 def buffer_settings(config: AgentRunConfig) -> tuple[type | None, dict[str, Any]]:
@@ -79,7 +87,7 @@ def build_agent(config: AgentRunConfig, env_id: str, dataset_size: int, tensorbo
 
 
 class SaveLatestCallback(BaseCallback):
-    """Saves the agent to ``path`` (atomically) every ``every`` updates."""
+    """Saves the agent to ``path`` (pickle-free, atomically) every ``every`` updates."""
 
     def __init__(self, path: str | os.PathLike, every: int) -> None:
         super().__init__()
@@ -87,10 +95,7 @@ class SaveLatestCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.num_timesteps % self.every == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.stem}.tmp.zip")
-            self.model.save(tmp)
-            os.replace(tmp, self.path)
+            save_agent(self.model, self.path)
         return True
 
 
@@ -101,34 +106,75 @@ def train_agent(
     progress_bar: bool = True,
     dataset: OfflineDataset | None = None,
     callbacks: Sequence[BaseCallback] = (),
+    force: bool = False,
 ) -> dict[str, Any]:
     """Trains (or resumes) one run into folder ``out``; returns the summary written to ``agent.json``.
+
+    Only one process writes a run folder at a time (a lock in ``out/.lock``, released when the process ends,
+    however it ends); a second one is refused with a message naming the first.
 
     Args:
         config: The run's settings.
         out: Run folder.
-        resume: Continue from ``out/checkpoints/latest.zip`` (error if absent).
+        resume: Continue from ``out/checkpoints/latest.safetensors`` (error if absent).
         progress_bar: SB3's progress bar over updates.
         dataset: The loaded dataset (else read from Minari by ``config.dataset``).
+        force: Replace the run in ``out`` (its files are removed first); needed for a run killed before its
+            first checkpoint, which cannot be resumed.
         callbacks: More SB3 callbacks, run after every update once the evaluation and checkpoint due at it are
             written (a sweep's trial reports its checkpoints to the sweep engine this way).
     """
-    out = Path(out)
+    out = check_out_dir(Path(out))
+    warn_settings_without_effect(config)
+    if config.world_model and config.cache:
+        check_cache_target(config.cache_file)  # before any work: a cache file only ever replaces a cache
+    if resume and force:
+        raise ValueError("--resume continues the run in --out and --force replaces it: pass one of them")
     dataset = dataset if dataset is not None else OfflineDataset.from_minari(config.dataset)
     env_id = dataset.env_id
     if env_id is None:
         raise ValueError(f"dataset {config.dataset} has no env id; the agent needs the real env's spaces")
-    latest = out / "checkpoints" / "latest.zip"
-    if resume and not latest.is_file():
-        raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
-    if not resume and (out / "agent.json").exists():
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
-    digest = world_model_digest(config)
-    if resume:
-        check_resume_config(out / "agent.json", config, digest)
-    out = check_out_dir(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(out / LOCK_FILE, f"the run folder {out}"):
+        try:
+            digest = _check_run_folder(config, out, resume, force, dataset)
+        except BaseException:
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        return _train_locked(config, out, resume, progress_bar, dataset, digest, created, callbacks)
+
+
+def _check_run_folder(config: AgentRunConfig, out: Path, resume: bool, force: bool, dataset: OfflineDataset):
+    """Refuses to mix two runs in ``out``; returns the world model's digest. ``force`` clears the folder."""
+    latest = out / "checkpoints" / LATEST
+    if resume and not latest.is_file():
+        legacy = latest.with_suffix(".zip")
+        hint = (
+            f"; {legacy} is an SB3 .zip of an earlier version, which this version does not resume (a pickle)"
+            if legacy.is_file()
+            else " (a run killed before its first checkpoint: start it again with --force)"
+            if (out / "agent.json").is_file()
+            else ""
+        )
+        raise FileNotFoundError(f"nothing to resume: {latest} does not exist{hint}")
+    if not resume and (out / "agent.json").exists():
+        if not force:
+            raise FileExistsError(
+                f"{out} already holds a run: pass --resume to continue it, --force to replace it, or pick another --out"
+            )
+        for child in out.iterdir():
+            if child.name != LOCK_FILE:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    digest = world_model_digest(config)
+    if resume:
+        check_resume_config(out / "agent.json", config, digest, dataset_digest(dataset))
+    return digest
+
+
+def _train_locked(config, out, resume, progress_bar, dataset, digest, created, callbacks=()) -> dict[str, Any]:
+    latest = out / "checkpoints" / LATEST
     try:
         agent, summary, evaluation, run_callbacks = _setup_run(config, out, resume, dataset, digest, latest)
     except BaseException:
@@ -142,7 +188,7 @@ def train_agent(
     if remaining > 0:
         every = CallbackList([run_callbacks, *callbacks])
         offline_learn(agent, remaining, every, 1000, config.algo, not resume, progress_bar)
-    agent.save(out / "model.zip")
+    save_agent(agent, out / "model.safetensors")
     history = evaluation.history
     final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
     if final is None:
@@ -165,13 +211,26 @@ def _setup_run(config: AgentRunConfig, out: Path, resume: bool, dataset: Offline
         "config": dataclasses.asdict(config),
         "env_id": env_id,
         "dataset_id": dataset.dataset_id,
+        "dataset_sha256": dataset_digest(dataset),
         "world_model_path": resolve_world_model(config.world_model, config.dataset)[0],
         "world_model_digest": digest,
     }
+    without_effect = settings_without_effect(config)
+    if without_effect:  # recorded, so the record never reads as if they applied
+        summary["settings_without_effect"] = without_effect
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
-    cls = ALGORITHMS[config.algo]
     if resume:
-        agent = cls.load(latest, env=gym.make(env_id), device=config.device)  # TD3 wants an env object
+        buffer_class, buffer_kwargs = buffer_settings(config)
+        classes = {cls.__name__: cls for cls in ALGORITHMS.values()}
+        agent = load_agent_file(
+            latest,
+            classes,
+            env=gym.make(env_id),
+            device=config.device,
+            replay_buffer_class=buffer_class,
+            replay_buffer_kwargs=buffer_kwargs or None,
+            buffer_size=dataset.num_transitions,
+        )
     else:
         agent = build_agent(config, env_id, dataset.num_transitions)
     if resume and (out / "progress.csv").is_file():  # SB3's CSV logger truncates: keep the earlier part

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from dwm_gym.utils.checks import int_at_least
+
 
 def _dataset_make(args: argparse.Namespace) -> int:
     from dwm_gym.data import make_dataset
@@ -20,10 +22,11 @@ def _dataset_make(args: argparse.Namespace) -> int:
     )
     meta = dataset.metadata
     print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
-    print(
-        f"mean episode return {meta['mean_return']:.1f} "
-        f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
+    finished = meta["mean_return_finished_episodes"]
+    finished_text = (  # no NaN printed: with a tiny budget no episode may finish
+        f"{finished:.1f}" if finished == finished else "none: every episode was cut by the step budget"
     )
+    print(f"mean episode return {meta['mean_return']:.1f} (episodes not cut by the step budget: {finished_text})")
     if dataset.task is not None:
         from dwm_gym.evaluation import normalized_score
 
@@ -74,7 +77,7 @@ def _behavior_train(args: argparse.Namespace) -> int:
 
     spec = task_spec(args.task)
     config = SACTrainingConfig(env_id=spec.env_id, total_steps=args.steps, seed=args.seed)
-    train_behavior_sac(config, args.run_dir, resume=args.resume)
+    train_behavior_sac(config, args.run_dir, resume=args.resume, allow_pickle=args.allow_pickle)
     return 0
 
 
@@ -93,14 +96,21 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
     )
     make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
     make.add_argument("name", help="{hopper,walker2d,halfcheetah}-{random,medium,medium-replay,expert,medium-expert}")
-    make.add_argument("--steps", type=int, default=None, help="transitions (default 1M; per part for medium-expert)")
     make.add_argument(
-        "--seed", type=int, default=0, help="seed of the envs and of the action noise (default: %(default)s)"
+        "--steps", type=int_at_least(1), default=None, help="transitions (default 1M; per part for medium-expert)"
     )
-    make.add_argument("--num-envs", type=int, default=16, help="env copies stepped side by side")
+    make.add_argument(
+        "--seed",
+        type=int_at_least(0),
+        default=0,
+        help="seed of the envs and of the action noise (default: %(default)s)",
+    )
+    make.add_argument("--num-envs", type=int_at_least(1), default=16, help="env copies stepped side by side")
     make.add_argument("--force", action="store_true", help="replace an existing dataset")
     make.add_argument("--no-train", action="store_true", help="fail instead of training a missing behaviour policy")
-    make.add_argument("--policy-steps", type=int, default=1_000_000, help="SAC steps when a policy must be trained")
+    make.add_argument(
+        "--policy-steps", type=int_at_least(1), default=1_000_000, help="SAC steps when a policy must be trained"
+    )
     make.set_defaults(func=_dataset_make)
     dataset.add_parser("list", help="Minari datasets on disk").set_defaults(func=_dataset_list)
     info = dataset.add_parser("info", help="size, returns and provenance of a dataset")
@@ -112,10 +122,15 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
     )
     train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
     train.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (or its env id, e.g. Hopper-v5)")
-    train.add_argument("--steps", type=int, default=1_000_000, help="SAC env steps (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=0, help="seed of SAC and its env (default: %(default)s)")
+    train.add_argument("--steps", type=int_at_least(1), default=1_000_000, help="SAC env steps (default: %(default)s)")
+    train.add_argument("--seed", type=int_at_least(0), default=0, help="seed of SAC and its env (default: %(default)s)")
     train.add_argument("--run-dir", required=True, help="folder of the run: snapshots, replay stream, logs")
     train.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    train.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="resume a run checkpointed as SB3 pickles by an earlier version (runs code: only your own folders)",
+    )
     train.set_defaults(func=_behavior_train)
     export = behavior.add_parser("export", help="pick medium/expert snapshots of a run and write the policy files")
     export.add_argument("--task", required=True, help="hopper, walker2d or halfcheetah (the run's task)")
@@ -123,7 +138,7 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--out", required=True, help="folder (the package ships dwm_gym/data/behavior/assets)")
     export.add_argument(
         "--eval-episodes",
-        type=int,
+        type=int_at_least(1),
         default=50,
         help="episodes that re-evaluate each chosen actor (default: %(default)s)",
     )

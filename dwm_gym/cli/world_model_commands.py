@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from dwm_gym.utils.checks import check_output_file, int_at_least
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
 
@@ -15,7 +16,6 @@ def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.world_model.one_step import ONESTEP_PRESETS
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
-    dataset = OfflineDataset.from_minari(args.dataset)
     if args.kind == "dwm":
         chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
         config = preset(args.preset, **chosen)
@@ -24,6 +24,7 @@ def _world_model_train(args: argparse.Namespace) -> int:
     else:
         config = ONESTEP_PRESETS[args.preset]
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
+    dataset = OfflineDataset.from_minari(args.dataset)  # after the settings are checked: a bad one fails at once
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
     def on_metrics(step: int, metrics: dict) -> None:
@@ -42,6 +43,8 @@ def _world_model_eval(args: argparse.Namespace) -> int:
     from dwm_gym.data import OfflineDataset
     from dwm_gym.evaluation.error_report import error_report, format_table, write_report
 
+    check_output_file(args.json, "--json")  # before the evaluation, not after it
+    check_output_file(args.plot, "--plot")
     checkpoints = {"dwm" if args.baseline else "model": args.checkpoint}
     if args.baseline:
         checkpoints["baseline"] = args.baseline
@@ -120,9 +123,11 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     wm_eval.add_argument("--checkpoint", required=True, help="model.safetensors of a DWM or one-step model")
     wm_eval.add_argument("--baseline", default=None, help="a second checkpoint (e.g. the one-step model)")
     wm_eval.add_argument("--dataset", required=True, help="Minari id of the real trajectories (held-out episodes)")
-    wm_eval.add_argument("--windows", type=int, default=500, help="held-out windows compared (default: %(default)s)")
     wm_eval.add_argument(
-        "--seed", type=int, default=0, help="seed of the windows and the sampling (default: %(default)s)"
+        "--windows", type=int_at_least(1), default=500, help="held-out windows compared (default: %(default)s)"
+    )
+    wm_eval.add_argument(
+        "--seed", type=int_at_least(0), default=0, help="seed of the windows and the sampling (default: %(default)s)"
     )
     wm_eval.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     wm_eval.add_argument("--json", default=None, help="write the per-step errors here")

@@ -65,7 +65,7 @@ class ImaginedEnvConfig:
     def __post_init__(self, segment_length: int | None) -> None:
         if segment_length is not None:
             warn_deprecated("segment_length= is deprecated: the imagined env's H is horizon=")
-            self.horizon = segment_length
+            self.horizon = integer("segment_length", segment_length)  # named as the caller spelled it
         self.horizon = integer("horizon", self.horizon)
         self.gamma = discount("gamma", self.gamma)
         self.rtg = None if self.rtg is None else finite("rtg", self.rtg)

@@ -3,8 +3,8 @@
 Trials with the same (dataset, world model, RTG, sampler) read one cache file (``Trial.config.cache_file``, see
 :func:`dwm_gym.sweep.trials.cache_file`; the sampler is the model's own). Each is filled at the model's longest
 horizon with every state kept, so a trial with any H reads the first H steps of its segments. The fill holds a
-lock on the file, so two sweeps (or two processes) that need the same cache at once fill it once: the second
-waits, then loads it. The cache's own identity (data, model, RTG, sampler) decides whether a file serves.
+lock (``<cache>.fill.lock``), so two sweeps (or two processes) that need the same cache at once fill it once: the
+second waits, then loads it. The cache's own identity (data, model, RTG, sampler) decides whether a file serves.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
         device=config.device, world_model=path, rtg=config.rtg, cache_file=config.cache_file, seed=trial.cache_seed
     )
     longest = DiffusionMVEReplayBuffer(1, *dataset_spaces(dataset), horizon=0, **settings).max_horizon
-    with file_lock(f"{config.cache_file}.lock"):
+    # fillers of one cache wait for each other here; the buffer's own lock (``<cache>.lock``) then refuses any
+    # other writer instead of waiting
+    with file_lock(f"{config.cache_file}.fill.lock"):
         buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
         return buffer.prepare_cache()
 

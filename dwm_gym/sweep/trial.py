@@ -1,7 +1,7 @@
 """One sweep trial under Ray Tune: today's agent run (``train_agent``), checkpointed into Tune's trial state.
 
-Each time the run writes its ``checkpoints/latest.zip`` (every ``checkpoint_every`` updates), the trial reports
-to Tune the run's evaluations so far and a Tune checkpoint: the run folder's records, ``latest.zip`` and the
+Each time the run writes its ``checkpoints/latest.safetensors`` (every ``checkpoint_every`` updates), the trial
+reports to Tune the run's evaluations so far and a Tune checkpoint: the run folder's records, that file and the
 random generators' states (NumPy's, torch's and the replay buffer's). When Tune restores the trial (the
 driver was killed, a node was lost), the run folder is rebuilt from that checkpoint and the run resumes
 from it with the same generator states, so it goes on as if it had never stopped. A trial without a Tune
@@ -26,13 +26,13 @@ from safetensors.torch import load_file, save_file
 from stable_baselines3.common.callbacks import BaseCallback
 
 from dwm_gym.agents.run_identity import world_model_digest
-from dwm_gym.agents.runs import train_agent
+from dwm_gym.agents.runs import LATEST, train_agent
 from dwm_gym.sweep.records import trial_record
 from dwm_gym.sweep.trials import trial_from_dict
 from dwm_gym.utils.atomic import atomic_write_text
 
 RNG_TENSORS, RNG_JSON, FINISHED = "rng.safetensors", "rng.json", "finished.json"
-#: The run folder's files a Tune checkpoint holds (the model itself only as ``checkpoints/latest.zip``).
+#: The run folder's files a Tune checkpoint holds (the model itself only as ``checkpoints/latest.safetensors``).
 RECORDS = ("agent.json", "evaluations.jsonl")
 
 
@@ -130,7 +130,7 @@ def _save_run_folder(out: Path, folder: Path, model: Any) -> None:
         if (out / name).is_file():
             shutil.copyfile(out / name, folder / name)
     (folder / "checkpoints").mkdir()
-    shutil.copyfile(out / "checkpoints" / "latest.zip", folder / "checkpoints" / "latest.zip")
+    shutil.copyfile(out / "checkpoints" / LATEST, folder / "checkpoints" / LATEST)
     tensors, plain = _rng_state(model)
     save_file(tensors, str(folder / RNG_TENSORS))
     atomic_write_text(folder / RNG_JSON, json.dumps(plain))

@@ -23,6 +23,7 @@ from safetensors.torch import save_file
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.utils.checks import non_finite
 from dwm_gym.utils.deprecation import warn_deprecated
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.world_model.base import WorldModel
@@ -186,6 +187,9 @@ def load_world_model(
     _validate_env(header, env, path)
     with safe_open(str(path), framework="pt") as handle:
         tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    bad = non_finite(tensors)  # weights, normalizer statistics and start states must all be finite numbers
+    if bad:
+        raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or inf values; the checkpoint cannot be used")
     norms = {}
     for name, kind in header["normalizers"].items():
         state = {k.split(".", 1)[1]: v.numpy() for k, v in tensors.items() if k.startswith(name + ".")}
