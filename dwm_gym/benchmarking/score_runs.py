@@ -210,7 +210,7 @@ def run_one(
     import torch
 
     from dwm_gym.agents.run_identity import world_model_digest
-    from dwm_gym.agents.runs import train_agent
+    from dwm_gym.agents.runs import LATEST, train_agent
 
     if (dataset is not None or changes) and name is None:
         raise ValueError("a run on altered data or settings needs its own name=")
@@ -222,7 +222,7 @@ def run_one(
     record = _reusable(out, archive_file(args), args.updates, config, digest)
     if record is not None:
         return {"method": method, "seed": seed, "reused": True, **finished(record)}
-    resume = (out / "checkpoints" / "latest.zip").is_file()
+    resume = (out / "checkpoints" / LATEST).is_file()
     if summary_path.is_file() and not resume:
         summary_path.unlink()
     start = time.perf_counter()

@@ -78,3 +78,14 @@ def test_concurrent_cache_fills_fill_once(tmp_path):
     assert sorted("loaded" in r for r in results) == [False, True]  # one filled it, the other waited and loaded it
     assert next(r for r in results if "loaded" not in r)["segments"] == 200
     assert Path(first.config.cache_file).is_file()
+
+
+def test_a_finished_cache_is_loaded_while_another_process_holds_the_fill_lock(tmp_path):
+    from dwm_gym.utils.run_lock import RunLock
+
+    make_dataset("hopper-medium", steps=200, seed=0, num_envs=2, overwrite=True, progress=False)
+    spec = spec_from_dict({"name": "c", "datasets": ["hopper-medium"], "methods": ["DWM-TD3BC"], "seeds": [0]})
+    [trial] = plan_trials(spec, cache_dir=tmp_path / "caches")
+    assert "segments" in fill_cache(trial.to_dict())
+    with RunLock(f"{trial.config.cache_file}.lock", "another filler"):  # trials starting together only read it
+        assert fill_cache(trial.to_dict()) == {"loaded": 1.0}
