@@ -1,10 +1,10 @@
-"""The runs behind the score tables: each method's settings, run names and folders, and one run trained or reused.
+"""The runs behind the score tables: each method's settings and run names, and one run trained or reused.
 
-``benchmarks/scores.py`` trains the table of one dataset, ``studies/paper_protocol.py`` the paper's (H, g_eval)
-grid and ``studies/h1_divergence.py`` its H = 1 variants; all three name, train, resume and archive their runs
-with these functions, so a run one of them finished is reused by the others. A method is ``<prefix>-<algo>``:
-prefix ``""`` (model-free), ``OneStep`` or ``DWM``; algo ``TD3BC`` or ``IQL``. Finished runs are kept as
-:class:`~dwm_gym.evaluation.run_records.RunRecord` lines in ``--archive/<dataset>.jsonl``
+``benchmarks/scores.py`` and ``benchmarks/paper_protocol.py`` run their trials as sweeps (:mod:`dwm_gym.sweep`,
+whose trials are named as :func:`run_name` names them); ``studies/h1_divergence.py``, whose variants replace the
+replay buffer or the data, trains, resumes and archives its runs with :func:`run_one` here. A method is
+``<prefix>-<algo>``: prefix ``""`` (model-free), ``OneStep`` or ``DWM``; algo ``TD3BC`` or ``IQL``. Finished runs
+are kept as :class:`~dwm_gym.evaluation.run_records.RunRecord` lines in ``--archive/<dataset>.jsonl``
 (:mod:`dwm_gym.benchmarking.run_archive`).
 """
 
