@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,8 @@ def read_records(path: str | os.PathLike) -> list[RunRecord]:
 def append_records(path: str | os.PathLike, records: Iterable[RunRecord]) -> Path:
     """Adds ``records`` at the end of a ``.jsonl`` file (made if missing), atomically: a crash leaves the old file.
 
+    Writers are serialized by a lock on the file's folder, so processes finishing runs side by side lose none.
+
     Raises:
         RunRecordError: If a record is invalid, or its name is already in the file (or twice in ``records``):
             remove the old line first, or give the run another name.
@@ -227,10 +230,29 @@ def append_records(path: str | os.PathLike, records: Iterable[RunRecord]) -> Pat
     new = list(records)
     for record in new:
         record.validate()
-    existing = read_records(path)
-    _check_unique([*existing, *new], Path(path))
-    text = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in [*existing, *new])
-    return atomic_write_text(path, text)
+    path = Path(path)
+    with _folder_lock(path.parent):  # runs finishing side by side append to one file: none may be lost
+        existing = read_records(path)
+        _check_unique([*existing, *new], path)
+        text = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in [*existing, *new])
+        return atomic_write_text(path, text)
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder`` (POSIX ``flock``; no lock where the platform has none)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: one writer at a time is the caller's business
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _check_unique(records: list[RunRecord], path: Path) -> None:

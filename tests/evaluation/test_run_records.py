@@ -131,3 +131,19 @@ def test_a_run_made_outside_train_agent_gets_its_missing_settings_explicitly(tmp
         record_from_run_folder(folder)
     record = record_from_run_folder(folder, settings={"algo": "td3bc", "seed": 2, "horizon": 1})
     assert (record.seed, record.horizon, record.method) == (2, 1, "DWM-TD3BC")
+
+
+def test_writers_side_by_side_lose_no_record(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = record_from_run_folder(run_folder(tmp_path / "TD3BC_s0"))
+    path = tmp_path / "records" / "hopper-medium.jsonl"
+    names = [f"TD3BC_w{w}_s{k}" for w in range(6) for k in range(5)]
+
+    def write(worker: int) -> None:
+        for k in range(5):
+            append_records(path, [dataclasses.replace(base, name=f"TD3BC_w{worker}_s{k}")])
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(write, range(6)))
+    assert sorted(r.name for r in read_records(path)) == sorted(names)
