@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 from dwm_gym.utils.checks import check_output_file, int_at_least
@@ -34,7 +35,13 @@ def _world_model_train(args: argparse.Namespace) -> int:
             for key, value in metrics.items():
                 writers[0].add_scalar(key, value, step)
 
-    train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics, overwrite=args.force)
+    try:
+        train_world_model(dataset, config, run, args.out, args.resume, on_metrics, overwrite=args.force)
+    except KeyboardInterrupt:
+        state = Path(args.out) / "train_state.pt"
+        again = "add --resume to continue it" if state.is_file() else "add --force to start it again"
+        print(f"\ninterrupted: run the same command and {again}", file=sys.stderr)
+        return 130
     print(f"checkpoint: {args.out}/model.safetensors")
     return 0
 

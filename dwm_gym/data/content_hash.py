@@ -3,8 +3,9 @@
 The digest is the SHA-256 of every episode's arrays (observations, actions, rewards, terminations,
 truncations; shapes, dtypes and bytes, in episode order), so a dataset remade under the same id with
 other episodes, another order or other values has another digest. It is computed once per loaded
-dataset (kept on the object) and, for a Minari dataset, cached beside its data files keyed by their sizes
-and modification times, so a second run on the same files reads it instead of hashing again.
+dataset (kept on the object) and, for a Minari dataset, cached in ``$DWM_GYM_HOME/dataset_digests/`` keyed by
+the data files' sizes and modification times, so a second run on the same files reads it instead of hashing
+again (a remade dataset has new files, so its digest is computed afresh).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from dwm_gym.data.offline_dataset import OfflineDataset
+from dwm_gym.utils.paths import dwm_gym_home
 
 __all__ = ["dataset_digest"]
 
 logger = logging.getLogger(__name__)
-DIGEST_FILE = "dwm_gym_digest.json"
+DIGEST_FOLDER = "dataset_digests"
 _ATTRIBUTE = "_content_digest"
 
 
@@ -50,26 +52,27 @@ def _minari_folder(dataset: OfflineDataset) -> Path | None:
 
 
 def _file_stamp(folder: Path) -> dict[str, list[int]]:
-    return {
-        p.name: [p.stat().st_size, p.stat().st_mtime_ns]
-        for p in sorted(folder.iterdir())
-        if p.is_file() and p.name != DIGEST_FILE
-    }
+    return {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def dataset_digest(dataset: OfflineDataset) -> str:
-    """The dataset's content digest (see the module docstring), cached on the object and beside Minari files."""
+    """The dataset's content digest (see the module docstring), cached on the object and per Minari dataset."""
     cached = dataset.__dict__.get(_ATTRIBUTE)
     if cached is not None:
         return cached
     folder = _minari_folder(dataset)
-    stamp = _file_stamp(folder) if folder is not None else None
-    record = folder / DIGEST_FILE if folder is not None else None
+    stamp = {"folder": str(folder.resolve()), **_file_stamp(folder)} if folder is not None else None
+    name = (dataset.dataset_id or "").replace("/", "__") + ".json"
+    record = dwm_gym_home() / DIGEST_FOLDER / name if folder is not None else None
     value = None
     if record is not None and record.is_file():
         try:
             stored = json.loads(record.read_text())
-            if stored.get("files") == json.loads(json.dumps(stamp)) and stored.get("episodes") == dataset.num_episodes:
+            same_size = [stored.get("episodes"), stored.get("transitions")] == [
+                dataset.num_episodes,
+                dataset.num_transitions,
+            ]
+            if stored.get("files") == json.loads(json.dumps(stamp)) and same_size:
                 value = str(stored["sha256"])
         except (OSError, ValueError, KeyError):
             value = None
@@ -79,9 +82,10 @@ def dataset_digest(dataset: OfflineDataset) -> str:
             from dwm_gym.utils.atomic import atomic_write_text
 
             try:
-                text = json.dumps({"sha256": value, "episodes": dataset.num_episodes, "files": stamp})
+                sizes = {"episodes": dataset.num_episodes, "transitions": dataset.num_transitions}
+                text = json.dumps({"sha256": value, **sizes, "files": stamp})
                 atomic_write_text(record, text)
-            except OSError as exc:  # a read-only dataset folder: the digest is only not cached
+            except OSError as exc:  # an unwritable home: the digest is only not cached
                 logger.debug("cannot cache the digest in %s: %s", record, exc)
     dataset.__dict__[_ATTRIBUTE] = value
     return value
