@@ -13,6 +13,7 @@ from typing import Any
 from dwm_gym.agents.run_config import AgentRunConfig
 from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 from dwm_gym.evaluation.run_records import RunRecord, read_records, record_from_run_folder
+from dwm_gym.sweep.file_lock import folder_lock
 from dwm_gym.sweep.trials import NOT_IDENTITY, Trial
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.provenance import machine_info, package_source, utc_now
@@ -91,15 +92,18 @@ def write_records(folder: str | os.PathLike, records: Iterable[tuple[str, dict[s
         record = RunRecord.from_dict(data)
         by_dataset.setdefault(dataset, {})[record.name] = record
     written = []
-    for dataset, new in sorted(by_dataset.items()):
-        path = Path(folder) / f"{dataset}.jsonl"
-        existing = read_records(path)
-        for old in existing:
-            if old.name in new and not same_trial(old, new[old.name]):
-                logger.warning("%s holds another run named %s (other budget, settings or model): kept", path, old.name)
-                new[old.name] = old
-        kept = [r for r in existing if r.name not in new]
-        rows = [*kept, *sorted(new.values(), key=lambda r: r.name)]
-        atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in rows))
-        written.append(path)
+    with folder_lock(folder):  # other writers of the folder (another sweep, append_records) wait
+        for dataset, new in sorted(by_dataset.items()):
+            path = Path(folder) / f"{dataset}.jsonl"
+            existing = read_records(path)
+            for old in existing:
+                if old.name in new and not same_trial(old, new[old.name]):
+                    logger.warning(
+                        "%s holds another run named %s (other budget, settings or model): kept", path, old.name
+                    )
+                    new[old.name] = old
+            kept = [r for r in existing if r.name not in new]
+            rows = [*kept, *sorted(new.values(), key=lambda r: r.name)]
+            atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in rows))
+            written.append(path)
     return written

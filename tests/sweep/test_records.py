@@ -36,3 +36,21 @@ def test_records_are_replaced_only_by_the_same_trial(tmp_path):
     assert stored["TD3BC_s0"].final.normalized_score == 0.2  # measured again: replaced
     assert stored["TD3BC_s1"].updates == 300  # another budget: the committed record stays
     assert len(stored) == 2
+
+
+def _write_many(folder: str, writer: int) -> None:
+    for k in range(8):
+        write_records(folder, [("hopper-medium", record(f"TD3BC_w{writer}_{k}", seed=k).to_dict())])
+
+
+def test_sweeps_writing_one_records_file_side_by_side_lose_nothing(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_many, args=(str(tmp_path), w)) for w in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0, 0]
+    assert len(read_records(tmp_path / "hopper-medium.jsonl")) == 24
