@@ -7,9 +7,9 @@
 Ray is an optional extra (``pip install "dwm_gym[sweep]"``): only :func:`run_sweep` needs it.
 """
 
-from dwm_gym.sweep.runner import RayNotInstalledError, SweepFailedError, SweepResult, run_sweep
+from dwm_gym.sweep.runner import RayNotInstalledError, SweepFailedError, SweepResult, run_sweep, run_trials
 from dwm_gym.sweep.spec import METHODS, Budget, Resources, SweepSpec, load_spec, spec_from_dict
-from dwm_gym.sweep.trials import Trial, plan_trials
+from dwm_gym.sweep.trials import Trial, custom_trial, plan_trials
 
 __all__ = [
     "METHODS",
@@ -20,8 +20,10 @@ __all__ = [
     "SweepResult",
     "SweepSpec",
     "Trial",
+    "custom_trial",
     "load_spec",
     "plan_trials",
     "run_sweep",
+    "run_trials",
     "spec_from_dict",
 ]
