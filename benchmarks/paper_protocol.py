@@ -11,14 +11,17 @@ Phase 1 trains every configuration with the ``--select-seeds`` and picks the one
 final score among those whose critics all held (a run whose critic monitor reported a divergence is
 listed with its configuration but never chosen; ties: the smaller H, then the smaller g_eval). Phase 2
 completes the chosen configuration to all ``--seeds``; the table gives its final score and last-3 mean
-over them. The runs are those of ``scores.py`` (same folders, archive and resumption: an interrupted
-protocol continues where it stopped, and a configuration equal to the defaults reuses the default runs),
-one imagination cache per g_eval serves every H.
+over them. Both phases are sweeps (:mod:`dwm_gym.sweep`, as ``dwm-gym sweep`` runs a spec) on Ray Tune, on
+``--workers`` local cores or the Ray cluster at ``--address``: phase 1 one sweep of every method's grid on the
+selection seeds, phase 2 one sweep per method of its chosen configuration on the other seeds. Their experiments,
+run folders and caches live under ``--runs`` (an interrupted protocol continues where it stopped: run the same
+command again), one imagination cache per g_eval serves every H, and each finished run's record goes to
+``--archive/<dataset>.jsonl`` under the names of ``scores.py``'s runs; ``--report-only`` reads them, without Ray.
 
 python benchmarks/paper_protocol.py [--dataset dwm_gym/hopper/medium-replay-v0]
                                     [--methods DWM-TD3BC,DWM-IQL,OneStep-TD3BC,OneStep-IQL]
                                     [--select-seeds 0,1] [--seeds 0,1,2,3,4] [--updates 50000]
-                                    [--eval-every 10000] [--eval-episodes 10] [--workers 2]
+                                    [--eval-every 10000] [--eval-episodes 10] [--workers 2] [--address ADDRESS]
                                     [--runs runs/scores] [--archive benchmarks/results/records]
                                     [--dwm-checkpoint PATH --dwm-label NAME] [--report-only]
                                     [--json <runs>/paper_protocol_<dataset>.json] [--tiny]
@@ -34,15 +37,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from dwm_gym.benchmarking.protocol import HORIZONS, choose, grid
-from dwm_gym.benchmarking.score_runs import dataset_name, finished_run, method_settings, prepare_shared_cache, run_one
+from dwm_gym.benchmarking.protocol import G_EVAL, HORIZONS, choose, grid
+from dwm_gym.benchmarking.run_archive import finished
+from dwm_gym.benchmarking.score_runs import dataset_name, method_settings
+
+LABEL = "selection on test returns (the paper's protocol), not the library's defaults"
 
 
 def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse.Namespace:
@@ -53,24 +57,47 @@ def config_args(args: argparse.Namespace, method: str, config: dict) -> argparse
     return method_settings(args, horizon=config["horizon"], rtg=config["rtg"], **model)
 
 
-def run_all(jobs: list[tuple[str, int, argparse.Namespace]], workers: int, report_only: bool) -> list[dict | None]:
-    """Runs (or reuses) every job; with ``report_only``, only reuses (None for the missing ones)."""
-    results: list[dict | None] = [finished_run(m, s, a) for m, s, a in jobs]
-    todo = [i for i, r in enumerate(results) if r is None]
-    if report_only or not todo:
-        return results
-    for rtg_args in {(a.rtg, a.dataset): a for m, s, a in (jobs[i] for i in todo) if m.startswith("DWM-")}.values():
-        (Path(rtg_args.runs) / dataset_name(rtg_args)).mkdir(parents=True, exist_ok=True)
-        prepare_shared_cache(rtg_args)  # one fill per g_eval serves every H
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = {i: pool.submit(run_one, *jobs[i]) for i in todo}
-        for i, future in futures.items():
-            results[i] = future.result()
-            r = results[i]
-            print(
-                f"{r['method']:14s} {describe(jobs[i][2], r['method'])} seed {r['seed']}: {r['normalized_score']:.3f}"
-            )
-    return results
+def protocol_spec(args: argparse.Namespace, stage: str, methods: list[str], seeds: list[int], **grid_settings):
+    """A sweep of the protocol: ``methods`` × ``seeds`` × the horizons and RTGs of ``grid_settings``."""
+    from dwm_gym.sweep import Budget, Resources, SweepSpec
+
+    return SweepSpec(
+        name=f"protocol-{dataset_name(args)}-{stage}",
+        datasets=(args.dataset,),
+        methods=tuple(methods),
+        seeds=tuple(seeds),
+        budget=Budget(updates=args.updates, eval_every=args.eval_every, eval_episodes=args.eval_episodes),
+        resources=Resources(cpus=1),
+        dwm_checkpoint=args.dwm_checkpoint,
+        dwm_label=args.dwm_label,
+        label=LABEL,
+        **grid_settings,
+    )
+
+
+def run_stage(spec, args: argparse.Namespace) -> dict[tuple[str, int, float | None, int], dict]:
+    """Runs one sweep of the protocol (or, with ``--report-only``, reads its archived records); returns each
+    finished run's figures by (method, H, g_eval, seed)."""
+    from dwm_gym.evaluation.run_records import RunRecord
+    from dwm_gym.sweep import plan_trials, run_sweep
+    from dwm_gym.sweep.records import finished_records
+
+    if args.report_only:
+        trials = plan_trials(spec, cache_dir=Path(args.runs).resolve() / "caches")
+        records, _ = finished_records(args.archive, trials)
+    else:
+        sweep = run_sweep(
+            spec, storage=args.runs, address=args.address, records=args.archive, num_cpus=args.workers, verbose=0
+        )
+        trials, records = sweep.trials, {k: RunRecord.from_dict(v) for k, v in sweep.records.items()}
+    runs = {}
+    for trial in trials:
+        if trial.name in records:
+            runs[trial.method, trial.horizon, trial.rtg, trial.seed] = {
+                "seed": trial.seed,
+                **finished(records[trial.name]),
+            }
+    return runs
 
 
 def describe(args: argparse.Namespace, method: str) -> str:
@@ -119,7 +146,8 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=50_000)
     parser.add_argument("--eval-every", type=int, default=10_000)
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="CPU cores of the local Ray (one per trial)")
+    parser.add_argument("--address", default=None, help="a Ray cluster (default: $RAY_ADDRESS, else local)")
     parser.add_argument("--runs", default="runs/scores")
     parser.add_argument("--archive", default="benchmarks/results/records")
     parser.add_argument("--report-only", action="store_true", help="train nothing; report what is finished")
@@ -154,34 +182,45 @@ def main() -> None:
     horizons = tuple(int(h) for h in args.horizons.split(","))
     g_evals = tuple(float(g) for g in args.g_evals.split(",")) if args.g_evals else None
     select_seeds, seeds = [int(s) for s in args.select_seeds.split(",")], [int(s) for s in args.seeds.split(",")]
+    methods = args.methods.split(",")
+    g_grid = g_evals or G_EVAL[name]
+    selection = run_stage(
+        protocol_spec(args, "select", methods, select_seeds, horizons=horizons, rtgs=g_grid), args
+    )  # phase 1: every configuration of every method on the selection seeds
     table, missing = {}, []
-    for method in args.methods.split(","):
+    for method in methods:
         configs = grid(method, name, horizons, g_evals)
-        jobs = [(method, s, config_args(args, method, c)) for c in configs for s in select_seeds]
-        results = run_all(jobs, args.workers, args.report_only)
         per_config = []
-        for k, config in enumerate(configs):
-            runs = results[k * len(select_seeds) : (k + 1) * len(select_seeds)]
-            done = [r for r in runs if r is not None]
+        for config in configs:
+            key = (method, config["horizon"], config["rtg"])
+            done = [selection[(*key, s)] for s in select_seeds if (*key, s) in selection]
             missing += [
                 f"{method} {describe(config_args(args, method, config), method)} s{s}"
-                for s, r in zip(select_seeds, runs)
-                if r is None
+                for s in select_seeds
+                if (*key, s) not in selection
             ]
             per_config.append({**config, **(summarize(done) if done else {"final_mean": None})})
         best = choose(per_config, len(select_seeds))
         if best is None:
             table[method] = {"configs": per_config, "chosen": None}
             continue
-        final_jobs = [(method, s, config_args(args, method, best)) for s in seeds]
-        final = run_all(final_jobs, args.workers, args.report_only)
-        missing += [f"{method} {describe(a, method)} s{s}" for (_, s, a), r in zip(final_jobs, final) if r is None]
-        done = [r for r in final if r is not None]
+        key = (method, best["horizon"], best["rtg"])
+        rest = [s for s in seeds if s not in select_seeds]
+        final = dict(selection)
+        if rest:  # phase 2: the chosen configuration on the other seeds
+            chosen_grid = {"horizons": (best["horizon"],), "rtgs": None if best["rtg"] is None else (best["rtg"],)}
+            final.update(run_stage(protocol_spec(args, f"final-{method}", [method], rest, **chosen_grid), args))
+        missing += [
+            f"{method} {describe(config_args(args, method, best), method)} s{s}"
+            for s in seeds
+            if (*key, s) not in final
+        ]
+        done = [final[(*key, s)] for s in seeds if (*key, s) in final]
         table[method] = {"configs": per_config, "chosen": best, "chosen_runs": summarize(done) if done else None}
         print(f"{method}: chosen {describe(config_args(args, method, best), method)}", flush=True)
     result = {
         "command": command,
-        "label": "selection on test returns (the paper's protocol), not the library's defaults",
+        "label": LABEL,
         "dataset": args.dataset,
         "wall_s": time.perf_counter() - start,
         "methods": table,

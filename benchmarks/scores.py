@@ -1,26 +1,32 @@
-"""Normalized scores on the real env: model-free vs OneStep-MVE vs DWM-MVE, for TD3BC and IQL, one run.
+"""Normalized scores on the real env: model-free vs OneStep-MVE vs DWM-MVE, for TD3BC and IQL, one dataset.
 
 Usage:
     python benchmarks/scores.py [--dataset dwm_gym/hopper/medium-v0] [--updates 50000] [--seeds 0,1,2,3,4]
                                 [--methods TD3BC,OneStep-TD3BC,DWM-TD3BC,IQL,OneStep-IQL,DWM-IQL]
-                                [--horizon 5] [--onestep-horizon 5] [--rtg RTG] [--cache-seed 0]
-                                [--eval-every 10000]
-                                [--eval-episodes 10] [--workers 2] [--runs runs/scores]
-                                [--archive benchmarks/results/records] [--report-only]
+                                [--horizon 5] [--rtg RTG] [--cache-seed 0] [--data-termination]
+                                [--dwm-checkpoint PATH --dwm-label NAME]
+                                [--eval-every 10000] [--eval-episodes 10] [--workers 2] [--address ADDRESS]
+                                [--runs runs/scores] [--archive benchmarks/results/records] [--report-only]
                                 [--json <runs>/scores_<dataset>.json] [--tiny]
 
-Every method gets the same update budget and batch (128) on the same data, with the world models of the dataset
-(``$DWM_GYM_HOME/world_models`` first, then the ones bundled in the package); each run is scored every
-``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env (D4RL-normalized 0-1 score,
-and the project's v5 references); the table gives the final score and the mean of the last three evaluations, and
-the report JSON (default ``<runs>/scores_<dataset>.json``) the curves. Runs go to ``--runs/<dataset>/<run name>/``
-(``hopper-medium/DWM-TD3BC_s0``; a DWM run with another H or RTG than the defaults is ``DWM-TD3BC_h3_rtg0.7_s0``,
-one on another ``--cache-seed`` ``DWM-TD3BC_cache1_s0``, a one-step run with another H ``OneStep-TD3BC_h3_s0``)
-and each finished run's compact record (settings, model digest, curve, critic summary, commit, date, machine) is
-appended to ``--archive/<dataset>.jsonl``; finished runs are reused and unfinished ones resume from their
-checkpoint, so an interrupted benchmark continues where it stopped.
+A thin spec over ``dwm-gym sweep`` (:mod:`dwm_gym.sweep`): the options make a :class:`~dwm_gym.sweep.SweepSpec`
+of one dataset (the same sweep as a TOML spec with these values), which Ray Tune runs on ``--workers`` local cores
+(one per trial), or on the Ray cluster at ``--address`` / ``$RAY_ADDRESS``. Every method gets the same update
+budget and batch (128) on the same data, with the world models of the dataset (``$DWM_GYM_HOME/world_models``
+first, then the ones bundled in the package; ``--horizon`` is the H of both the one-step and the DWM methods);
+each run is scored every ``--eval-every`` updates (default 10k) on 10 deterministic episodes of the real env
+(D4RL-normalized 0-1 score, and the project's v5 references); the table gives the final score and the mean of
+the last three evaluations, and the report JSON (default ``<runs>/scores_<dataset>.json``) the curves.
 
-Budget on 2 CPU cores (one torch thread per worker, 2 workers): about 170 updates/s for TD3BC, 140 for
+The sweep's experiment, run folders and shared imagination caches live under ``--runs``; run the same command
+again after an interruption and Tune restores it (finished runs kept, unfinished ones resumed from their last
+checkpoint). Each finished run's compact record (settings, model digest, curve, critic summary, commit, date,
+machine) goes to ``--archive/<dataset>.jsonl`` (run names: ``DWM-TD3BC_s0``; a DWM run with another H or RTG
+than the defaults is ``DWM-TD3BC_h3_rtg0.7_s0``, one on another ``--cache-seed`` ``DWM-TD3BC_cache1_s0``);
+``--report-only`` reports from those records without Ray. The docs' tables are rendered from the archive by
+``benchmarks/render_docs.py``.
+
+Budget on 2 CPU cores (one torch thread per trial, 2 trials at once): about 170 updates/s for TD3BC, 140 for
 IQL, ~65 for the one-step variants (H=5 rollouts per minibatch), and the DWM variants at model-free speed
 plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segments/s: 10-16 min for the
 1M-transition hopper-medium, then loaded by every DWM run). The defaults (50k updates, 5 seeds, 6 methods =
@@ -28,8 +34,7 @@ plus one shared imagination cache filled before the runs (~1,000-2,000 DWM segme
 updates) are out of reach on CPU, so compare the methods with each other, not with the paper's numbers.
 A smoke run: ``--updates 200 --seeds 0 --eval-episodes 1``. ``--tiny``: every method for 20 updates on a
 400-transition dataset generated into a temporary folder, one seed, evaluated every 10 updates on one
-episode, with temporary ``--runs`` and ``--archive`` (unless given) — it never touches the archive. The docs' tables are
-rendered from the archive by ``benchmarks/render_docs.py``.
+episode, with temporary ``--runs`` and ``--archive`` (unless given): it never touches the archive.
 """
 
 from __future__ import annotations
@@ -37,23 +42,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
-from dwm_gym.benchmarking.score_runs import (
-    ALGOS,
-    METHODS,
-    dataset_name,
-    finished_run,
-    prepare_shared_cache,
-    run_config,
-    run_name,
-    run_one,
-)
+from dwm_gym.benchmarking.run_archive import finished
+from dwm_gym.benchmarking.score_runs import ALGOS, METHODS, dataset_name
 
 
 def report(
@@ -126,6 +121,39 @@ def report(
     print(f"wrote {args.json}")
 
 
+def sweep_spec(args: argparse.Namespace, methods: list[str], seeds: list[int]):
+    """The :class:`~dwm_gym.sweep.SweepSpec` of the command line: one dataset, its methods and seeds."""
+    from dwm_gym.sweep import Budget, Resources, SweepSpec
+
+    return SweepSpec(
+        name=f"scores-{dataset_name(args)}",
+        datasets=(args.dataset,),
+        methods=tuple(methods),
+        seeds=tuple(seeds),
+        horizons=(args.horizon,),
+        rtgs=None if args.rtg is None else (args.rtg,),
+        budget=Budget(updates=args.updates, eval_every=args.eval_every, eval_episodes=args.eval_episodes),
+        resources=Resources(cpus=1),
+        dwm_checkpoint=args.dwm_checkpoint,
+        dwm_label=args.dwm_label,
+        cache_seed=args.cache_seed,
+        data_termination=args.data_termination,
+    )
+
+
+def results_of(records: dict, trials: list) -> list[dict]:
+    """The report's rows (method, seed and :func:`finished`'s figures) of the trials that have a record."""
+    from dwm_gym.evaluation.run_records import RunRecord
+
+    rows = []
+    for trial in trials:
+        if trial.name in records:
+            record = records[trial.name]
+            record = record if isinstance(record, RunRecord) else RunRecord.from_dict(record)
+            rows.append({"method": trial.method, "seed": trial.seed, **finished(record)})
+    return rows
+
+
 def main() -> None:
     parser = make_parser(__doc__, None, device=None, seed=None)
     parser.add_argument("--dataset", default="dwm_gym/hopper/medium-v0")
@@ -133,8 +161,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=10_000, help="updates between real-env evaluations")
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--horizon", type=int, default=5, help="H of DWM-MVE")
-    parser.add_argument("--onestep-horizon", type=int, default=5, help="H of one-step MVE")
+    parser.add_argument("--horizon", type=int, default=5, help="H of one-step MVE and DWM-MVE")
     parser.add_argument("--rtg", type=float, default=None, help="DWM RTG target (default: the checkpoint's median RTG)")
     parser.add_argument(
         "--data-termination",
@@ -155,17 +182,18 @@ def main() -> None:
         "the one cache, so another cache seed measures the spread between caches (run names get '_cache<N>')",
     )
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one CPU core each)")
-    parser.add_argument("--runs", default="runs/scores")
+    parser.add_argument("--workers", type=int, default=2, help="CPU cores of the local Ray (one per trial)")
+    parser.add_argument("--address", default=None, help="a Ray cluster (default: $RAY_ADDRESS, else local)")
+    parser.add_argument("--runs", default="runs/scores", help="the sweep's storage: experiment, run folders, caches")
     parser.add_argument(
         "--archive",
         default="benchmarks/results/records",
-        help="folder of the finished runs' records (<dataset>.jsonl), reused instead of training again",
+        help="folder of the finished runs' records (<dataset>.jsonl)",
     )
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="train nothing: report the finished runs among --methods x --seeds and list the missing ones",
+        help="train nothing: report the finished runs among --methods x --seeds from --archive and list the missing",
     )
     args = parse_args(
         parser,
@@ -185,39 +213,32 @@ def main() -> None:
     # the report: the committed result is the records archive, which benchmarks/render_docs.py tabulates
     args.json = args.json or str(Path(args.runs) / f"scores_{dataset_name(args)}.json")
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
-    for method in methods:
-        run_config(method, seeds[0], args)  # fail early on unknown names
-    jobs = [(m, s) for s in seeds for m in methods]
+    from dwm_gym.sweep import plan_trials, run_sweep
+    from dwm_gym.sweep.records import finished_records
+
     start = time.perf_counter()
     if args.report_only:
-        results, missing = [], []
-        for method, seed in jobs:
-            result = finished_run(method, seed, args)
-            if result is not None:
-                results.append(result)
-            else:
-                missing.append(run_name(method, seed, args))
+        trials = plan_trials(sweep_spec(args, methods, seeds), cache_dir=Path(args.runs).resolve() / "caches")
+        records, missing = finished_records(args.archive, trials)
+        results = results_of(records, trials)
         present = [m for m in methods if any(r["method"] == m for r in results)]
-        report(results, present, args, time.perf_counter() - start, missing)
+        report(results, present, args, time.perf_counter() - start, [n.split("/", 1)[1] for n in missing])
         return
     if args.tiny:
-        args.dataset = tiny_dataset()  # before the workers start: they inherit MINARI_DATASETS_PATH
-    if any(m.startswith("DWM-") for m in methods):
-        (Path(args.runs) / dataset_name(args)).mkdir(parents=True, exist_ok=True)
-        prepare_shared_cache(args)
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, m, s, args) for m, s in jobs]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            r = results[-1]
-            print(
-                f"{r['method']:14s} seed {r['seed']}: return {r['mean_return']:7.1f}, "
-                f"normalized {r['normalized_score']:.3f}",
-                flush=True,
-            )
-    wall = time.perf_counter() - start
-    report(results, methods, args, wall)
+        args.dataset = tiny_dataset()  # before Ray starts: its workers get MINARI_DATASETS_PATH
+    sweep = run_sweep(
+        sweep_spec(args, methods, seeds),
+        storage=args.runs,
+        address=args.address,
+        records=args.archive,
+        num_cpus=args.workers,
+        verbose=0,
+    )
+    results = results_of(sweep.records, sweep.trials)
+    for r in results:
+        score, mean = r["normalized_score"], r["mean_return"]
+        print(f"{r['method']:14s} seed {r['seed']}: return {mean:7.1f}, normalized {score:.3f}")
+    report(results, methods, args, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,25 @@ class DemoConfig:
     seed: int = 0
     device: str = "auto"
 
+    def __post_init__(self) -> None:
+        """Checks every budget before any work (the demo builds a dataset and a video before training)."""
+        from dwm_gym.utils.device import resolve_device
+        from dwm_gym.utils.paths import check_out_dir
+        from dwm_gym.utils.validation import finite, integer
+        from dwm_gym.world_model.bundled import resolve_checkpoint
+        from dwm_gym.world_model.checkpoint import read_header
+
+        check_out_dir(self.out)
+        for name in ("dataset_steps", "env_steps", "video_steps", "agent_updates", "eval_episodes"):
+            setattr(self, name, integer(name, getattr(self, name)))
+        self.seed = integer("seed", self.seed, minimum=0)
+        self.rtg = None if self.rtg is None else finite("rtg", self.rtg)
+        limit = int(read_header(resolve_checkpoint("hopper", "medium", "dwm"))["config"]["segment_length"]) - 1
+        self.horizon = integer("horizon", self.horizon)
+        if self.horizon > limit:
+            raise ValueError(f"horizon must be an integer in 1..{limit} (the bundled DWM's T - 1), got {self.horizon}")
+        resolve_device(self.device)
+
 
 @contextmanager
 def demo_datasets(folder: Path):
@@ -141,8 +160,9 @@ def run_demo(config: DemoConfig) -> dict:
             algo="td3bc",
             dataset="dwm_gym/hopper/medium-v0",
             world_model=world_model,
-            horizon=config.horizon,
-            rtg=config.rtg,
+            # the MVE settings only where they apply: a model-free run keeps the defaults
+            horizon=config.horizon if world_model else AgentRunConfig.horizon,
+            rtg=config.rtg if world_model else None,
             steps=config.agent_updates,
             seed=config.seed,
             device=config.device,
@@ -168,7 +188,7 @@ def run_demo(config: DemoConfig) -> dict:
             critic_diverged=result.get("critic", {}).get("divergence") is not None,
         )
     files.append(plot_learning_curves(folders, out / "learning_curves.png", "hopper-medium, demo data"))
-    summary["files"] = [str(p) for p in files] + [str(folder / "model.zip") for folder in folders.values()]
+    summary["files"] = [str(p) for p in files] + [str(folder / "model.safetensors") for folder in folders.values()]
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     (out / "summary.md").write_text(summary_table(summary))
     print(summary_table(summary))
@@ -182,7 +202,7 @@ def _train_run(config, folder: Path, data, threads: int) -> dict:
     from dwm_gym.agents.runs import train_agent
 
     torch.set_num_threads(threads)
-    resume = (folder / "checkpoints" / "latest.zip").is_file() and not (folder / "model.zip").is_file()
+    resume = (folder / "checkpoints" / "latest.safetensors").is_file() and not (folder / "model.safetensors").is_file()
     if not resume and folder.exists():  # a finished (or never checkpointed) earlier demo run
         shutil.rmtree(folder)
     return train_agent(config, folder, resume=resume, progress_bar=False, dataset=data)

@@ -8,7 +8,7 @@ in the one-step env (closed loop: each env feeds the policy its own states), up 
 * ``medium+noise σ``: the shipped medium behaviour policy plus N(0, σ²) noise, clipped (σ = 0 is the
   data's own behaviour);
 * ``expert``: the shipped expert policy;
-* ``agent``: a saved SB3 agent (``--agent runs/x/model.zip``), deterministic.
+* ``agent``: a saved agent (``--agent runs/x/model.safetensors``), deterministic.
 
 Per (policy, env): episode length (termination or ``--max-steps``), return, and, open loop, the per-step
 z-scored state divergence of the imagined env from the real trajectory when fed the real trajectory's
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=1000)
     parser.add_argument("--divergence-steps", type=int, default=50)
     parser.add_argument("--noise", default="0.3,0.6,1.0")
-    parser.add_argument("--agent", default=None, help="a saved SB3 agent (model.zip) to add as a policy")
+    parser.add_argument("--agent", default=None, help="a saved agent (model.safetensors) to add as a policy")
     parser.add_argument("--pessimism", default=None, help="JSON of the env's pessimism option (adds those envs)")
     tiny = {"starts": 2, "max_steps": 10, "divergence_steps": 5, "noise": "0.5", "pessimism": '{"samples": 2}'}
     args = parse_args(parser, tiny=tiny)

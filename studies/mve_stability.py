@@ -20,7 +20,8 @@ the CDF-state DWM bundled before, ``git show b712f03:dwm_gym/world_model/assets/
 Every run is evaluated every ``--eval-every`` (5k) updates on ``--eval-episodes`` (10) real Hopper-v5
 episodes. For each run it reports the stability criterion of the project: the largest logged critic loss
 (1k-update windows) in the second half over the median of the windows in the first 2k updates (a run
-passes at <= 20). Finished runs are reused, unfinished ones resume.
+passes at <= 20). The runs are trials of a sweep on Ray Tune (:mod:`dwm_gym.sweep`, on ``--workers`` local cores):
+run the same command again after an interruption, and finished runs are kept, unfinished ones resume.
 
 ``--tiny`` (smoke test): a 400-transition dataset under a temporary ``--runs``; TD3BC, plain-inverse at
 RTG max and clipped tails at the median RTG, seed 0, 1,000 updates of batch 16 (the first critic-loss
@@ -33,14 +34,20 @@ import argparse
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
 from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 
+# the sweep's method and trial label of each variant (the label names the plain-inverse DWM's trials)
+TRIALS = {
+    "TD3BC": ("TD3BC", None),
+    "DWM plain-inverse, RTG max": ("DWM-TD3BC", "plain-inverse"),
+    "DWM plain-inverse, RTG median": ("DWM-TD3BC", "plain-inverse"),
+    "DWM clipped tails, RTG max": ("DWM-TD3BC", None),
+    "DWM clipped tails, RTG median": ("DWM-TD3BC", None),
+}
 VARIANTS = {  # name: (world model: None / "plain" / "default", RTG: None = default rule / "max")
     "TD3BC": (None, None),
     "DWM plain-inverse, RTG max": ("plain", "max"),
@@ -98,24 +105,19 @@ def run_config(variant: str, seed: int, args: argparse.Namespace):
     )
 
 
-def run_one(variant: str, seed: int, args: argparse.Namespace) -> dict:
-    import torch
+def trial_of(variant: str, seed: int, args: argparse.Namespace):
+    """The sweep trial of one (variant, seed)."""
+    from dwm_gym.sweep.trials import custom_trial
 
-    from dwm_gym.agents.runs import train_agent
+    method, label = TRIALS[variant]
+    return custom_trial(method, run_config(variant, seed, args), label=label)
+
+
+def measured(variant: str, seed: int, out: Path, args: argparse.Namespace) -> dict:
+    """One finished run's figures: its scores and the stability criterion from its critic-loss log."""
     from dwm_gym.render.curves import read_learning_curve
 
-    torch.set_num_threads(1)
-    os.environ["MINARI_DATASETS_PATH"] = str((Path(args.runs) / "datasets").resolve())
-    out = Path(args.runs) / f"{variant.replace(' ', '_').replace(',', '')}_s{seed}"
-    config = run_config(variant, seed, args)
-    summary_path = out / "agent.json"
-    done = summary_path.is_file() and json.loads(summary_path.read_text()).get("updates") == args.updates
-    if not done:
-        resume = (out / "checkpoints" / "latest.zip").is_file()
-        if summary_path.is_file() and not resume:
-            summary_path.unlink()
-        train_agent(config, out, resume=resume, progress_bar=False)
-    summary = json.loads(summary_path.read_text())
+    summary = json.loads((out / "agent.json").read_text())
     curve = read_learning_curve(out)
     losses = np.array(curve.critic_loss)
     steps = np.array(curve.loss_updates)
@@ -154,7 +156,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--eval-every", type=int, default=5000, help="updates between evaluations (and checkpoints)")
     parser.add_argument("--eval-episodes", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="CPU cores of the local Ray (one per run)")
     parser.add_argument("--runs", default="runs/mve_stability")
     args = parse_args(
         parser,
@@ -173,9 +175,15 @@ def main() -> None:
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     ensure_dataset(args)
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, v, s, args) for s in seeds for v in variants]
-        runs = [future.result() for future in futures]
+    from dwm_gym.sweep import Resources
+    from dwm_gym.sweep.runner import run_trials
+    from dwm_gym.sweep.trials import trial_set_digest
+
+    jobs = [(v, s, trial_of(v, s, args)) for s in seeds for v in variants]
+    trials = [trial for _, _, trial in jobs]
+    name = f"mve-stability-{trial_set_digest(trials)}"  # Ray Tune runs them, resumable: run the same command again
+    sweep = run_trials(name, trials, Resources(cpus=1), storage=args.runs, num_cpus=args.workers, verbose=0)
+    runs = [measured(v, s, sweep.experiment / "runs" / trial.name, args) for v, s, trial in jobs]
     table = {}
     print(f"{'variant':32s} {'final score':>16s} {'loss ratio (max 2nd half / early)':>36s}")
     for variant in variants:

@@ -30,7 +30,7 @@ def test_train_resume_and_eval(tmp_path, capsys):
     summary = json.loads((out / "agent.json").read_text())
     assert summary["updates"] == 40 and summary["world_model_path"].endswith("hopper_medium_dwm.safetensors")
     assert summary["world_model_digest"] == model_digest(load_world_model(summary["world_model_path"], device="cpu"))
-    assert (out / "checkpoints" / "latest.zip").is_file() and (out / "progress.csv").is_file()
+    assert (out / "checkpoints" / "latest.safetensors").is_file() and (out / "progress.csv").is_file()
     with pytest.raises(FileExistsError, match="--resume"):
         run(f"agent train --algo td3bc --steps 40 {options} {common}")
     with pytest.raises(ValueError, match="horizon: 3 -> 5"):  # resuming must not silently change the method
@@ -45,9 +45,10 @@ def test_train_resume_and_eval(tmp_path, capsys):
     evaluations = [json.loads(line) for line in (out / "evaluations.jsonl").read_text().splitlines()]
     assert [e["timesteps"] for e in evaluations] == [40, 80]
     capsys.readouterr()
-    assert run(f"agent eval --model {out / 'model.zip'} --episodes 1 --device cpu --json {tmp_path / 'e.json'}") == 0
+    saved = out / "model.safetensors"
+    assert run(f"agent eval --model {saved} --episodes 1 --device cpu --json {tmp_path / 'e.json'}") == 0
     assert "normalized score" in capsys.readouterr().out
     result = json.loads((tmp_path / "e.json").read_text())
     assert result["env_id"] == "Hopper-v5" and result["mean_return"] == pytest.approx(evaluations[-1]["mean_return"])
-    agent, _ = load_agent(out / "model.zip", device="cpu")
+    agent, _ = load_agent(out / "model.safetensors", device="cpu")
     assert agent.num_timesteps == 80 and type(agent.replay_buffer).__name__ == "ReplayBuffer"  # no DWM at eval

@@ -22,13 +22,13 @@ def test_demo_tiny_budget_writes_everything(tmp_path, capsys):
     for name in ("TD3BC", "DWM-TD3BC"):  # both agents: same budget, finite scores
         assert stages[name]["updates"] == 300 and np.isfinite(stages[name]["normalized_v5"])
     assert imageio.imread(out / "learning_curves.png").ndim == 3
-    assert (out / "td3bc" / "model.zip").is_file()
+    assert (out / "td3bc" / "model.safetensors").is_file()
     frames = stages["video"]["frames"]
     assert 2 <= frames <= 11
     assert imageio.get_reader(out / "real_vs_imagined.mp4").count_frames() == frames
     assert len(imageio.mimread(out / "real_vs_imagined.gif")) == frames
     assert imageio.imread(out / "error_vs_horizon.png").ndim == 3
-    assert (out / "dwm_td3bc" / "model.zip").is_file()
+    assert (out / "dwm_td3bc" / "model.safetensors").is_file()
     table = (out / "summary.md").read_text()
     assert table.startswith("| stage |") and "| TD3BC |" in table and "| DWM-TD3BC |" in table
     assert "DWM-TD3BC" in capsys.readouterr().out

@@ -14,6 +14,7 @@ ORDER = [
     "value_expansion",
     "evaluation",
     "agents",
+    "sweep",
     "benchmarking",
     "render",
     "demo",
@@ -64,7 +65,7 @@ def test_minari_only_in_data(path):
         assert not any(n == "minari" or n.startswith("minari.") for n in imported_modules(path))
 
 
-SB3_LAYERS = {"envs", "value_expansion", "agents", "evaluation", "demo", "cli"}
+SB3_LAYERS = {"envs", "value_expansion", "agents", "evaluation", "demo", "sweep", "cli"}
 # Behaviour policies are trained with SB3 SAC; the exported actors load without SB3, so only the training
 # module needs it. The adapter of SB3's private members sits in utils so that every layer using SB3 can reach it.
 SB3_ALLOWED_FILES = {"data/behavior/sac_training.py", "utils/sb3_adapter.py"}

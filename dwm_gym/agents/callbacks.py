@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
+from dwm_gym.agents.agent_files import save_agent
 from dwm_gym.evaluation.policy_eval import evaluate_agent
 from dwm_gym.utils.atomic import atomic_write_text
 
@@ -36,7 +37,8 @@ class EvalOnRealEnvCallback(BaseCallback):
         seed: Seed of the first evaluation's episodes (the same every time, so evaluations compare).
         refs: Reference returns of the normalized score: ``"d4rl"`` or ``"v5"``.
         log_path: JSON-lines file (optional).
-        best_model_path: Save the model here whenever the mean return improves (optional).
+        best_model_path: Save the model here (pickle-free, :mod:`dwm_gym.agents.agent_files`) whenever the mean
+            return improves (optional).
     """
 
     def __init__(
@@ -121,7 +123,7 @@ class EvalOnRealEnvCallback(BaseCallback):
             with self.log_path.open("a") as handle:
                 handle.write(json.dumps(result) + "\n")
         if self.best_model_path is not None and result["mean_return"] > self.best_mean_return:
-            self.model.save(self.best_model_path)
+            save_agent(self.model, self.best_model_path)  # pickle-free, stock TD3 included
         self.best_mean_return = max(self.best_mean_return, result["mean_return"])
         return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 import time
 import warnings
@@ -174,23 +175,48 @@ class OfflineAlgorithm(OffPolicyAlgorithm):
         load_offline_data(self.replay_buffer, dataset)
         return self
 
+    def save(self, path: str | os.PathLike, exclude: Any = None, include: Any = None) -> None:
+        """Writes the agent in the pickle-free format (:mod:`dwm_gym.agents.agent_files`) to ``path``, atomically.
+
+        Unlike SB3's ``save`` no ``.zip`` suffix is added: name the file ``.safetensors``.
+        """
+        from dwm_gym.agents.agent_files import save_agent
+
+        if exclude or include:
+            raise ValueError("the pickle-free agent file always holds the same parts: drop exclude / include")
+        save_agent(self, path)
+
     @classmethod
-    def load(  # SB3's signature, with env also accepted as a Gymnasium id
+    def load(  # SB3's name; reads the pickle-free agent file, an SB3 zip only on request
         cls: type[SelfOffline],
-        path: str | Path | io.BufferedIOBase,
+        path: str | os.PathLike,
         env: GymEnv | str | None = None,
-        device: th.device | str = "auto",
-        custom_objects: dict[str, Any] | None = None,
-        print_system_info: bool = False,
-        force_reset: bool = True,
+        device: str | th.device = "auto",
+        allow_pickle: bool = False,
         **kwargs: Any,
     ) -> SelfOffline:
-        """SB3's ``load``; ``env`` may also be a Gymnasium id (``"Hopper-v5"``)."""
+        """Loads an agent file written by :meth:`save`; ``env`` may also be a Gymnasium id (``"Hopper-v5"``).
+
+        Args:
+            path: A pickle-free ``.safetensors`` agent file, or an SB3 ``.zip`` with ``allow_pickle=True``.
+            env: The env (or its id) the agent acts in; its spaces must be the agent's.
+            device: Torch device.
+            allow_pickle: Read an SB3 ``.zip``, which is a pickle and so runs any code it holds: only for
+                files you trust.
+            **kwargs: Constructor arguments replacing the saved ones (e.g. ``replay_buffer_class``).
+
+        Raises:
+            AgentFileError: A file of another class or format, NaN / inf weights, an env of other spaces.
+        """
+        from dwm_gym.agents.agent_files import is_zip_file, load_agent_file, load_sb3_zip
+
         if isinstance(env, str):
             import gymnasium as gym
 
             env = gym.make(env)
-        return super().load(path, env, device, custom_objects, print_system_info, force_reset, **kwargs)
+        if not Path(path).is_file() or not is_zip_file(path):
+            return load_agent_file(path, {cls.__name__: cls}, env=env, device=device, **kwargs)
+        return load_sb3_zip(cls, path, allow_pickle, env=env, device=device, **kwargs)
 
     def learn(
         self: SelfOffline,

@@ -77,7 +77,7 @@ class AgentRunConfig:
         eval_every: Updates between evaluations on the real env (0: only at the end).
         eval_episodes: Episodes per evaluation.
         refs: Normalized-score references, ``d4rl`` or ``v5``.
-        checkpoint_every: Updates between saves of ``checkpoints/latest.zip``.
+        checkpoint_every: Updates between saves of ``checkpoints/latest.safetensors``.
         cache_file: A DWM imagination cache file shared between runs (loaded when it matches,
             else filled and written) — see ``DiffusionMVEReplayBuffer.prepare_cache``.
         data_termination: MVE targets take the first step's termination from the data

@@ -34,9 +34,12 @@ def world_model_digest(config: AgentRunConfig) -> str | None:
 
 
 def check_resume_config(
-    summary_path: Path, config: AgentRunConfig, world_model: ResolvedWorldModel | str | None = None
+    summary_path: Path,
+    config: AgentRunConfig,
+    world_model: ResolvedWorldModel | str | None = None,
+    data_digest: str | None = None,
 ) -> None:
-    """Raises ValueError when ``config`` would resume a run with other learning settings or another world model.
+    """Raises ValueError when ``config`` would resume a run with other settings, another world model or other data.
 
     A setting missing from the run's record (one added to ``AgentRunConfig`` after the run started) counts
     as its default, which is what the run used. ``world_model`` may be spelled differently (``"dwm"``, or the
@@ -47,11 +50,22 @@ def check_resume_config(
         summary_path: The run's ``agent.json``; nothing is checked when it does not exist (a new run).
         config: The settings of the resumption.
         world_model: The world model ``config`` resolves to, or just its digest (None: model-free).
+        data_digest: The content digest of the dataset now (:func:`dwm_gym.data.content_hash.dataset_digest`);
+            None: not checked.
     """
     if not summary_path.is_file():
         return
     digest = world_model.digest if isinstance(world_model, ResolvedWorldModel) else world_model
     summary = json.loads(summary_path.read_text())
+    recorded_data = summary.get("dataset_sha256")
+    if data_digest is not None and recorded_data is not None and recorded_data != data_digest:
+        raise ValueError(
+            f"--resume with other data than the run was started with: {config.dataset} now has content digest "
+            f"{data_digest[:12]}, the run's was {recorded_data[:12]} (the dataset was remade); start a new run "
+            "(another --out, or --force), or restore the run's dataset"
+        )
+    if data_digest is not None and recorded_data is None:
+        logger.warning("%s predates dataset digests: cannot check that its data is unchanged", summary_path)
     recorded = summary.get("config", {})
     # a setting the record lacks was added after the run started: the run used its default
     defaults = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}

@@ -1,7 +1,8 @@
 """One offline-RL run: build the agent (model-free, OneStep-MVE or DWM-MVE), train, evaluate, resume.
 
-A run folder holds ``agent.json`` (the configuration and final result), ``model.zip`` (final agent),
-``checkpoints/latest.zip`` (for ``resume``), ``evaluations.jsonl``, ``progress.csv`` and TensorBoard
+A run folder holds ``agent.json`` (the configuration, the dataset's content digest and the final result),
+``model.safetensors`` (final agent, pickle-free: :mod:`dwm_gym.agents.agent_files`),
+``checkpoints/latest.safetensors`` (for ``resume``), ``evaluations.jsonl``, ``progress.csv`` and TensorBoard
 events. Resuming reloads the latest checkpoint and rebuilds the buffer from the dataset (imagination
 caches are recomputed), then runs the remaining updates.
 """
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +24,25 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from dwm_gym.agents.agent_files import load_agent_file, save_agent
 from dwm_gym.agents.callbacks import EvalOnRealEnvCallback
 from dwm_gym.agents.offline import OfflineAlgorithm, offline_learn
+from dwm_gym.agents.run_checks import settings_without_effect, warn_settings_without_effect
 from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, ResolvedWorldModel, resolve_world_model
 from dwm_gym.agents.run_identity import check_resume_config
 from dwm_gym.data import OfflineDataset
+from dwm_gym.data.content_hash import dataset_digest
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.run_lock import hold_lock
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer, load_offline_data
+from dwm_gym.value_expansion.cache_file import check_cache_target
 
 __all__ = ["ALGORITHMS", "AgentRunConfig", "ResolvedWorldModel", "build_agent", "buffer_settings", "train_agent"]
 
 logger = logging.getLogger(__name__)
+LATEST = "latest.safetensors"  # the checkpoint in <run>/checkpoints/
+LOCK_FILE = ".lock"
 
 
 def buffer_settings(
@@ -103,7 +112,7 @@ def _save_model_by_path(agent: OffPolicyAlgorithm, world_model: ResolvedWorldMod
 
 
 class SaveLatestCallback(BaseCallback):
-    """Saves the agent to ``path`` (atomically) every ``every`` updates."""
+    """Saves the agent to ``path`` (pickle-free, atomically) every ``every`` updates."""
 
     def __init__(self, path: str | os.PathLike, every: int) -> None:
         super().__init__()
@@ -111,10 +120,7 @@ class SaveLatestCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.num_timesteps % self.every == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.stem}.tmp.zip")
-            self.model.save(tmp)
-            os.replace(tmp, self.path)
+            save_agent(self.model, self.path)
         return True
 
 
@@ -124,34 +130,89 @@ def train_agent(
     resume: bool = False,
     progress_bar: bool = True,
     dataset: OfflineDataset | None = None,
+    callbacks: Sequence[BaseCallback] = (),
+    force: bool = False,
 ) -> dict[str, Any]:
     """Trains (or resumes) one run into folder ``out``; returns the summary written to ``agent.json``.
+
+    Only one process writes a run folder at a time (a lock in ``out/.lock``, released when the process ends,
+    however it ends); a second one is refused with a message naming the first.
 
     Args:
         config: The run's settings.
         out: Run folder.
-        resume: Continue from ``out/checkpoints/latest.zip`` (error if absent).
+        resume: Continue from ``out/checkpoints/latest.safetensors`` (error if absent).
         progress_bar: SB3's progress bar over updates.
         dataset: The loaded dataset (else read from Minari by ``config.dataset``).
+        force: Replace the run in ``out`` (its files are removed first); needed for a run killed before its
+            first checkpoint, which cannot be resumed.
+        callbacks: More SB3 callbacks, run after every update once the evaluation and checkpoint due at it are
+            written (a sweep's trial reports its checkpoints to the sweep engine this way).
     """
-    out = Path(out)
+    out = check_out_dir(Path(out))
+    warn_settings_without_effect(config)
+    if config.world_model and config.cache:
+        check_cache_target(config.cache_file)  # before any work: a cache file only ever replaces a cache
+    if resume and force:
+        raise ValueError("--resume continues the run in --out and --force replaces it: pass one of them")
     dataset = dataset if dataset is not None else OfflineDataset.from_minari(config.dataset)
     env_id = dataset.env_id
     if env_id is None:
         raise ValueError(f"dataset {config.dataset} has no env id; the agent needs the real env's spaces")
-    latest = out / "checkpoints" / "latest.zip"
-    if resume and not latest.is_file():
-        raise FileNotFoundError(f"nothing to resume: {latest} does not exist")
-    if not resume and (out / "agent.json").exists():
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or pick another --out")
-    world_model = resolve_world_model(config.world_model, config.dataset, config.device)
-    if resume:
-        check_resume_config(out / "agent.json", config, world_model)
-    out = check_out_dir(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    with hold_lock(out / LOCK_FILE, f"the run folder {out}"):
+        try:
+            world_model = _check_run_folder(config, out, resume, force, dataset)
+        except BaseException:
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
+        return _train_locked(config, out, resume, progress_bar, dataset, world_model, created, callbacks)
+
+
+def _check_run_folder(
+    config: AgentRunConfig, out: Path, resume: bool, force: bool, dataset: OfflineDataset
+) -> ResolvedWorldModel | None:
+    """Refuses to mix two runs in ``out``; returns the run's world model, resolved once. ``force`` clears it."""
+    latest = out / "checkpoints" / LATEST
+    if resume and not latest.is_file():
+        legacy = latest.with_suffix(".zip")
+        hint = (
+            f"; {legacy} is an SB3 .zip of an earlier version, which this version does not resume (a pickle)"
+            if legacy.is_file()
+            else " (a run killed before its first checkpoint: start it again with --force)"
+            if (out / "agent.json").is_file()
+            else ""
+        )
+        raise FileNotFoundError(f"nothing to resume: {latest} does not exist{hint}")
+    if not resume and (out / "agent.json").exists():
+        if not force:
+            raise FileExistsError(
+                f"{out} already holds a run: pass --resume to continue it, --force to replace it, or pick another --out"
+            )
+        for child in out.iterdir():
+            if child.name != LOCK_FILE:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    world_model = resolve_world_model(config.world_model, config.dataset, config.device)
+    if resume:
+        check_resume_config(out / "agent.json", config, world_model, dataset_digest(dataset))
+    return world_model
+
+
+def _train_locked(
+    config: AgentRunConfig,
+    out: Path,
+    resume: bool,
+    progress_bar: bool,
+    dataset: OfflineDataset,
+    world_model: ResolvedWorldModel | None,
+    created: bool,
+    callbacks: Sequence[BaseCallback] = (),
+) -> dict[str, Any]:
+    latest = out / "checkpoints" / LATEST
     try:
-        agent, summary, evaluation, callbacks = _setup_run(config, out, resume, dataset, world_model, latest)
+        agent, summary, evaluation, run_callbacks = _setup_run(config, out, resume, dataset, world_model, latest)
     except BaseException:
         if not resume:  # a failed setup leaves no half-made run behind: the same command can be retried
             if created:
@@ -161,8 +222,9 @@ def train_agent(
         raise
     remaining = config.steps - agent.num_timesteps if resume else config.steps
     if remaining > 0:
-        offline_learn(agent, remaining, callbacks, 1000, config.algo, not resume, progress_bar)
-    agent.save(out / "model.zip")
+        every = CallbackList([run_callbacks, *callbacks])
+        offline_learn(agent, remaining, every, 1000, config.algo, not resume, progress_bar)
+    save_agent(agent, out / "model.safetensors")
     history = evaluation.history
     final = history[-1] if history and history[-1]["timesteps"] == agent.num_timesteps else None
     if final is None:
@@ -190,17 +252,25 @@ def _setup_run(
         "config": dataclasses.asdict(config),
         "env_id": env_id,
         "dataset_id": dataset.dataset_id,
+        "dataset_sha256": dataset_digest(dataset),
         "world_model_path": None if world_model is None else world_model.path,
         "world_model_digest": None if world_model is None else world_model.digest,
     }
+    without_effect = settings_without_effect(config)
+    if without_effect:  # recorded, so the record never reads as if they applied
+        summary["settings_without_effect"] = without_effect
     atomic_write_text(out / "agent.json", json.dumps(summary, indent=2))
     if resume:
-        _, buffer_kwargs = buffer_settings(config, world_model)  # the loaded model, not a second read of it
-        agent = ALGORITHMS[config.algo].cls.load(
+        buffer_class, buffer_kwargs = buffer_settings(config, world_model)  # the loaded model, not a second read
+        classes = {algorithm.cls.__name__: algorithm.cls for algorithm in ALGORITHMS.values()}
+        agent = load_agent_file(
             latest,
-            env=gym.make(env_id),  # TD3 wants an env object
+            classes,
+            env=gym.make(env_id),
             device=config.device,
-            custom_objects={"replay_buffer_kwargs": buffer_kwargs or None} if world_model is not None else None,
+            replay_buffer_class=buffer_class,
+            replay_buffer_kwargs=buffer_kwargs or None,
+            buffer_size=dataset.num_transitions,
         )
         _save_model_by_path(agent, world_model)
     else:

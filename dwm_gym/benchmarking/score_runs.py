@@ -1,10 +1,10 @@
-"""The runs behind the score tables: each method's settings, run names and folders, and one run trained or reused.
+"""The runs behind the score tables: each method's settings and run names, and one run trained or reused.
 
-``benchmarks/scores.py`` trains the table of one dataset, ``studies/paper_protocol.py`` the paper's (H, g_eval)
-grid and ``studies/h1_divergence.py`` its H = 1 variants; all three name, train, resume and archive their runs
-with these functions, so a run one of them finished is reused by the others. A method is ``<prefix>-<algo>``:
-prefix ``""`` (model-free), ``OneStep`` or ``DWM``; algo ``TD3BC`` or ``IQL``. Finished runs are kept as
-:class:`~dwm_gym.evaluation.run_records.RunRecord` lines in ``--archive/<dataset>.jsonl``
+``benchmarks/scores.py`` and ``benchmarks/paper_protocol.py`` run their trials as sweeps (:mod:`dwm_gym.sweep`,
+whose trials are named as :func:`run_name` names them); ``studies/h1_divergence.py``, whose variants replace the
+replay buffer or the data, trains, resumes and archives its runs with :func:`run_one` here. A method is
+``<prefix>-<algo>``: prefix ``""`` (model-free), ``OneStep`` or ``DWM``; algo ``TD3BC`` or ``IQL``. Finished runs
+are kept as :class:`~dwm_gym.evaluation.run_records.RunRecord` lines in ``--archive/<dataset>.jsonl``
 (:mod:`dwm_gym.benchmarking.run_archive`).
 """
 
@@ -212,7 +212,7 @@ def run_one(
     import torch
 
     from dwm_gym.agents.run_identity import world_model_digest
-    from dwm_gym.agents.runs import train_agent
+    from dwm_gym.agents.runs import LATEST, train_agent
 
     if (dataset is not None or changes) and name is None:
         raise ValueError("a run on altered data or settings needs its own name=")
@@ -224,7 +224,7 @@ def run_one(
     record = _reusable(out, archive_file(args), args.updates, config, digest)
     if record is not None:
         return {"method": method, "seed": seed, "reused": True, **finished(record)}
-    resume = (out / "checkpoints" / "latest.zip").is_file()
+    resume = (out / "checkpoints" / LATEST).is_file()
     if summary_path.is_file() and not resume:
         summary_path.unlink()
     start = time.perf_counter()

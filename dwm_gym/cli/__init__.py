@@ -15,6 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``dwm-gym`` argument parser."""
     from dwm_gym.cli.agent_commands import add_agent_parser
     from dwm_gym.cli.data_commands import add_data_parsers
+    from dwm_gym.cli.sweep_commands import add_sweep_parser
     from dwm_gym.cli.world_model_commands import add_world_model_parser
     from dwm_gym.demo import DemoConfig
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_parsers(commands)
     add_world_model_parser(commands)
     add_agent_parser(commands)
+    add_sweep_parser(commands)
 
     demo = commands.add_parser(
         "demo", help="the whole project in ~4 minutes on a CPU: data, imagined env, video, TD3BC vs DWM-TD3BC"
@@ -53,8 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    from dwm_gym.utils.run_lock import LockedError
+
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, KeyError, LockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import get_args
 
 from dwm_gym.data.specs import Refs
+from dwm_gym.utils.checks import int_at_least
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 
 
@@ -55,6 +56,8 @@ class BehaviorTrainOptions:
         steps: SAC env steps.
         seed: Seed of SAC and its env.
         resume: Continue the run in ``--run-dir``.
+        allow_pickle: Resume a run checkpointed as SB3 pickles by an earlier version (runs code: only your own
+            folders).
     """
 
     task: str
@@ -62,6 +65,7 @@ class BehaviorTrainOptions:
     steps: int = 1_000_000
     seed: int = 0
     resume: bool = False
+    allow_pickle: bool = False
 
 
 @dataclass
@@ -96,10 +100,11 @@ def _dataset_make(args: argparse.Namespace) -> int:
     )
     meta = dataset.metadata
     print(f"{dataset.dataset_id}: {dataset.num_episodes} episodes, {dataset.num_transitions} steps")
-    print(
-        f"mean episode return {meta['mean_return']:.1f} "
-        f"(episodes not cut by the step budget: {meta['mean_return_finished_episodes']:.1f})"
+    finished = meta["mean_return_finished_episodes"]
+    finished_text = (  # no NaN printed: with a tiny budget no episode may finish
+        f"{finished:.1f}" if finished == finished else "none: every episode was cut by the step budget"
     )
+    print(f"mean episode return {meta['mean_return']:.1f} (episodes not cut by the step budget: {finished_text})")
     if dataset.task is not None and dataset.env_id is not None:
         from dwm_gym.evaluation import normalized_score
 
@@ -151,7 +156,7 @@ def _behavior_train(args: argparse.Namespace) -> int:
     options = dataclass_from_args(BehaviorTrainOptions, args)
     spec = task_spec(options.task)
     config = SACTrainingConfig(env_id=spec.env_id, total_steps=options.steps, seed=options.seed)
-    train_behavior_sac(config, options.run_dir, resume=options.resume)
+    train_behavior_sac(config, options.run_dir, resume=options.resume, allow_pickle=options.allow_pickle)
     return 0
 
 
@@ -170,7 +175,18 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
         dest="action", required=True
     )
     make = dataset.add_parser("make", help="generate a D4RL-recipe dataset, e.g. hopper-medium")
-    add_dataclass_arguments(make, DatasetMakeOptions, positional={"name"}, rename={"train_missing_policies": "train"})
+    add_dataclass_arguments(
+        make,
+        DatasetMakeOptions,
+        positional={"name"},
+        rename={"train_missing_policies": "train"},
+        overrides={
+            "steps": {"type": int_at_least(1)},
+            "seed": {"type": int_at_least(0)},
+            "num_envs": {"type": int_at_least(1)},
+            "policy_steps": {"type": int_at_least(1)},
+        },
+    )
     make.set_defaults(func=_dataset_make)
     dataset.add_parser("list", help="Minari datasets on disk").set_defaults(func=_dataset_list)
     info = dataset.add_parser("info", help="size, returns and provenance of a dataset")
@@ -181,8 +197,10 @@ def add_data_parsers(commands: argparse._SubParsersAction) -> None:
         dest="action", required=True
     )
     train = behavior.add_parser("train", help="train SAC, recording snapshots and its replay stream")
-    add_dataclass_arguments(train, BehaviorTrainOptions)
+    add_dataclass_arguments(
+        train, BehaviorTrainOptions, overrides={"steps": {"type": int_at_least(1)}, "seed": {"type": int_at_least(0)}}
+    )
     train.set_defaults(func=_behavior_train)
     export = behavior.add_parser("export", help="pick medium/expert snapshots of a run and write the policy files")
-    add_dataclass_arguments(export, BehaviorExportOptions)
+    add_dataclass_arguments(export, BehaviorExportOptions, overrides={"eval_episodes": {"type": int_at_least(1)}})
     export.set_defaults(func=_behavior_export)

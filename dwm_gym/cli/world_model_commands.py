@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
+from dwm_gym.utils.checks import check_output_file, int_at_least
 from dwm_gym.utils.cli_fields import add_dataclass_arguments, dataclass_from_args
 from dwm_gym.world_model.checkpoint import WeightsDtype
 
@@ -72,8 +74,8 @@ def _world_model_train(args: argparse.Namespace) -> int:
         config = world_model_kind(args.kind).preset(args.preset, **chosen)
     except ValueError as exc:
         raise SystemExit(f"--state-normalization is {exc}: drop it") from exc
-    dataset = OfflineDataset.from_minari(args.dataset)
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
+    dataset = OfflineDataset.from_minari(args.dataset)  # after the settings are checked: a bad one fails at once
     writers: list = []  # made at the first metrics, once the run folder has been checked
 
     def on_metrics(step: int, metrics: dict) -> None:
@@ -83,7 +85,13 @@ def _world_model_train(args: argparse.Namespace) -> int:
             for key, value in metrics.items():
                 writers[0].add_scalar(key, value, step)
 
-    train_world_model(dataset, config, run, args.out, resume=args.resume, on_metrics=on_metrics, overwrite=args.force)
+    try:
+        train_world_model(dataset, config, run, args.out, args.resume, on_metrics, overwrite=args.force)
+    except KeyboardInterrupt:
+        state = Path(args.out) / "train_state.pt"
+        again = "add --resume to continue it" if state.is_file() else "add --force to start it again"
+        print(f"\ninterrupted: run the same command and {again}", file=sys.stderr)
+        return 130
     print(f"checkpoint: {args.out}/model.safetensors")
     return 0
 
@@ -93,6 +101,8 @@ def _world_model_eval(args: argparse.Namespace) -> int:
     from dwm_gym.evaluation.error_report import error_report, format_table, write_report
 
     options = dataclass_from_args(WorldModelEvalOptions, args)
+    check_output_file(options.json, "--json")  # before the evaluation, not after it
+    check_output_file(options.plot, "--plot")
     checkpoints = {"dwm" if options.baseline else "model": options.checkpoint}
     if options.baseline:
         checkpoints["baseline"] = options.baseline
@@ -176,7 +186,11 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     )
     wm_train.set_defaults(func=_world_model_train)
     wm_eval = world_model.add_parser("eval", help="per-step state/reward error against held-out real trajectories")
-    add_dataclass_arguments(wm_eval, WorldModelEvalOptions)
+    add_dataclass_arguments(
+        wm_eval,
+        WorldModelEvalOptions,
+        overrides={"windows": {"type": int_at_least(1)}, "seed": {"type": int_at_least(0)}},
+    )
     wm_eval.set_defaults(func=_world_model_eval)
     wm_export = world_model.add_parser(
         "export", help="copy a checkpoint for shipping, e.g. with float16 weights (half the file)"

@@ -71,6 +71,11 @@ class PessimismConfig:
         """
         if option is None or isinstance(option, PessimismConfig):
             return option
+        if not isinstance(option, dict):
+            raise TypeError(
+                f"pessimism must be a dict of settings, e.g. pessimism={{'signal': 'support'}}, a PessimismConfig "
+                f"or None, got {option!r}"
+            )
         known = {"signal", "samples", "threshold", "penalty"}
         unknown = sorted(set(option) - known)
         if unknown:

@@ -7,11 +7,14 @@ without the dataset on disk; for older checkpoints without them the dataset is l
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import gymnasium as gym
 import numpy as np
+import torch
 
 from dwm_gym.world_model.base import WorldModel
+from dwm_gym.world_model.termination import termination_rule
 
 START_MODES = ("episode_starts", "dataset", "env")
 
@@ -26,6 +29,10 @@ def check_reset_options(options: dict | None, accepted: tuple[str, ...], owner: 
     Raises:
         ValueError: On unknown keys, listing the accepted ones.
     """
+    if options is not None and not isinstance(options, Mapping):
+        raise TypeError(
+            f"{owner}.reset(options=...) takes a dict, e.g. options={{'state': obs}}, got {type(options).__name__}"
+        )
     options = dict(options or {})
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -54,16 +61,30 @@ class StartStates:
     @staticmethod
     def check_mode(mode: str) -> None:
         """Raises ValueError unless ``mode`` is one of :data:`START_MODES`."""
+        if not isinstance(mode, str):
+            raise ValueError(
+                f"start_states is a mode name, one of {START_MODES}, got a {type(mode).__name__}; to start from "
+                "states of your own pass reset(options={'state': s}) (vector env: options={'states': ...})"
+            )
         if mode not in START_MODES:
             raise ValueError(f"start state mode must be one of {START_MODES}, got {mode!r}")
 
     def check_given(self, states: np.ndarray, margin: float = 1.0) -> None:
-        """Warns (:class:`StartStateWarning`) for given start states outside the data's per-dimension range.
+        """Warns (:class:`StartStateWarning`) for given start states that are unhealthy or far from the data.
 
-        The range is that of the state sample the checkpoint carries, widened by ``margin`` times its
-        width on each side: a start there is far from anything the model saw, and what it imagines
-        from it is extrapolation.
+        Unhealthy: the real env's termination rule holds in the state already (the real episode would have
+        ended). Far: outside the range of the state sample the checkpoint carries, widened by ``margin`` times
+        its width on each side; what the model imagines from there is extrapolation.
         """
+        rule = termination_rule(self.model.env_id)
+        if rule is not None and bool(rule(torch.as_tensor(states, dtype=torch.float32)).any()):
+            warnings.warn(
+                StartStateWarning(
+                    f"the given start state is already unhealthy for {self.model.env_id} (its real episode would have "
+                    "ended there): imagined steps from it describe no state the real env reaches"
+                ),
+                stacklevel=4,
+            )
         sample = self.model.start_states.get("states")
         if sample is None or not len(sample):
             return

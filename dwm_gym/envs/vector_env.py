@@ -25,6 +25,12 @@ class DiffusionImaginedVectorEnv(VectorEnv):
     :class:`~dwm_gym.envs.imagined_env.DiffusionImaginedEnv`; an episode that ended at one step
     is reset at the next one (reward 0, the action ignored), as Gymnasium's NEXT_STEP mode says.
 
+    Seeding: ``reset(seed=s)`` with the same ``num_envs`` reproduces every sub-env's rollout exactly, and
+    sub-env i's first start state does not depend on ``num_envs``. Its imagined steps do: the diffusion
+    noise of all sub-envs comes from one generator in one batched call, unlike Gymnasium's vector envs,
+    whose sub-envs each own a stream. One stream per sub-env would mean one world-model call per sub-env:
+    8 hopper sub-envs step in 22 ms batched and in 126 ms as 8 separate envs (5.7x; CPU, one thread).
+
     Args:
         num_envs: N.
         max_episode_steps: Truncation limit per sub-env (``None``: never truncated).

@@ -16,6 +16,8 @@ paper's table, so there are T state steps and T - 1 reward steps (r_t .. r_{t+T-
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -23,6 +25,10 @@ from dwm_gym.data.behavior.actor import BehaviorPolicy
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import WorldModel
+
+
+class FewerWindowsWarning(UserWarning):
+    """The data holds fewer evaluation windows than were asked for; all of them are used."""
 
 
 def evaluation_windows(
@@ -37,6 +43,13 @@ def evaluation_windows(
     full = np.flatnonzero(windows.batch(np.arange(len(windows))).masks.min(axis=1) > 0)
     if len(full) == 0:
         raise ValueError(f"no window of length {segment_length} lies fully inside an episode of {dataset.dataset_id}")
+    if num_windows > len(full):  # said, so a report is never read as measured on more windows than it was
+        warnings.warn(
+            f"{num_windows} windows asked, but {dataset.dataset_id} holds only {len(full)} windows of length "
+            f"{segment_length} inside an episode: all {len(full)} are used",
+            FewerWindowsWarning,
+            stacklevel=2,
+        )
     rng = np.random.default_rng(seed)
     return windows, rng.choice(full, size=min(num_windows, len(full)), replace=False)
 

@@ -175,10 +175,19 @@ def dataclass_from_args(cls: type, args: argparse.Namespace, *, exclude: Collect
     """``cls`` built from the parsed options of :func:`add_dataclass_arguments`; ``values`` take precedence.
 
     Fields that are excluded, or absent from ``args``, keep the dataclass's default unless given in ``values``.
+    A ``ValueError`` of the dataclass's checks that starts with a field's name is re-raised naming its flag
+    (``steps must be ...`` -> ``--steps must be ...``).
     """
     kwargs = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(cls)
         if f.init and f.name not in exclude and hasattr(args, f.name)
     }
-    return cls(**{**kwargs, **values})
+    try:
+        return cls(**{**kwargs, **values})
+    except ValueError as exc:  # the settings' checks name the field: name the flag the user typed instead
+        message = str(exc)
+        name = message.split(" ", 1)[0]
+        if name in kwargs and name not in values:
+            raise ValueError(f"--{name.replace('_', '-')}{message[len(name) :]}") from exc
+        raise

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import sys
 import textwrap
 import time
 from collections import deque
@@ -28,6 +29,7 @@ import torch as th
 from stable_baselines3.common import utils
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import HumanOutputFormat, Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import MaybeCallback
@@ -81,8 +83,19 @@ def setup_offline_learn(
         total_timesteps += algo.num_timesteps
     algo._total_timesteps, algo._num_timesteps_at_start = total_timesteps, algo.num_timesteps
     if not algo._custom_logger:
-        algo._logger = utils.configure_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
+        algo._logger = offline_logger(algo.verbose, algo.tensorboard_log, tb_log_name, reset_num_timesteps)
     return total_timesteps, algo._init_callback(callback, progress_bar)
+
+
+def offline_logger(verbose: int, tensorboard_log: str | None, tb_log_name: str, reset_num_timesteps: bool) -> Logger:
+    """SB3's default logger, except that without ``tensorboard_log`` it writes no folder.
+
+    SB3's ``configure_logger`` then makes an empty ``SB3-<date>`` folder in the system's temp folder on every
+    ``learn``; here the logger prints to stdout (``verbose >= 1``) or nowhere.
+    """
+    if tensorboard_log is not None:
+        return utils.configure_logger(verbose, tensorboard_log, tb_log_name, reset_num_timesteps)
+    return Logger(folder=None, output_formats=[HumanOutputFormat(sys.stdout)] if verbose >= 1 else [])
 
 
 def update_progress(algo: OffPolicyAlgorithm, total_timesteps: int) -> None:
@@ -114,3 +127,17 @@ def last_observation(algo: BaseAlgorithm) -> np.ndarray:
     if observations is None:
         raise RuntimeError("the algorithm has not started collecting: no last observation yet")
     return np.asarray(observations)
+# the counters an agent file stores (private members of SB3's BaseAlgorithm, read and written only here)
+_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining")
+
+
+def counters(algo: BaseAlgorithm) -> dict[str, float]:
+    """The training counters of ``algo`` (updates done, progress), as JSON numbers."""
+    return {name: getattr(algo, name) for name in _COUNTERS if hasattr(algo, name)}
+
+
+def set_counters(algo: BaseAlgorithm, values: dict[str, float]) -> None:
+    """Restores what :func:`counters` gave (names it does not know are ignored)."""
+    for name in _COUNTERS:
+        if name in values:
+            setattr(algo, name, values[name])

@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 import torch as th
 
+from dwm_gym.utils.run_lock import hold_lock
 from dwm_gym.value_expansion.base_buffer import MVEReplayBuffer
 from dwm_gym.value_expansion.cache import ImaginationCache, array_digest, model_digest
+from dwm_gym.value_expansion.cache_file import check_cache_target, fill_estimate
 from dwm_gym.world_model import WorldModel
 
 logger = logging.getLogger(__name__)
@@ -187,8 +189,19 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
         """
         if not self.cache_file:
             return self.fill_cache(progress=progress)
-        identity, partial = self.cache_identity(), f"{self.cache_file}.partial"
+        check_cache_target(self.cache_file)  # only a cache is ever replaced
+        identity = self.cache_identity()
+        # a finished cache file is written whole (atomically): readers need no lock, so trials that start
+        # together all load it; only a fill takes the lock
         if self.cache.load(self.cache_file, identity):
+            logger.info("imagination cache loaded from %s", self.cache_file)
+            return {"loaded": 1.0}
+        with hold_lock(f"{self.cache_file}.lock", f"the cache file {self.cache_file}"):  # one writer
+            return self._load_or_fill(progress, identity)
+
+    def _load_or_fill(self, progress: bool, identity: dict) -> dict[str, float]:
+        partial = f"{self.cache_file}.partial"
+        if self.cache.load(self.cache_file, identity):  # filled by another process while this one waited
             logger.info("imagination cache loaded from %s", self.cache_file)
             return {"loaded": 1.0}
         state = self.cache.load_partial(partial, identity)
@@ -222,9 +235,13 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             bar = tqdm(total=len(rows), desc="imagination cache", unit="transition")
         saved = start
         for begin in range(0, len(rows), chunk):
-            self._fill_rows(rows[begin : begin + chunk])
+            part = rows[begin : begin + chunk]
+            self._fill_rows(part)
+            estimate = fill_estimate(len(part), len(rows), time.perf_counter() - start, self.cache_samples)
+            if begin == 0 and estimate:  # a fill of days is said at once, not found out from a progress bar
+                logger.warning(estimate)
             if bar is not None:
-                bar.update(len(rows[begin : begin + chunk]))
+                bar.update(len(part))
             if checkpoint and begin + chunk < len(rows) and time.perf_counter() - saved >= self.cache_checkpoint_s:
                 self.cache.save_partial(*checkpoint, self.generator.get_state())
                 saved = time.perf_counter()

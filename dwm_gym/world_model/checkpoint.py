@@ -24,6 +24,7 @@ from dwm_gym._version import __version__
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.utils.atomic import atomic_write
+from dwm_gym.utils.checks import non_finite
 from dwm_gym.world_model.base import Normalizer, WorldModel
 from dwm_gym.world_model.errors import CheckpointError
 
@@ -157,7 +158,11 @@ def read_header(path: str | os.PathLike) -> dict:
 def read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """All tensors of a checkpoint (weights ``model.*``, normalizers, data sample ``data.*``), on the CPU."""
     with safe_open(str(path), framework="pt") as handle:
-        return {k: handle.get_tensor(k) for k in handle.keys()}
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    bad = non_finite(tensors)  # weights, normalizer statistics and start states must all be finite numbers
+    if bad:
+        raise CheckpointError(f"{path}: tensor {bad[0]!r} holds NaN or inf values; the checkpoint cannot be used")
+    return tensors
 
 
 def load_normalizers(header: dict, tensors: dict[str, torch.Tensor]) -> dict[str, Normalizer]:

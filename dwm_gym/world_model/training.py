@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -35,6 +36,7 @@ from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.device import resolve_device
 from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.run_lock import RunLock
 from dwm_gym.utils.validation import in_range, integer
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.checkpoint import save_world_model
@@ -42,6 +44,7 @@ from dwm_gym.world_model.distributed import setup_distributed, wrap_model
 from dwm_gym.world_model.dwm.config import DWMConfig
 from dwm_gym.world_model.onestep.model import OneStepConfig
 from dwm_gym.world_model.registry import model_class
+from dwm_gym.world_model.run_state import changed_settings, load_split, read_train_state, run_identity, trim_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -114,24 +117,52 @@ def train_world_model(
         ValueError: On ``resume`` with another kind, other model settings or other data than the run's.
     """
     out_dir = check_out_dir(out_dir)
-    settings = {"kind": config.kind, "config": asdict(config), "dataset_id": dataset.dataset_id}
+    settings = run_identity(config.kind, asdict(config), dataset, run)
     # a model setting added after a run started is absent from its record: that run used the default
     defaults = {f.name: f.default for f in fields(config)}
-    _check_run_folder(out_dir, resume, overwrite, settings, defaults)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ctx, device = setup_distributed(resolve_device(run.device))
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # one writer per run folder (rank 0 writes; the other ranks of a parallel run only read)
+    lock = RunLock(out_dir / ".lock", f"the run folder {out_dir}").acquire() if ctx.is_main else None
+    try:
+        _check_run_folder(out_dir, resume, overwrite, settings, defaults)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    try:
+        return _train(dataset, config, run, out_dir, resume, on_metrics, progress, settings, ctx, device)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train(dataset, config, run, out_dir, resume, on_metrics, progress, settings, ctx, device) -> WorldModel:
+    """The training loop of :func:`train_world_model`, in a checked and locked run folder."""
     rng = np.random.default_rng([run.seed, ctx.rank])  # each rank draws its own batches
-    train_data, held_data = dataset.split(run.held_out_fraction, np.random.default_rng(run.seed))
+    train_idx, held_idx = load_split(out_dir, dataset, run.held_out_fraction, run.seed)  # stored, reused on resume
+    train_data, held_data = dataset.subset(train_idx, "train"), dataset.subset(held_idx, "held-out")
     info = {
         "dataset_id": dataset.dataset_id,
         "dataset_transitions": dataset.num_transitions,
         "held_out_fraction": run.held_out_fraction,
         "split_seed": run.seed,
+        "dataset_sha256": settings["dataset_sha256"],
     }
     with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's global RNG
         torch.manual_seed(run.seed)
         setup = model_class(config.kind).training_setup(train_data, held_data, config, info, run.seed)
     model, train_src, held_src = setup.model.to(device), setup.train_batches, setup.held_batches
+    held_count = min(run.held_out_samples, len(held_src))  # what the loss is measured on, and recorded
+    if ctx.is_main and held_count < run.held_out_samples:
+        logger.warning(
+            "held_out_samples %d: the held-out episodes have %d examples, all are used",
+            run.held_out_samples,
+            held_count,
+        )
     info = model.info  # with what the kind added (e.g. RTG statistics)
     ema = copy.deepcopy(model).requires_grad_(False) if setup.ema is not None else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -139,7 +170,7 @@ def train_world_model(
     step, best = 0, (float("inf"), 0)
     state_path = out_dir / "train_state.pt"
     if resume and state_path.exists():
-        state = torch.load(state_path, map_location=device, weights_only=True)
+        state = read_train_state(state_path, device)
         model.load_state_dict(state["model"])
         if ema is not None:
             ema.load_state_dict(state["ema"])
@@ -153,6 +184,8 @@ def train_world_model(
         else:
             rng = np.random.default_rng([run.seed, ctx.rank, step])
             generator.manual_seed(run.seed * 1000 + ctx.rank + 7919 * step)
+        if ctx.is_main:
+            trim_metrics(out_dir, step)  # lines after the checkpoint are written again: each step appears once
         logger.info("resumed %s at step %d", out_dir, step)
     train_model = wrap_model(model, ctx, device)
     bar = None
@@ -180,7 +213,7 @@ def train_world_model(
             }
             if metrics["held_out_loss"] < best[0]:  # strictly lower: the earliest wins a tie
                 best = (metrics["held_out_loss"], step)
-                _save_selected(out_dir, ema or model, step, best[0], info, run)
+                _save_selected(out_dir, ema or model, step, best[0], info, run, held_count)
             with open(out_dir / "metrics.jsonl", "a") as handle:
                 handle.write(json.dumps({"step": step, **metrics}) + "\n")
             if on_metrics is not None:
@@ -214,13 +247,15 @@ def held_out_loss(model, source, seed: int, size: int = 4096) -> float:
     return float(model.loss(**batch, generator=generator))
 
 
-def _save_selected(out_dir: Path, model: WorldModel, step: int, loss: float, info: dict, run: TrainingRun) -> None:
+def _save_selected(
+    out_dir: Path, model: WorldModel, step: int, loss: float, info: dict, run: TrainingRun, held_count: int
+) -> None:
     """Writes the model chosen by the selection rule (see the module docstring) and ``selection.json``."""
     save_world_model(
         model, out_dir / "model.safetensors", train_steps=step, selected_step=step, selected_held_out_loss=loss, **info
     )
     rule = (
-        f"lowest held-out loss over evaluations every {run.eval_every} iterations, on {run.held_out_samples} "
+        f"lowest held-out loss over evaluations every {run.eval_every} iterations, on {held_count} "
         f"fixed held-out examples with fixed noise; earliest on a tie"
     )
     selection = {"rule": rule, "step": step, "held_out_loss": loss}
@@ -234,6 +269,8 @@ RUN_FILES = (
     "selection.json",
     "metrics.jsonl",
     "last_step.txt",
+    "split.json",
+    "metrics.dropped.jsonl",
 )
 
 
@@ -246,14 +283,14 @@ def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: di
     if resume:
         if not state_path.is_file():
             raise FileNotFoundError(f"nothing to resume: {state_path} does not exist (drop --resume to start a run)")
-        stored = torch.load(state_path, map_location="cpu", weights_only=True).get("settings")
+        stored = read_train_state(state_path).get("settings")
         if stored is not None:
-            before = json.loads(stored)
-            before["config"] = {**defaults, **before.get("config", {})}
-            changed = [k for k in settings if json.dumps(before.get(k)) != json.dumps(settings[k])]
+            changed = changed_settings(json.loads(stored), settings, defaults)
             if changed:
-                detail = "; ".join(f"{k}: run {before.get(k)!r}, now {settings[k]!r}" for k in changed)
-                raise ValueError(f"cannot resume {out_dir} with other settings ({detail}): use another --out")
+                raise ValueError(
+                    f"cannot resume {out_dir} with other settings or data ({'; '.join(changed)}): "
+                    "use the run's settings, another --out, or --force to start it again"
+                )
         return
     present = [name for name in RUN_FILES if (out_dir / name).exists()]
     if not present:

@@ -19,8 +19,8 @@ def test_learns_offline_saves_and_loads(medium_data, untouchable_env, tmp_path):
     returns = medium_data.episode_returns()
     np.testing.assert_allclose(buffer_episode_returns(agent.replay_buffer), returns, rtol=1e-5)
     assert agent.reward_scale == pytest.approx(1000.0 / (returns.max() - returns.min()), rel=1e-5)
-    agent.save(tmp_path / "iql.zip")
-    loaded = IQL.load(tmp_path / "iql.zip", env="Hopper-v5", device="cpu")
+    agent.save(tmp_path / "iql.safetensors")
+    loaded = IQL.load(tmp_path / "iql.safetensors", env="Hopper-v5", device="cpu")
     obs = medium_data.transitions["observations"][:4]
     np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], agent.predict(obs, deterministic=True)[0])
     assert loaded.reward_scale == agent.reward_scale and loaded.expectile == 0.7 and loaded.beta == 3.0
@@ -81,6 +81,6 @@ def test_loading_an_agent_requests_the_segments_again(medium_data, tmp_path):
         replay_buffer_kwargs=kwargs,
         **SMALL,
     )
-    agent.save(tmp_path / "agent.zip")
-    loaded = IQL.load(tmp_path / "agent.zip", env="Hopper-v5", td_lambda=0.9)
+    agent.save(tmp_path / "agent.safetensors")
+    loaded = IQL.load(tmp_path / "agent.safetensors", env="Hopper-v5", td_lambda=0.9)
     assert loaded.replay_buffer.return_segments

@@ -37,8 +37,8 @@ def test_learns_offline_with_callbacks_progress_bar_and_tensorboard(medium_data,
 def test_save_load_and_continue(medium_data, tmp_path):
     agent = TD3BC("MlpPolicy", "Hopper-v5", **SMALL).load_dataset(medium_data)
     agent.learn(20)
-    agent.save(tmp_path / "agent.zip")
-    loaded = TD3BC.load(tmp_path / "agent.zip", env="Hopper-v5", device="cpu")
+    agent.save(tmp_path / "agent.safetensors")
+    loaded = TD3BC.load(tmp_path / "agent.safetensors", env="Hopper-v5", device="cpu")
     obs = medium_data.transitions["observations"][:5]
     np.testing.assert_allclose(loaded.predict(obs, deterministic=True)[0], agent.predict(obs, deterministic=True)[0])
     assert loaded.alpha == 2.5 and loaded.policy_delay == 2 and loaded.target_policy_noise == 0.2

@@ -6,7 +6,8 @@ One SAC run per env produces everything the D4RL recipe needs:
   (``actors/step_XXXXXXX.safetensors``);
 * every transition SAC observed, in the order it observed them (``transitions/*.npz``):
   the "medium-replay" dataset is this stream cut where the medium actor was taken;
-* an SB3 checkpoint (``sb3/``) so an interrupted run resumes where it stopped.
+* a checkpoint (``sb3/``, pickle-free: :mod:`dwm_gym.data.behavior.sac_state`) so an interrupted run
+  resumes where it stopped.
 
 The run folder only ever holds complete files (atomic writes); ``--resume`` continues from
 the newest checkpoint and drops transitions recorded after it.
@@ -26,8 +27,10 @@ import torch
 
 from dwm_gym.data.behavior.actor import ActorInfo, BehaviorPolicy, TanhGaussianActor, save_actor
 from dwm_gym.data.behavior.collect import collect_episodes
+from dwm_gym.data.behavior.sac_state import has_sac_state, load_sac_state, save_sac_state
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.sb3_adapter import last_observation
+from dwm_gym.utils.paths import check_out_dir
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +129,11 @@ class _Recorder:
 
 
 def train_behavior_sac(
-    config: SACTrainingConfig, run_dir: str | Path, resume: bool = False, progress_bar: bool = True
+    config: SACTrainingConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress_bar: bool = True,
+    allow_pickle: bool = False,
 ) -> Path:
     """Trains SAC, snapshotting/evaluating actors and recording all transitions.
 
@@ -135,6 +142,8 @@ def train_behavior_sac(
         run_dir: Output folder (created).
         resume: Continue from the newest SB3 checkpoint in ``run_dir``.
         progress_bar: Show SB3's progress bar (with an ETA).
+        allow_pickle: Resume a run checkpointed by an earlier version as SB3 pickles (``model.zip``,
+            ``replay_buffer.pkl``), which runs any code they hold: only for run folders you made.
 
     Returns:
         ``run_dir``.
@@ -146,15 +155,26 @@ def train_behavior_sac(
     if config.checkpoint_every % config.eval_every:
         raise ValueError("checkpoint_every must be a multiple of eval_every")
     torch.set_num_threads(config.torch_threads)
-    run_dir = Path(run_dir)
+    run_dir = check_out_dir(run_dir, "run-dir")
     (run_dir / "actors").mkdir(parents=True, exist_ok=True)
     (run_dir / "transitions").mkdir(exist_ok=True)
     state_path = run_dir / "state.json"
     env = gym.make(config.env_id)
+    policy_kwargs = {"net_arch": list(config.hidden_sizes)}
+    settings = dict(seed=config.seed, learning_starts=config.learning_starts, policy_kwargs=policy_kwargs, device="cpu")
     if resume and state_path.exists():
         state = json.loads(state_path.read_text())
-        model = SAC.load(run_dir / "sb3" / "model.zip", env=env, device="cpu")
-        model.load_replay_buffer(run_dir / "sb3" / "replay_buffer.pkl")
+        if has_sac_state(run_dir / "sb3"):
+            model = SAC("MlpPolicy", env, verbose=0, **settings)
+            load_sac_state(model, run_dir / "sb3")
+        elif allow_pickle:
+            model = SAC.load(run_dir / "sb3" / "model.zip", env=env, device="cpu")
+            model.load_replay_buffer(run_dir / "sb3" / "replay_buffer.pkl")
+        else:
+            raise ValueError(
+                f"{run_dir / 'sb3'} holds SB3 pickles of an earlier version (model.zip, replay_buffer.pkl); reading "
+                "them runs any code they hold. Pass --allow-pickle if this run folder is yours"
+            )
         start = state["step"]
         for chunk in (run_dir / "transitions").glob("transitions_*.npz"):
             if int(chunk.stem.split("_")[2]) > start:
@@ -163,16 +183,7 @@ def train_behavior_sac(
         logger.info("resuming %s at step %d", run_dir, start)
     else:
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
-        policy_kwargs = {"net_arch": list(config.hidden_sizes)}
-        model = SAC(
-            "MlpPolicy",
-            env,
-            seed=config.seed,
-            learning_starts=config.learning_starts,
-            policy_kwargs=policy_kwargs,
-            device="cpu",
-            verbose=0,
-        )
+        model = SAC("MlpPolicy", env, verbose=0, **settings)
         start = 0
     recorder = _Recorder(run_dir / "transitions", start)
     # wall time of the whole run: a resumed run continues the clock of its last snapshot
@@ -209,9 +220,7 @@ def train_behavior_sac(
         # transitions, SB3 state and state.json describe the same step, state.json last
         step = model.num_timesteps
         recorder.flush(step)
-        (run_dir / "sb3").mkdir(exist_ok=True)
-        model.save(run_dir / "sb3" / "model.zip")
-        model.save_replay_buffer(run_dir / "sb3" / "replay_buffer.pkl")
+        save_sac_state(model, run_dir / "sb3")  # pickle-free: resuming runs no code from the folder
         atomic_write_text(state_path, json.dumps({"step": step, "finished": finished}))
 
     remaining = config.total_steps - start

@@ -1,0 +1,228 @@
+"""Runs a sweep on Ray Tune: locally on this machine's cores, or on a Ray cluster (``address`` / ``RAY_ADDRESS``).
+
+``run_sweep(spec)`` plans the trials (:func:`~dwm_gym.sweep.trials.plan_trials`), fills their shared imagination
+caches (:mod:`~dwm_gym.sweep.cache_stage`), then runs one Tune experiment whose trials are the agent runs
+(:func:`~dwm_gym.sweep.trial.run_trial`). The experiment lives in ``<storage>/<name>-<digest>``, where the digest
+is that of its trials' identities: the same spec is the same experiment, and running it again restores it with
+Tune (``Tuner.restore``): finished trials are kept, unfinished ones continue from their last checkpoint. A spec
+whose trials differ (other settings, another model digest) is another experiment, trained anew.
+
+Each finished trial gives one run record, written to ``<records>/<dataset>.jsonl``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dwm_gym.sweep.cache_stage import fill_caches
+from dwm_gym.sweep.spec import Resources, SweepSpec
+from dwm_gym.sweep.trials import Trial, plan_trials, trial_set_digest
+
+logger = logging.getLogger(__name__)
+INSTALL_HINT = 'sweeps run on Ray Tune, an optional extra of dwm_gym: pip install "dwm_gym[sweep]"'
+
+
+class RayNotInstalledError(ImportError):
+    """Ray Tune, the sweep's engine, is not installed (``pip install "dwm_gym[sweep]"``)."""
+
+
+class SweepFailedError(RuntimeError):
+    """Some trials of a sweep failed; the finished ones' records are written, and a rerun retries the others."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What a sweep run produced.
+
+    Attributes:
+        experiment: The Tune experiment folder (``<storage>/<name>-<digest>``).
+        trials: The planned trials.
+        records: One run record (plain data) per finished trial, by trial name.
+        record_files: The ``<dataset>.jsonl`` files written.
+    """
+
+    experiment: Path
+    trials: list[Trial]
+    records: dict[str, dict[str, Any]]
+    record_files: list[Path]
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, with Tune.
+
+    Raises:
+        RayNotInstalledError: Saying how to install it.
+    """
+    try:
+        import ray
+        import ray.tune  # noqa: F401
+    except ImportError as error:
+        raise RayNotInstalledError(f"{INSTALL_HINT} ({error})") from None
+    return ray
+
+
+def experiment_name(spec: SweepSpec, trials: list[Trial]) -> str:
+    """``<spec name>-<digest of the trials' identities>``."""
+    return f"{spec.name}-{trial_set_digest(trials)}"
+
+
+def run_sweep(
+    spec: SweepSpec,
+    storage: str | os.PathLike = "runs/sweeps",
+    address: str | None = None,
+    records: str | os.PathLike | None = None,
+    num_cpus: int | None = None,
+    max_concurrent_trials: int = 0,
+    verbose: int = 1,
+) -> SweepResult:
+    """Runs (or resumes) the sweep ``spec``; returns its records.
+
+    Args:
+        spec: The sweep.
+        storage: Folder of the experiments, the shared caches (``storage/caches``) and the run folders. On a
+            cluster, a filesystem every node mounts at the same path.
+        address: A Ray cluster (``ray://host:10001``, ``host:6379`` or ``auto``); default ``RAY_ADDRESS``, else
+            a local Ray instance on this machine.
+        records: Folder of the records (default: ``<experiment>/records``).
+        num_cpus: CPUs of the local Ray instance (default: all of them); ignored with an address.
+        max_concurrent_trials: At most this many trials at once (0: as many as the resources allow).
+        verbose: Tune's progress output (0 silent, 1 a status table, 2 every result).
+
+    Raises:
+        RayNotInstalledError: When Ray Tune is not installed.
+        SweepFailedError: When a trial failed (after writing the records of the finished ones).
+    """
+    storage = Path(storage).expanduser().resolve()
+    trials = plan_trials(spec, cache_dir=storage / "caches")
+    return run_trials(
+        experiment_name(spec, trials),
+        trials,
+        spec.resources,
+        storage,
+        address,
+        records,
+        num_cpus,
+        max_concurrent_trials,
+        verbose,
+    )
+
+
+def run_trials(
+    name: str,
+    trials: list[Trial],
+    resources: Resources,
+    storage: str | os.PathLike = "runs/sweeps",
+    address: str | None = None,
+    records: str | os.PathLike | None = None,
+    num_cpus: int | None = None,
+    max_concurrent_trials: int = 0,
+    verbose: int = 1,
+) -> SweepResult:
+    """Runs (or resumes) the Tune experiment ``storage/name`` of ``trials``: :func:`run_sweep` without a spec.
+
+    For trials a spec does not spell (:func:`~dwm_gym.sweep.trials.custom_trial`); ``name`` should carry the
+    digest of their identities (:func:`~dwm_gym.sweep.trials.trial_set_digest`), so that other trials never
+    restore this experiment. The other arguments are :func:`run_sweep`'s.
+    """
+    storage = Path(storage).expanduser().resolve()
+    experiment = storage / name
+    ray = require_ray()
+    # a trial's checkpoint forces a snapshot of the experiment's state (what a resumption starts from): wanted
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    from ray import tune
+
+    address = address or os.environ.get("RAY_ADDRESS")
+    started = not ray.is_initialized()
+    if started:
+        _init_ray(ray, address, num_cpus)
+    try:
+        cpus, gpu = resources.cpus, resources.gpu
+        filled = fill_caches(trials, cpus, gpu)
+        if filled:
+            logger.info("imagination caches ready: %s", filled)
+        trainable = tune.with_resources(_trainable(), {"cpu": cpus, "gpu": gpu})
+        if tune.Tuner.can_restore(str(experiment)):
+            logger.info("resuming the sweep in %s", experiment)
+            tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=True)
+        else:
+            tuner = _new_tuner(tune, trainable, trials, storage, name, math.ceil(cpus), max_concurrent_trials, verbose)
+        grid = tuner.fit()
+    finally:
+        if started:
+            ray.shutdown()
+    return _collect(grid, trials, experiment, Path(records) if records else experiment / "records")
+
+
+def _trainable() -> Any:
+    from dwm_gym.sweep.trial import run_trial
+
+    return run_trial
+
+
+def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if address:
+        ray.init(address=address, **quiet)
+        return
+    # a new Ray of this process ("local": never a cluster found on this machine); its workers inherit this
+    # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
+    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **quiet)
+
+
+def _new_tuner(
+    tune: Any,
+    trainable: Any,
+    trials: list[Trial],
+    storage: Path,
+    name: str,
+    threads: int,
+    max_concurrent: int,
+    verbose: int,
+) -> Any:
+    params = {
+        "trial": tune.grid_search([t.to_dict() for t in trials]),
+        "runs_dir": str(storage / name / "runs"),
+        "threads": threads,
+    }
+    return tune.Tuner(
+        trainable,
+        param_space=params,
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=max_concurrent or None,
+            trial_name_creator=lambda t: t.config["trial"]["name"],
+            trial_dirname_creator=lambda t: t.config["trial"]["name"].replace("/", "__"),
+        ),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            verbose=verbose,
+        ),
+    )
+
+
+def _collect(grid: Any, trials: list[Trial], experiment: Path, records_dir: Path) -> SweepResult:
+    from dwm_gym.sweep.records import write_records
+    from dwm_gym.sweep.trial import finished_record
+
+    by_name = {t.name: t for t in trials}
+    records, failed = {}, []
+    for result in grid:
+        name = result.config["trial"]["name"]
+        record = finished_record(result.checkpoint)
+        if result.error is not None or record is None:
+            failed.append(f"{name}: {result.error or 'no record'}")
+        else:
+            records[name] = record
+    files = write_records(records_dir, [(by_name[n].dataset, r) for n, r in records.items()])
+    if failed:
+        raise SweepFailedError(
+            f"{len(failed)} of {len(trials)} trials failed (records of the others in {records_dir}); run the same "
+            "command again to retry them:\n  " + "\n  ".join(failed)
+        )
+    return SweepResult(experiment, trials, records, files)
