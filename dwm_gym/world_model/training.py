@@ -15,7 +15,10 @@ Files in the run folder, all written atomically (an interruption loses at most o
 * ``last.safetensors``: the last iterate, written at every checkpoint.
 * ``selection.json``: the rule and the selected step.
 * ``train_state.pt`` every ``checkpoint_every`` steps: online weights, EMA, optimizer, RNG, step and the
-  best loss so far (read back with ``torch.load(weights_only=True)``, so no code runs).
+  best loss so far (read back with ``torch.load(weights_only=True)``, so no code runs), and the run's identity
+  (:func:`~dwm_gym.world_model.run_state.run_identity`: settings, dataset id and content digest).
+* ``split.json``: the held-out episodes, drawn when the run starts and reused on every resume.
+* ``.lock``: held by the process writing the run (:mod:`dwm_gym.utils.run_lock`); a second one is refused.
 """
 
 from __future__ import annotations
