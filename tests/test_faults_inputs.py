@@ -190,7 +190,7 @@ def test_interrupted_agent_runs_say_how_to_go_on_and_can_be_restarted(tmp_path, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("dwm_gym.agents.cli_commands.train_agent", interrupted)
+    monkeypatch.setattr("dwm_gym.cli.agent_commands.train_agent", interrupted)
     code, err = cli(f"{base} --resume", capsys)
     assert code == 130 and "add --resume to continue it" in err and "Traceback" not in err
     shutil.rmtree(out / "checkpoints")

@@ -241,3 +241,16 @@ def test_demo_with_zero_env_steps_is_refused_before_any_work(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--env-steps", "0"]) == 2
     assert "--env-steps must be an integer >= 1, got 0" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_sb3_zip_of_an_earlier_version_converts_to_the_pickle_free_file_on_request(tmp_path):
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    agent = TD3BC("MlpPolicy", "Hopper-v5", device="cpu")
+    BaseAlgorithm.save(agent, tmp_path / "latest.zip")  # what earlier versions wrote
+    with pytest.raises(AgentFileError, match="is a pickle"):
+        TD3BC.load(tmp_path / "latest.zip")
+    TD3BC.load(tmp_path / "latest.zip", allow_pickle=True).save(tmp_path / "latest.safetensors")
+    converted = TD3BC.load(tmp_path / "latest.safetensors", env="Hopper-v5")
+    observation = np.zeros((1, 11), np.float32)
+    np.testing.assert_array_equal(converted.predict(observation)[0], agent.predict(observation)[0])

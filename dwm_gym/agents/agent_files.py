@@ -35,9 +35,9 @@ from torch import nn
 
 from dwm_gym.agents.diagnostics import CriticMonitor, CriticWindow
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
-from dwm_gym.agents.sb3_adapter import counters, set_counters
 from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.checks import non_finite
+from dwm_gym.utils.sb3_adapter import counters, set_counters
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer
 
 __all__ = ["AGENT_FORMAT", "AgentFileError", "is_agent_file", "is_zip_file", "load_agent_file", "save_agent"]

@@ -7,7 +7,6 @@ the algorithm only provides the spaces (and an evaluation target); it is never s
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys

@@ -12,7 +12,7 @@ import dataclasses
 import warnings
 
 from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
-from dwm_gym.world_model.kinds import model_class
+from dwm_gym.world_model.registry import model_class
 
 __all__ = [
     "SettingWithoutEffectWarning",

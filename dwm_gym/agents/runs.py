@@ -179,7 +179,8 @@ def _check_run_folder(
     if resume and not latest.is_file():
         legacy = latest.with_suffix(".zip")
         hint = (
-            f"; {legacy} is an SB3 .zip of an earlier version, which this version does not resume (a pickle)"
+            f"; {legacy} is an SB3 .zip of an earlier version (a pickle). If the run is yours, convert it once "
+            f"in Python: TD3BC.load({str(legacy)!r}, allow_pickle=True).save({str(latest)!r}) (IQL likewise)"
             if legacy.is_file()
             else " (a run killed before its first checkpoint: start it again with --force)"
             if (out / "agent.json").is_file()

@@ -127,6 +127,8 @@ def last_observation(algo: BaseAlgorithm) -> np.ndarray:
     if observations is None:
         raise RuntimeError("the algorithm has not started collecting: no last observation yet")
     return np.asarray(observations)
+
+
 # the counters an agent file stores (private members of SB3's BaseAlgorithm, read and written only here)
 _COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_current_progress_remaining")
 

@@ -7,6 +7,9 @@
   so episodes trained on never become held-out ones.
 * ``metrics.jsonl``: on resume, lines written after the checkpoint (they will be written again) move to
   ``metrics.dropped.jsonl``, so every step appears once.
+
+:func:`check_run_folder` keeps two runs out of one folder: a run is resumed only with its identity, and replaced
+only on request (``--force``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from dwm_gym.data.content_hash import dataset_digest
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.utils.atomic import atomic_write_text
 
-__all__ = ["RUN_SETTINGS", "load_split", "read_train_state", "run_identity", "trim_metrics"]
+__all__ = [
+    "RUN_FILES",
+    "RUN_SETTINGS",
+    "check_run_folder",
+    "load_split",
+    "read_train_state",
+    "run_identity",
+    "trim_metrics",
+]
 
 logger = logging.getLogger(__name__)
 # the TrainingRun settings that change what a run learns or selects (steps, device and intervals of
@@ -125,3 +136,47 @@ def changed_settings(before: dict[str, Any], now: dict[str, Any], defaults: dict
         elif json.dumps(before[key]) != json.dumps(value):
             changes.append(f"{key}: run {before[key]!r}, now {value!r}")
     return changes
+
+
+RUN_FILES = (
+    "train_state.pt",
+    "model.safetensors",
+    "last.safetensors",
+    "selection.json",
+    "metrics.jsonl",
+    "last_step.txt",
+    "split.json",
+    "metrics.dropped.jsonl",
+)
+
+
+def check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: dict, defaults: dict) -> None:
+    """Refuses to mix two runs in one folder (see ``train_world_model``'s Raises); ``overwrite`` clears it.
+
+    ``defaults`` fill the model settings a run's record lacks.
+    """
+    state_path = out_dir / "train_state.pt"
+    if resume:
+        if not state_path.is_file():
+            raise FileNotFoundError(f"nothing to resume: {state_path} does not exist (drop --resume to start a run)")
+        stored = read_train_state(state_path).get("settings")
+        if stored is not None:
+            changed = changed_settings(json.loads(stored), settings, defaults)
+            if changed:
+                raise ValueError(
+                    f"cannot resume {out_dir} with other settings or data ({'; '.join(changed)}): "
+                    "use the run's settings, another --out, or --force to start it again"
+                )
+        return
+    present = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if not present:
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{out_dir} already holds a world-model run ({', '.join(present)}): pass --resume to continue it, "
+            "--force to replace it, or pick another --out"
+        )
+    for name in present:
+        (out_dir / name).unlink()
+    for events in out_dir.glob("events.out.tfevents.*"):
+        events.unlink()

@@ -15,7 +15,10 @@ Files in the run folder, all written atomically (an interruption loses at most o
 * ``last.safetensors``: the last iterate, written at every checkpoint.
 * ``selection.json``: the rule and the selected step.
 * ``train_state.pt`` every ``checkpoint_every`` steps: online weights, EMA, optimizer, RNG, step and the
-  best loss so far (read back with ``torch.load(weights_only=True)``, so no code runs).
+  best loss so far (read back with ``torch.load(weights_only=True)``, so no code runs), and the run's identity
+  (:func:`~dwm_gym.world_model.run_state.run_identity`: settings, dataset id and content digest).
+* ``split.json``: the held-out episodes, drawn when the run starts and reused on every resume.
+* ``.lock``: held by the process writing the run (:mod:`dwm_gym.utils.run_lock`); a second one is refused.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from dwm_gym.world_model.distributed import setup_distributed, wrap_model
 from dwm_gym.world_model.dwm.config import DWMConfig
 from dwm_gym.world_model.onestep.model import OneStepConfig
 from dwm_gym.world_model.registry import model_class
-from dwm_gym.world_model.run_state import changed_settings, load_split, read_train_state, run_identity, trim_metrics
+from dwm_gym.world_model.run_state import check_run_folder, load_split, read_train_state, run_identity, trim_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ def train_world_model(
     # one writer per run folder (rank 0 writes; the other ranks of a parallel run only read)
     lock = RunLock(out_dir / ".lock", f"the run folder {out_dir}").acquire() if ctx.is_main else None
     try:
-        _check_run_folder(out_dir, resume, overwrite, settings, defaults)
+        check_run_folder(out_dir, resume, overwrite, settings, defaults)
     except BaseException:
         if lock is not None:
             lock.release()
@@ -260,50 +263,6 @@ def _save_selected(
     )
     selection = {"rule": rule, "step": step, "held_out_loss": loss}
     atomic_write_text(out_dir / "selection.json", json.dumps(selection, indent=2) + "\n")
-
-
-RUN_FILES = (
-    "train_state.pt",
-    "model.safetensors",
-    "last.safetensors",
-    "selection.json",
-    "metrics.jsonl",
-    "last_step.txt",
-    "split.json",
-    "metrics.dropped.jsonl",
-)
-
-
-def _check_run_folder(out_dir: Path, resume: bool, overwrite: bool, settings: dict, defaults: dict) -> None:
-    """Refuses to mix two runs in one folder (see :func:`train_world_model`'s Raises).
-
-    ``defaults`` fill the model settings a run's record lacks.
-    """
-    state_path = out_dir / "train_state.pt"
-    if resume:
-        if not state_path.is_file():
-            raise FileNotFoundError(f"nothing to resume: {state_path} does not exist (drop --resume to start a run)")
-        stored = read_train_state(state_path).get("settings")
-        if stored is not None:
-            changed = changed_settings(json.loads(stored), settings, defaults)
-            if changed:
-                raise ValueError(
-                    f"cannot resume {out_dir} with other settings or data ({'; '.join(changed)}): "
-                    "use the run's settings, another --out, or --force to start it again"
-                )
-        return
-    present = [name for name in RUN_FILES if (out_dir / name).exists()]
-    if not present:
-        return
-    if not overwrite:
-        raise FileExistsError(
-            f"{out_dir} already holds a world-model run ({', '.join(present)}): pass --resume to continue it, "
-            "--force to replace it, or pick another --out"
-        )
-    for name in present:
-        (out_dir / name).unlink()
-    for events in out_dir.glob("events.out.tfevents.*"):
-        events.unlink()
 
 
 def _checkpoint(out_dir, model, ema, optimizer, generator, rng, step, info, best, settings) -> None:

@@ -29,8 +29,8 @@ from dwm_gym.data.behavior.actor import ActorInfo, BehaviorPolicy, TanhGaussianA
 from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.sac_state import has_sac_state, load_sac_state, save_sac_state
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
-from dwm_gym.utils.sb3_adapter import last_observation
 from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.sb3_adapter import last_observation
 
 logger = logging.getLogger(__name__)
 
