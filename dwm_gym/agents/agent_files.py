@@ -88,12 +88,13 @@ def _decode_policy_kwargs(encoded: dict[str, Any], path: Path) -> dict[str, Any]
 
 def _buffer(agent: Any) -> dict[str, Any] | None:
     """The replay buffer's class name and JSON kwargs, when both have a pickle-free form (else None)."""
-    cls = agent.replay_buffer_class
+    cls: type | None = agent.replay_buffer_class
     if cls is None or BUFFER_CLASSES.get(cls.__name__) is not cls:
         return None
+    name = cls.__name__
     kwargs = {k: str(v) if isinstance(v, Path) else v for k, v in (agent.replay_buffer_kwargs or {}).items()}
     try:
-        return {"class": cls.__name__, "kwargs": json.loads(json.dumps(kwargs))}
+        return {"class": name, "kwargs": json.loads(json.dumps(kwargs))}
     except TypeError:  # a model object instead of a checkpoint path: the loader passes the buffer itself
         return None
 
@@ -297,7 +298,8 @@ def load_sb3_zip(cls: type, path: str | os.PathLike, allow_pickle: bool, **kwarg
             "dwm_gym.agents.save_agent to get a pickle-free .safetensors file"
         )
     try:
-        return BaseAlgorithm.load.__func__(cls, path, **kwargs)  # SB3's own load, under any override
+        # SB3's own load, under any override; mypy does not model a classmethod's __func__
+        return BaseAlgorithm.load.__func__(cls, path, **kwargs)  # type: ignore[attr-defined]
     except Exception as exc:  # noqa: BLE001 (SB3 raises assertions, KeyErrors... on foreign or cut files)
         raise AgentFileError(
             f"{path} could not be read as an SB3 {cls.__name__} .zip ({type(exc).__name__}: {exc}); a cut file, or "

@@ -174,7 +174,8 @@ class OfflineAlgorithm(OffPolicyAlgorithm):
         load_offline_data(self.replay_buffer, dataset)
         return self
 
-    def save(self, path: str | os.PathLike, exclude: Any = None, include: Any = None) -> None:
+    # a file path, not SB3's stream: the pickle-free file is written atomically by name
+    def save(self, path: str | os.PathLike, exclude: Any = None, include: Any = None) -> None:  # type: ignore[override]
         """Writes the agent in the pickle-free format (:mod:`dwm_gym.agents.agent_files`) to ``path``, atomically.
 
         Unlike SB3's ``save`` no ``.zip`` suffix is added: name the file ``.safetensors``.
@@ -186,7 +187,7 @@ class OfflineAlgorithm(OffPolicyAlgorithm):
         save_agent(self, path)
 
     @classmethod
-    def load(  # SB3's name; reads the pickle-free agent file, an SB3 zip only on request
+    def load(  # type: ignore[override]  # allow_pickle replaces SB3's custom_objects; a path, not a stream
         cls: type[SelfOffline],
         path: str | os.PathLike,
         env: GymEnv | str | None = None,
@@ -214,7 +215,7 @@ class OfflineAlgorithm(OffPolicyAlgorithm):
 
             env = gym.make(env)
         if not Path(path).is_file() or not is_zip_file(path):
-            return load_agent_file(path, {cls.__name__: cls}, env=env, device=device, **kwargs)
+            return load_agent_file(path, {cls.__name__: cls}, env=env, device=str(device), **kwargs)
         return load_sb3_zip(cls, path, allow_pickle, env=env, device=device, **kwargs)
 
     def learn(

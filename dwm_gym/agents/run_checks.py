@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
-from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
+from dwm_gym.agents.run_config import AgentRunConfig, world_model_kind_of
 from dwm_gym.world_model.registry import model_class
 
 __all__ = [
@@ -38,8 +38,8 @@ def settings_without_effect(config: AgentRunConfig) -> dict[str, str]:
     """Setting -> why it has no effect, for the settings ``config`` changes from their defaults in vain."""
     changed = {name for name, default in _DEFAULTS.items() if getattr(config, name) != default}
     why: dict[str, str] = {}
-    path, kind = resolve_world_model(config.world_model, config.dataset)
-    if path is None:
+    kind = world_model_kind_of(config.world_model, config.dataset)
+    if kind is None:
         why.update({n: "it applies only with --world-model" for n in _MODEL_BASED if n in changed})
     elif model_class(kind).needs_policy:  # segments follow the policy: no RTG, no cache
         why.update({n: f"a {kind} world model imagines without RTG or cache" for n in _CACHE if n in changed})

@@ -19,6 +19,7 @@ from dwm_gym.utils.validation import choice, finite, in_range, integer
 from dwm_gym.value_expansion.cache import model_digest
 from dwm_gym.world_model.base import WorldModel
 from dwm_gym.world_model.bundled import resolve_checkpoint
+from dwm_gym.world_model.checkpoint import read_header
 from dwm_gym.world_model.registry import kind_names, load_world_model
 
 AlgorithmName = Literal["td3bc", "iql", "td3"]
@@ -139,6 +140,36 @@ class ResolvedWorldModel:
     model: WorldModel
 
 
+def world_model_path(world_model: str | None, dataset_id: str) -> Path | None:
+    """The checkpoint file a run's ``world_model`` setting names, without loading it (None for a model-free run).
+
+    Args:
+        world_model: None / ``"none"``, a registered kind (``dwm``, ``onestep``: the checkpoint of the dataset's
+            task and quality) or a checkpoint path.
+        dataset_id: The run's dataset (Minari id).
+
+    Raises:
+        FileNotFoundError: When the named checkpoint does not exist (the message says how to make one).
+    """
+    if world_model is None or world_model.lower() in ("", "none"):
+        return None
+    if world_model in kind_names():
+        spec, quality = parse_dataset_name(dataset_id)
+        return Path(resolve_checkpoint(spec.name, quality, world_model))
+    path = Path(world_model).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"world_model={world_model!r} is neither a checkpoint file nor a kind ({', '.join(kind_names())})"
+        )
+    return path
+
+
+def world_model_kind_of(world_model: str | None, dataset_id: str) -> str | None:
+    """The kind (``dwm``, ``onestep``...) of the checkpoint ``world_model`` names, read from its header only."""
+    path = world_model_path(world_model, dataset_id)
+    return None if path is None else str(read_header(path)["kind"])
+
+
 def resolve_world_model(world_model: str | None, dataset_id: str, device: str = "cpu") -> ResolvedWorldModel | None:
     """The checkpoint a run's ``world_model`` setting names, loaded on ``device`` (None for a model-free run).
 
@@ -151,16 +182,8 @@ def resolve_world_model(world_model: str | None, dataset_id: str, device: str = 
     Raises:
         FileNotFoundError: When the named checkpoint does not exist (the message says how to make one).
     """
-    if world_model is None or world_model.lower() in ("", "none"):
+    path = world_model_path(world_model, dataset_id)
+    if path is None:
         return None
-    if world_model in kind_names():
-        spec, quality = parse_dataset_name(dataset_id)
-        path = Path(resolve_checkpoint(spec.name, quality, world_model))
-    else:
-        path = Path(world_model).expanduser()
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"world_model={world_model!r} is neither a checkpoint file nor a kind ({', '.join(kind_names())})"
-            )
     model = load_world_model(path, device=resolve_device(device))
     return ResolvedWorldModel(str(path.resolve()), model.kind, model_digest(model), model)

@@ -30,7 +30,7 @@ _ATTRIBUTE = "_content_digest"
 def _update(digest: hashlib._Hash, array: np.ndarray) -> None:
     array = np.ascontiguousarray(array)
     digest.update(f"{array.dtype.str}{array.shape}".encode())
-    digest.update(memoryview(array).cast("B"))
+    digest.update(array.data.cast("B"))
 
 
 def compute_digest(dataset: OfflineDataset) -> str:

@@ -34,7 +34,7 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
     """
     import torch
 
-    from dwm_gym.agents.run_config import resolve_world_model
+    from dwm_gym.agents.run_config import world_model_path
     from dwm_gym.data import OfflineDataset
     from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, buffer_from_dataset
     from dwm_gym.value_expansion.offline_data import dataset_spaces
@@ -42,9 +42,11 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
     torch.set_num_threads(threads)
     trial = trial_from_dict(trial_data)
     config = trial.config
-    path, _ = resolve_world_model(config.world_model, config.dataset)
+    path = world_model_path(config.world_model, config.dataset)
+    if path is None:
+        raise ValueError(f"trial {trial.name} has no world model: it has no imagination cache to fill")
     dataset = OfflineDataset.from_minari(config.dataset)
-    settings = dict(
+    settings: dict[str, Any] = dict(
         device=config.device, world_model=path, rtg=config.rtg, cache_file=config.cache_file, seed=trial.cache_seed
     )
     longest = DiffusionMVEReplayBuffer(1, *dataset_spaces(dataset), horizon=0, **settings).max_horizon
@@ -52,6 +54,7 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
     # other writer instead of waiting
     with file_lock(f"{config.cache_file}.fill.lock"):
         buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
+        assert isinstance(buffer, DiffusionMVEReplayBuffer)  # the class passed in above
         return buffer.prepare_cache()
 
 

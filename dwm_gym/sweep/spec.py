@@ -28,16 +28,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dwm_gym.agents.run_config import AlgorithmName
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.validation import finite, integer, non_negative
 
 #: The sweep's methods: name -> (``AgentRunConfig.algo``, world model kind: None, ``onestep`` or ``dwm``).
-METHODS: dict[str, tuple[str, str | None]] = {
+METHODS: dict[str, tuple[AlgorithmName, str | None]] = {
     "TD3BC": ("td3bc", None),
     "IQL": ("iql", None),
     "OneStep-TD3BC": ("td3bc", "onestep"),
@@ -254,10 +256,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         FileNotFoundError: When ``path`` does not exist.
         ValueError: On a file that is not TOML, or a bad spec (the message says which field and why).
     """
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    else:  # Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found]  # only installed on Python 3.10
 
     path = Path(path)
     if not path.is_file():

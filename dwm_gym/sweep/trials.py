@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dwm_gym.agents.run_config import AgentRunConfig, resolve_world_model
+from dwm_gym.agents.run_config import AgentRunConfig, world_model_path
 from dwm_gym.data.specs import dataset_id, parse_dataset_name
 from dwm_gym.sweep.spec import DEFAULT_HORIZON, METHODS, SweepSpec
 from dwm_gym.value_expansion.cache import model_digest
-from dwm_gym.world_model.checkpoint import load_world_model
+from dwm_gym.world_model.registry import load_world_model
 
 #: AgentRunConfig fields that do not make another trial: where it runs, and the shared cache's path (its content
 #: is checked by the cache's own identity). With a world model, its digest stands for the ``world_model`` setting.
@@ -121,7 +121,9 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
         if (dataset, kind) not in models:
             # "dwm" / "onestep" are resolved where the trial runs (a cluster node has its own install)
             setting = str(Path(spec.dwm_checkpoint).resolve()) if kind == "dwm" and spec.dwm_checkpoint else kind
-            path, _ = resolve_world_model(setting, dataset_id(*_task_quality(dataset)))
+            path = world_model_path(setting, dataset_id(*_task_quality(dataset)))
+            if path is None:
+                raise ValueError(f"method of kind {kind!r} names no world model")
             loaded = load_world_model(path, device="cpu")
             models[dataset, kind] = (setting, model_digest(loaded), loaded.max_steps)
         return models[dataset, kind]
@@ -143,6 +145,8 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                 rtgs = spec.rtgs_of(dataset) if kind == "dwm" else (None,)
                 grid = [(h, g) for h in spec.horizons for g in rtgs]
             dwm = kind == "dwm"
+            checkpoint_every = spec.budget.checkpoint_every
+            assert checkpoint_every is not None  # the budget's checks fill it in
             for horizon, rtg in grid:
                 for seed in spec.seeds:
                     config = AgentRunConfig(
@@ -156,7 +160,7 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                         device=spec.resources.device,
                         eval_every=spec.budget.eval_every,
                         eval_episodes=spec.budget.eval_episodes,
-                        checkpoint_every=spec.budget.checkpoint_every,
+                        checkpoint_every=checkpoint_every,
                         cache_file=str(cache_file(Path(cache_dir), dataset, digest, rtg, spec.cache_seed))
                         if dwm
                         else None,
@@ -181,7 +185,7 @@ def custom_trial(method: str, config: AgentRunConfig, label: str | None = None) 
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    path, _ = resolve_world_model(config.world_model, config.dataset)
+    path = world_model_path(config.world_model, config.dataset)
     digest = None if path is None else model_digest(load_world_model(path, device="cpu"))
     spec, quality = parse_dataset_name(config.dataset)
     return Trial(f"{spec.name}-{quality}", method, config.seed, config.horizon, config.rtg, config, digest, label)

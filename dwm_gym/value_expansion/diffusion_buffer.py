@@ -200,6 +200,8 @@ class DiffusionMVEReplayBuffer(MVEReplayBuffer):
             return self._load_or_fill(progress, identity)
 
     def _load_or_fill(self, progress: bool, identity: dict) -> dict[str, float]:
+        if self.cache_file is None:
+            raise ValueError("no cache_file: the imagination cache has no file to load or fill")
         partial = f"{self.cache_file}.partial"
         if self.cache.load(self.cache_file, identity):  # filled by another process while this one waited
             logger.info("imagination cache loaded from %s", self.cache_file)

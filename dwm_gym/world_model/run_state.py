@@ -101,7 +101,8 @@ def trim_metrics(out_dir: Path, step: int) -> int:
     path = out_dir / "metrics.jsonl"
     if not path.is_file():
         return 0
-    kept, dropped = [], []
+    kept: list[str] = []
+    dropped: list[str] = []
     for line in path.read_text().splitlines():
         try:
             (kept if json.loads(line)["step"] <= step else dropped).append(line)

@@ -161,7 +161,9 @@ def train_behavior_sac(
     state_path = run_dir / "state.json"
     env = gym.make(config.env_id)
     policy_kwargs = {"net_arch": list(config.hidden_sizes)}
-    settings = dict(seed=config.seed, learning_starts=config.learning_starts, policy_kwargs=policy_kwargs, device="cpu")
+    settings: dict[str, Any] = dict(
+        seed=config.seed, learning_starts=config.learning_starts, policy_kwargs=policy_kwargs, device="cpu"
+    )
     if resume and state_path.exists():
         state = json.loads(state_path.read_text())
         if has_sac_state(run_dir / "sb3"):
