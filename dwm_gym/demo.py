@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,9 +202,9 @@ def _train_run(config, folder: Path, data, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     resume = (folder / "checkpoints" / "latest.safetensors").is_file() and not (folder / "model.safetensors").is_file()
-    if not resume and folder.exists():  # a finished (or never checkpointed) earlier demo run
-        shutil.rmtree(folder)
-    return train_agent(config, folder, resume=resume, progress_bar=False, dataset=data)
+    # a finished (or never checkpointed) earlier demo run is replaced under the run's lock, never removed around it
+    force = not resume and (folder / "agent.json").exists()
+    return train_agent(config, folder, resume=resume, force=force, progress_bar=False, dataset=data)
 
 
 def train_side_by_side(configs: dict, folders: dict[str, Path], data) -> dict[str, dict]:

@@ -67,6 +67,12 @@ def test_a_second_writer_of_a_run_folder_or_cache_file_is_refused_naming_the_fir
         with pytest.raises(LockedError, match="the cache file"):
             buffer.prepare_cache()
     assert not cache_file.exists()
+    from dwm_gym.data.behavior.sac_training import SACTrainingConfig, train_behavior_sac
+
+    with RunLock(tmp_path / "sac" / ".lock", "held by this test"):
+        with pytest.raises(LockedError, match="the behaviour run"):
+            train_behavior_sac(SACTrainingConfig(total_steps=10), tmp_path / "sac", progress_bar=False)
+    assert not (tmp_path / "sac" / "config.json").exists()
 
 
 def spaces():

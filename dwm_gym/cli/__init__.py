@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parser(commands)
 
     demo = commands.add_parser(
-        "demo", help="the whole project in ~4 minutes on a CPU: data, imagined env, video, TD3BC vs DWM-TD3BC"
+        "demo", help="the whole project in ~6 minutes on a CPU: data, imagined env, video, TD3BC vs DWM-TD3BC"
     )
     add_dataclass_arguments(demo, DemoConfig)
     demo.set_defaults(func=_demo)

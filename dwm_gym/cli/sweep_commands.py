@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from dwm_gym.utils.checks import int_at_least
+
 
 def sweep(args: argparse.Namespace) -> int:
     """Handler of ``sweep``: plans the spec's trials, then runs them (or lists them with ``--dry-run``)."""
@@ -70,9 +72,12 @@ def add_sweep_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         "--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else a local Ray on this machine)"
     )
     parser.add_argument("--records", default=None, help="folder of the run records (default: <experiment>/records)")
-    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray (default: all)")
+    parser.add_argument("--num-cpus", type=int_at_least(1), default=None, help="CPUs of the local Ray (default: all)")
     parser.add_argument(
-        "--max-concurrent", type=int, default=0, help="at most this many trials at once (default: as resources allow)"
+        "--max-concurrent",
+        type=int_at_least(0),
+        default=0,
+        help="at most this many trials at once (default: as resources allow)",
     )
     parser.add_argument("--tune-verbose", type=int, choices=(0, 1, 2), default=1, help="Tune's output (default: 1)")
     parser.add_argument("--dry-run", action="store_true", help="list the trials and exit (Ray not needed)")

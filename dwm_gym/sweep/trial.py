@@ -30,6 +30,7 @@ from dwm_gym.agents.runs import LATEST, train_agent
 from dwm_gym.sweep.records import trial_record
 from dwm_gym.sweep.trials import trial_from_dict
 from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.utils.sb3_adapter import total_timesteps
 
 RNG_TENSORS, RNG_JSON, FINISHED = "rng.safetensors", "rng.json", "finished.json"
 #: The run folder's files a Tune checkpoint holds (the model itself only as ``checkpoints/latest.safetensors``).
@@ -105,7 +106,7 @@ class ReportCheckpoints(BaseCallback):
             _set_rng_state(self.model, *self.rng_state)
 
     def _on_step(self) -> bool:
-        if self.num_timesteps % self.every == 0 and self.num_timesteps < self.model._total_timesteps:
+        if self.num_timesteps % self.every == 0 and self.num_timesteps < total_timesteps(self.model):
             from ray import tune
 
             with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:

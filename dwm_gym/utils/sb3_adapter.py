@@ -143,3 +143,8 @@ def set_counters(algo: BaseAlgorithm, values: dict[str, float]) -> None:
     for name in _COUNTERS:
         if name in values:
             setattr(algo, name, values[name])
+
+
+def total_timesteps(algo: BaseAlgorithm) -> int:
+    """The update count the running ``learn`` call ends at (SB3's ``_total_timesteps``, set by ``_setup_learn``)."""
+    return int(algo._total_timesteps)

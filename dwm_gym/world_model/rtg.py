@@ -10,8 +10,8 @@ where the data is. Few windows reach the maximum (on hopper-medium the top 1 % l
 and 0.91), so p(future | s, a, g_max) is learned from a handful of episodes and, pushed further by
 guidance, imagines a world that rarely fails: with the bundled hopper-medium DWM, within H = 5
 imagined steps 0.49 % of segments fall at g = max against 1.32 % of the data's, while every g from
-0.6 to 0.8, the median 0.74 included, gives 1.25-1.35 % (``benchmarks/imagined_terminations.py``,
-docs/benchmarks.md). The median is the centre of that faithful band for any dataset and needs no
+0.6 to 0.8, the median 0.74 included, gives 1.25-1.35 % (``studies/imagined_terminations.py``,
+docs/concepts.md). The median is the centre of that faithful band for any dataset and needs no
 evaluation on the real env to choose. An explicit ``rtg=`` still overrides it everywhere.
 """
 

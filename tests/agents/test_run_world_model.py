@@ -1,10 +1,10 @@
 """An agent run resolves its world model once, and builds its agent from the ``ALGORITHMS`` table."""
 
 import json
-import zipfile
 
 import pytest
 
+from dwm_gym.agents.agent_files import read_agent_file
 from dwm_gym.agents.run_config import ALGORITHMS, AgentRunConfig, resolve_world_model
 from dwm_gym.agents.runs import build_agent, train_agent
 from dwm_gym.world_model import registry
@@ -40,9 +40,8 @@ def test_a_run_and_its_resumption_each_load_the_world_model_once(tmp_path, mediu
     assert len(weight_reads) == 1 and weight_reads[0].endswith("hopper_medium_dwm.safetensors")
     summary = json.loads((tmp_path / "run" / "agent.json").read_text())
     assert summary["world_model_digest"] == resolve_world_model("dwm", config.dataset).digest
-    with zipfile.ZipFile(tmp_path / "run" / "model.zip") as saved:  # the saved agent names the model by its file
-        data = json.loads(saved.read("data"))
-    assert "hopper_medium_dwm.safetensors" in json.dumps(data["replay_buffer_kwargs"])
+    meta, _ = read_agent_file(tmp_path / "run" / "model.safetensors")  # the saved agent names the model by its file
+    assert meta["replay_buffer"]["kwargs"]["world_model"].endswith("hopper_medium_dwm.safetensors")
     weight_reads.clear()
     resumed = AgentRunConfig(**{**config.__dict__, "steps": 8})
     train_agent(resumed, tmp_path / "run", resume=True, progress_bar=False, dataset=medium_data)

@@ -30,6 +30,7 @@ from dwm_gym.data.behavior.collect import collect_episodes
 from dwm_gym.data.behavior.sac_state import has_sac_state, load_sac_state, save_sac_state
 from dwm_gym.utils.atomic import atomic_write, atomic_write_text
 from dwm_gym.utils.paths import check_out_dir
+from dwm_gym.utils.run_lock import hold_lock
 from dwm_gym.utils.sb3_adapter import last_observation
 
 logger = logging.getLogger(__name__)
@@ -148,14 +149,23 @@ def train_behavior_sac(
     Returns:
         ``run_dir``.
     """
-    import gymnasium as gym
-    from stable_baselines3 import SAC
-    from stable_baselines3.common.callbacks import BaseCallback
-
     if config.checkpoint_every % config.eval_every:
         raise ValueError("checkpoint_every must be a multiple of eval_every")
     torch.set_num_threads(config.torch_threads)
     run_dir = check_out_dir(run_dir, "run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with hold_lock(run_dir / ".lock", f"the behaviour run {run_dir}"):  # one writer per run folder
+        return _train_locked(config, run_dir, resume, progress_bar, allow_pickle)
+
+
+def _train_locked(
+    config: SACTrainingConfig, run_dir: Path, resume: bool, progress_bar: bool, allow_pickle: bool
+) -> Path:
+    """:func:`train_behavior_sac` once ``run_dir`` is checked and locked."""
+    import gymnasium as gym
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.callbacks import BaseCallback
+
     (run_dir / "actors").mkdir(parents=True, exist_ok=True)
     (run_dir / "transitions").mkdir(exist_ok=True)
     state_path = run_dir / "state.json"
@@ -248,22 +258,3 @@ def list_snapshots(run_dir: str | Path) -> list[dict]:
     """The evaluated actor snapshots of a run, oldest first (JSON sidecars)."""
     paths = sorted(Path(run_dir, "actors").glob("step_*.json"))
     return [dict(json.loads(p.read_text()), path=str(p.with_suffix(".safetensors"))) for p in paths]
-
-
-if __name__ == "__main__":  # pragma: no cover - long background job
-    import argparse
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--env", default="Hopper-v5")
-    parser.add_argument("--steps", type=int, default=400_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--resume", action="store_true")
-    args = parser.parse_args()
-    train_behavior_sac(
-        SACTrainingConfig(env_id=args.env, total_steps=args.steps, seed=args.seed),
-        args.out,
-        resume=args.resume,
-        progress_bar=False,
-    )
