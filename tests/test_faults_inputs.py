@@ -6,7 +6,6 @@ folders, vector-env seeding. One test per class; each failed on the code before 
 import json
 import shutil
 import tempfile
-import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -158,10 +157,10 @@ def test_env_inputs_get_clear_messages():
         gym.make("DWM-hopper-medium-v0", kind="onestep", start_states=np.array([]), device="cpu")
     with pytest.raises(TypeError, match="pessimism must be a dict of settings.*got 'on'"):
         gym.make("DWM-hopper-medium-v0", kind="onestep", pessimism="on", device="cpu")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with pytest.raises(ValueError, match="segment_length must be an integer >= 1, got 0"):
-            gym.make("DWM-hopper-medium-v0", kind="onestep", segment_length=0, device="cpu")
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1, got 0"):  # named as the caller spelled it
+        gym.make("DWM-hopper-medium-v0", kind="onestep", horizon=0, device="cpu")
+    with pytest.raises(TypeError, match=r"unknown keyword arguments \['segment_length'\]; accepted: .*horizon"):
+        gym.make("DWM-hopper-medium-v0", kind="onestep", segment_length=3, device="cpu")
     env = gym.make("DWM-hopper-medium-v0", kind="onestep", device="cpu")
     with pytest.raises(TypeError, match=r"takes a dict, e.g. options=\{'state': obs\}, got list"):
         env.reset(options=[1, 2])

@@ -89,7 +89,7 @@ def test_missing_key_is_named():
 
 def test_horizon_above_the_models_segment_length_is_refused():
     from dwm_gym.world_model.bundled import resolve_checkpoint
-    from dwm_gym.world_model.checkpoint import load_world_model
+    from dwm_gym.world_model.registry import load_world_model
 
     longest = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"), device="cpu").max_steps
     ok = plan_trials(spec(methods=["DWM-TD3BC"], seeds=[0], horizons=[longest]), cache_dir="/tmp/c")
