@@ -132,6 +132,7 @@ def train_agent(
     dataset: OfflineDataset | None = None,
     callbacks: Sequence[BaseCallback] = (),
     force: bool = False,
+    expected_digest: str | None = None,
 ) -> dict[str, Any]:
     """Trains (or resumes) one run into folder ``out``; returns the summary written to ``agent.json``.
 
@@ -148,6 +149,8 @@ def train_agent(
             first checkpoint, which cannot be resumed.
         callbacks: More SB3 callbacks, run after every update once the evaluation and checkpoint due at it are
             written (a sweep's trial reports its checkpoints to the sweep engine this way).
+        expected_digest: The digest the run's world model must have (a sweep plans its trials with one); the run is
+            refused before any work when the model ``config`` resolves to here differs. None: not checked.
     """
     out = check_out_dir(Path(out))
     warn_settings_without_effect(config)
@@ -164,11 +167,24 @@ def train_agent(
     with hold_lock(out / LOCK_FILE, f"the run folder {out}"):
         try:
             world_model = _check_run_folder(config, out, resume, force, dataset)
+            _check_expected_digest(config, world_model, expected_digest)
         except BaseException:
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             raise
         return _train_locked(config, out, resume, progress_bar, dataset, world_model, created, callbacks)
+
+
+def _check_expected_digest(
+    config: AgentRunConfig, world_model: ResolvedWorldModel | None, expected: str | None
+) -> None:
+    if expected is not None and (world_model is None or world_model.digest != expected):
+        found = "no world model" if world_model is None else f"a model with digest {world_model.digest[:12]}"
+        raise ValueError(
+            f"world_model={config.world_model!r} resolves to {found} here, but {expected[:12]} was expected (the "
+            "checkpoint the run was planned with): install the same checkpoints on every machine, or give a path "
+            "they all share"
+        )
 
 
 def _check_run_folder(

@@ -25,7 +25,6 @@ import torch
 from safetensors.torch import load_file, save_file
 from stable_baselines3.common.callbacks import BaseCallback
 
-from dwm_gym.agents.run_identity import world_model_digest
 from dwm_gym.agents.runs import LATEST, train_agent
 from dwm_gym.sweep.records import trial_record
 from dwm_gym.sweep.trials import trial_from_dict
@@ -63,16 +62,10 @@ def run_trial(params: dict[str, Any]) -> None:
             rng_state = _restore_run_folder(Path(folder), out)
     elif out.exists():
         shutil.rmtree(out)  # a start that never reached a checkpoint: Tune's state says it has none
-    digest = world_model_digest(trial.config)
-    if digest != trial.digest:
-        raise ValueError(
-            f"{trial.name}: the world model {trial.config.world_model!r} resolves to a model with digest "
-            f"{str(digest)[:12]} here, but the sweep was planned with {str(trial.digest)[:12]}; install the same "
-            "checkpoints on every node (or give dwm_checkpoint a path they all share)"
-        )
     resume = rng_state is not None
     report = ReportCheckpoints(out, trial.config.checkpoint_every, rng_state)
-    train_agent(trial.config, out, resume=resume, progress_bar=False, callbacks=[report])
+    # the model is resolved and loaded once, inside train_agent, and refused there if it is not the planned one
+    train_agent(trial.config, out, resume=resume, progress_bar=False, callbacks=[report], expected_digest=trial.digest)
     final = {"done_updates": trial.config.steps, **_metrics(out)}
     with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:  # the record travels in the last checkpoint
         atomic_write_text(Path(folder) / FINISHED, json.dumps({"metrics": final, "record": trial_record(out, trial)}))

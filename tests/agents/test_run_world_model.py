@@ -56,3 +56,13 @@ def test_agents_are_built_from_the_algorithms_table(name):
     for key, value in ALGORITHMS[name].settings(config).items():
         if key != "policy_kwargs":
             assert getattr(agent, key) == value
+
+
+def test_a_run_planned_with_another_model_is_refused_before_any_work(tmp_path, medium_data, weight_reads):
+    config = AgentRunConfig(algo="td3bc", world_model="dwm", horizon=2, steps=4, batch_size=16, device="cpu")
+    with pytest.raises(ValueError, match=r"resolves to a model with digest \w+ here, but 0123456789ab was expected"):
+        train_agent(config, tmp_path / "run", progress_bar=False, dataset=medium_data, expected_digest="0123456789ab")
+    assert len(weight_reads) == 1 and not (tmp_path / "run").exists()  # loaded once, nothing written
+    free = AgentRunConfig(algo="td3bc", steps=4, batch_size=16, device="cpu")
+    with pytest.raises(ValueError, match="resolves to no world model here"):
+        train_agent(free, tmp_path / "free", progress_bar=False, dataset=medium_data, expected_digest="0123456789ab")
