@@ -20,6 +20,8 @@ from pathlib import Path
 
 import gymnasium as gym
 
+from dwm_gym.utils.parallel import run_side_by_side
+
 logger = logging.getLogger(__name__)
 
 
@@ -209,13 +211,10 @@ def _train_run(config, folder: Path, data, threads: int) -> dict:
 
 def train_side_by_side(configs: dict, folders: dict[str, Path], data) -> dict[str, dict]:
     """Trains the demo's runs at the same time, one process each, splitting the CPU cores between them."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     threads = max(1, (os.cpu_count() or 1) // len(configs))
-    with ProcessPoolExecutor(max_workers=len(configs), mp_context=get_context("spawn")) as pool:
-        futures = {name: pool.submit(_train_run, configs[name], folders[name], data, threads) for name in configs}
-        return {name: future.result() for name, future in futures.items()}
+    names = list(configs)
+    jobs = [(configs[name], folders[name], data, threads) for name in names]
+    return dict(zip(names, run_side_by_side(_train_run, jobs, len(names))))
 
 
 def summary_table(summary: dict) -> str:

@@ -41,8 +41,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +57,7 @@ from dwm_gym.benchmarking.score_runs import (
     run_one,
     shared_cache_file,
 )
+from dwm_gym.utils.parallel import run_side_by_side
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
 
 VARIANTS = {  # name: (kind, scores.py method, H, data termination, the one imagined part of a "swap" run)
@@ -273,14 +272,14 @@ def main() -> None:
     if any(VARIANTS[v][0] == "samples" for v in variants):
         prepare_samples_cache(args)
     jobs = [(v, s) for s in seeds for v in variants]
-    with ProcessPoolExecutor(max_workers=args.workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_variant, v, s, args) for v, s in jobs]
-        results = []
-        for (variant, seed), future in zip(jobs, futures):
-            result = future.result()
-            result["critic"] = critic_of(result)
-            results.append(result)
-            print(f"{variant:34s} seed {seed}: {result['normalized_score']:.3f} critic {result['critic']}", flush=True)
+    # a variant swaps the buffer class or the dataset, which a sweep trial cannot express: one process per run
+    results = []
+    for (variant, seed), result in zip(
+        jobs, run_side_by_side(run_variant, [(v, s, args) for v, s in jobs], args.workers)
+    ):
+        result["critic"] = critic_of(result)
+        results.append(result)
+        print(f"{variant:34s} seed {seed}: {result['normalized_score']:.3f} critic {result['critic']}", flush=True)
     table = summarize(results)
     for variant, row in table.items():
         print(
