@@ -38,6 +38,7 @@ from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.checks import non_finite
 from dwm_gym.utils.sb3_adapter import counters, set_counters
+from dwm_gym.utils.sb3_parameters import flatten_parameters, unflatten_parameters
 from dwm_gym.value_expansion import DiffusionMVEReplayBuffer, OneStepMVEReplayBuffer
 
 __all__ = ["AGENT_FORMAT", "AgentFileError", "is_agent_file", "is_zip_file", "load_agent_file", "save_agent"]
@@ -114,16 +115,8 @@ def save_agent(agent: Any, path: str | os.PathLike) -> Path:
     policy_class = type(agent.policy)
     if agent.policy_aliases.get("MlpPolicy") is not policy_class:
         raise AgentFileError(f"{policy_class.__name__} is not the class's MlpPolicy: it has no pickle-free form")
-    tensors: dict[str, th.Tensor] = {}
-    optimizers: dict[str, Any] = {}
-    for name, state in agent.get_parameters().items():
-        if "state" in state and "param_groups" in state:  # an optimizer
-            optimizers[name] = json.loads(json.dumps(state["param_groups"]))
-            for index, values in state["state"].items():
-                for key, value in values.items():
-                    tensors[f"params/{name}/state/{index}/{key}"] = th.as_tensor(value)
-        else:
-            tensors.update({f"params/{name}/{key}": value for key, value in state.items()})
+    flat, optimizers = flatten_parameters(agent.get_parameters())
+    tensors: dict[str, th.Tensor] = {f"params/{key}": value for key, value in flat.items()}
     for which, space in (("observation", agent.observation_space), ("action", agent.action_space)):
         if not isinstance(space, spaces.Box):
             raise AgentFileError(f"the {which} space must be a Box, got {type(space).__name__}")
@@ -220,21 +213,8 @@ def check_env_fits(observation_space: spaces.Space, action_space: spaces.Space, 
 
 
 def _parameters(meta: dict[str, Any], tensors: dict[str, th.Tensor]) -> dict[str, dict[str, Any]]:
-    params: dict[str, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if not key.startswith("params/"):
-            continue
-        name, rest = key[len("params/") :].split("/", 1)
-        params.setdefault(name, {})[rest] = value
-    for name, groups in meta["optimizers"].items():
-        state: dict[int, dict[str, th.Tensor]] = {}
-        for rest, value in params.pop(name, {}).items():
-            _, index, key = rest.split("/", 2)
-            state.setdefault(int(index), {})[key] = value
-        for group in groups:
-            group.update({k: tuple(v) for k, v in group.items() if k == "betas"})
-        params[name] = {"state": state, "param_groups": groups}
-    return params
+    flat = {key[len("params/") :]: value for key, value in tensors.items() if key.startswith("params/")}
+    return unflatten_parameters(flat, meta["optimizers"])
 
 
 def load_agent_file(

@@ -21,6 +21,7 @@ from safetensors.torch import save_file
 
 from dwm_gym.utils.atomic import atomic_write
 from dwm_gym.utils.checks import non_finite
+from dwm_gym.utils.sb3_parameters import flatten_parameters, unflatten_parameters
 
 __all__ = ["has_sac_state", "load_sac_state", "save_sac_state"]
 
@@ -35,15 +36,7 @@ def has_sac_state(folder: Path) -> bool:
 
 def save_sac_state(model: Any, folder: Path) -> None:
     """Writes ``model``'s weights, optimizer states, entropy coefficient and replay buffer to ``folder``."""
-    tensors: dict[str, torch.Tensor] = {}
-    groups: dict[str, Any] = {}
-    for name, state in model.get_parameters().items():
-        if "param_groups" in state:
-            groups[name] = state["param_groups"]
-            for index, values in state["state"].items():
-                tensors.update({f"{name}/state/{index}/{k}": torch.as_tensor(v) for k, v in values.items()})
-        else:
-            tensors.update({f"{name}/{k}": v for k, v in state.items()})
+    tensors, groups = flatten_parameters(model.get_parameters())
     if isinstance(getattr(model, "log_ent_coef", None), torch.Tensor):
         tensors["log_ent_coef"] = model.log_ent_coef
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
@@ -73,19 +66,7 @@ def load_sac_state(model: Any, folder: Path) -> None:
     bad = non_finite(tensors)
     if bad:
         raise ValueError(f"{folder / STATE_FILE}: tensor {bad[0]!r} holds NaN or inf values")
-    params: dict[str, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key != "log_ent_coef":
-            name, rest = key.split("/", 1)
-            params.setdefault(name, {})[rest] = value
-    for name, groups in meta["optimizers"].items():
-        state: dict[int, dict[str, torch.Tensor]] = {}
-        for rest, value in params.pop(name, {}).items():
-            _, index, key = rest.split("/", 2)
-            state.setdefault(int(index), {})[key] = value
-        for group in groups:
-            group.update({k: tuple(v) for k, v in group.items() if k == "betas"})
-        params[name] = {"state": state, "param_groups": groups}
+    params = unflatten_parameters({k: v for k, v in tensors.items() if k != "log_ent_coef"}, meta["optimizers"])
     if "log_ent_coef" in tensors:
         model.log_ent_coef.data.copy_(tensors["log_ent_coef"])
     model.set_parameters(params, exact_match=True, device="cpu")
