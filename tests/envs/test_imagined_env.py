@@ -26,14 +26,14 @@ def rollout(env, seed, steps=30):
     action_rng = np.random.default_rng(123)
     trace = [obs]
     for _ in range(steps):
-        obs, reward, terminated, truncated, _ = env.step(action_rng.uniform(-1, 1, 3))
+        obs, reward, terminated, truncated, _ = env.step(action_rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
         trace.append(np.append(obs, reward))
         if terminated or truncated:
             break
     return trace
 
 
-BUNDLED_IDS = {("hopper", "medium"), ("hopper", "medium-replay"), ("hopper", "medium-expert")}
+BUNDLED_IDS = {("hopper", "medium"), ("hopper", "medium-replay"), ("hopper", "medium-expert"), ("walker2d", "medium")}
 
 
 @pytest.mark.parametrize("task", list(TASKS))
