@@ -50,6 +50,7 @@ def compare(path: Path, num_windows: int, seed: int, device: str, dataset_id: st
     means = {name: {k: e[k] for k in ("mean_state_mse", "mean_reward_mse")} for name, e in errors.items()}
     return {
         "checkpoint": str(path),
+        "dataset_id": full.info.get("dataset_id"),
         "kind": full.kind,
         "size_float32": path.stat().st_size,
         "size_float16": half_size,

@@ -67,13 +67,21 @@ def _world_model_errors(r: Mapping) -> list[str]:
     return _table(("dataset", *models), rows)
 
 
-def _half_precision(r: Mapping) -> list[str]:
+def _half_precision_name(row: Mapping) -> str:
+    """``walker2d_medium_dwm.safetensors``: the bundled name of the measured model (its file's own name before)."""
+    if row.get("dataset_id"):
+        _, task, quality = row["dataset_id"].removesuffix("-v0").split("/")
+        return f"{task}_{quality.replace('-', '_')}_{row['kind']}.safetensors"
+    return Path(row["checkpoint"]).name
+
+
+def _half_precision(loaded: Mapping[str, Mapping]) -> list[str]:
     rows = []
-    for row in r["rows"]:
+    for row in (row for result in loaded.values() for row in result["rows"]):
         errors = row["errors"]
         rows.append(
             (
-                Path(row["checkpoint"]).name,
+                _half_precision_name(row),
                 f"{row['size_float32'] / 1e6:.2f} → {row['size_float16'] / 1e6:.2f}",
                 f"{errors['float32']['mean_state_mse']:.5f}",
                 f"{errors['float16']['mean_state_mse']:.5f}",
@@ -116,7 +124,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], Callable]] = {
     "fidelity": (("fidelity.json",), _fidelity),
     "mve_cost": (("mve_cost.json",), _mve_cost),
     "world_model_errors": (("world_model_errors.json",), _world_model_errors),
-    "half_precision": (("half_precision.json",), _half_precision),
+    "half_precision": (("half_precision.json", "half_precision_walker2d_halfcheetah.json"), _half_precision),
 }
 
 
