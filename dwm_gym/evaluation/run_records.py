@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import numpy as np
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.evaluation.scores import normalized_score
 from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.utils.run_lock import hold_lock
 
 SCHEMA = 1
 CRITIC_WINDOW_FIELDS = (
@@ -231,28 +231,12 @@ def append_records(path: str | os.PathLike, records: Iterable[RunRecord]) -> Pat
     for record in new:
         record.validate()
     path = Path(path)
-    with _folder_lock(path.parent):  # runs finishing side by side append to one file: none may be lost
+    # runs finishing side by side append to one file: they take turns, none may be lost
+    with hold_lock(path.parent, f"the records folder {path.parent}", wait=True, folder=True):
         existing = read_records(path)
         _check_unique([*existing, *new], path)
         text = "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in [*existing, *new])
         return atomic_write_text(path, text)
-
-
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock on ``folder`` (POSIX ``flock``; no lock where the platform has none)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # Windows: one writer at a time is the caller's business
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def _check_unique(records: list[RunRecord], path: Path) -> None:
