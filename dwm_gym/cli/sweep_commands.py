@@ -22,7 +22,7 @@ def sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from dwm_gym.sweep import RayNotInstalledError, SweepFailedError, SweepOptions, load_spec, plan_trials, run_sweep
-    from dwm_gym.sweep.runner import experiment_name
+    from dwm_gym.sweep.runner import ClusterUnreachableError, experiment_name
 
     spec = load_spec(args.spec)
     storage = Path(args.storage).expanduser().resolve()
@@ -44,7 +44,7 @@ def sweep(args: argparse.Namespace) -> int:
             verbose=args.tune_verbose,
         )
         result = run_sweep(spec, options)
-    except RayNotInstalledError as error:
+    except (RayNotInstalledError, ClusterUnreachableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except SweepFailedError as error:

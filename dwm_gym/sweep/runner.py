@@ -31,6 +31,10 @@ class RayNotInstalledError(ImportError):
     """Ray Tune, the sweep's engine, is not installed (``pip install "dwm_gym[sweep]"``)."""
 
 
+class ClusterUnreachableError(ConnectionError):
+    """The Ray cluster at the sweep's address did not take the connection (wrong address, token authentication)."""
+
+
 class SweepFailedError(RuntimeError):
     """Some trials of a sweep failed; the finished ones' records are written, and a rerun retries the others."""
 
@@ -119,6 +123,7 @@ def run_sweep(spec: SweepSpec, options: SweepOptions | None = None) -> SweepResu
 
     Raises:
         RayNotInstalledError: When Ray Tune is not installed.
+        ClusterUnreachableError: When the cluster at the address does not take the connection.
         SweepFailedError: When a trial failed (after writing the records of the finished ones).
     """
     options = options or SweepOptions()
@@ -175,7 +180,14 @@ def _trainable() -> Any:
 def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
-        ray.init(address=address, **quiet)
+        try:
+            ray.init(address=address, **quiet)
+        except ConnectionError as error:
+            raise ClusterUnreachableError(
+                f"could not connect to the Ray cluster at {address!r} ({str(error)[:300]}); give the address the "
+                "head's `ray start --head` printed (host:port, or auto on a node of the cluster), and for a cluster "
+                "with token authentication set RAY_AUTH_MODE=token with its token (docs/sweeps.md)"
+            ) from error
         return
     # a new Ray of this process ("local": never a cluster found on this machine); its workers inherit this
     # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)

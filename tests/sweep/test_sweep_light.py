@@ -124,3 +124,17 @@ def test_the_command_line_gives_the_runner_its_options(tmp_path, monkeypatch):
         verbose=0,
     )
     assert seen["spec"].name == "light"
+
+
+def test_a_cluster_that_refuses_the_connection_gets_a_message_with_what_to_check(tmp_path, monkeypatch, capsys):
+    ray = pytest.importorskip("ray")
+
+    def refused(**settings):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {settings['address']}")
+
+    monkeypatch.setattr(ray, "init", refused)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    (tmp_path / "x.toml").write_text(SPEC.replace('"TD3BC", "DWM-IQL"', '"TD3BC"'))
+    assert main(["sweep", str(tmp_path / "x.toml"), "--storage", str(tmp_path), "--address", "10.0.0.9:6379"]) == 2
+    error = capsys.readouterr().err
+    assert "could not connect to the Ray cluster at '10.0.0.9:6379'" in error and "RAY_AUTH_MODE=token" in error
