@@ -51,3 +51,15 @@ def test_a_folder_without_tune_state_or_without_the_runs_time_is_refused_saying_
     write_state(tmp_path / "running", trial("d/A_s0", start=110.0, end=210.0, run_s=5.0, done=10))
     with pytest.raises(OverheadError, match="no finished trial"):
         trial_times(tmp_path / "running")
+
+
+def test_a_resumed_trial_adds_its_earlier_segments_run_time(tmp_path):
+    import time
+
+    from dwm_gym.sweep.trial import RUN_WALL, TIMING, ReportCheckpoints, _run_seconds
+
+    (tmp_path / TIMING).write_text(json.dumps({RUN_WALL: 12.5}))  # what the restored Tune checkpoint holds
+    assert _run_seconds(tmp_path) == 12.5 and _run_seconds(tmp_path / "older") == 0.0
+    report = ReportCheckpoints(tmp_path, every=10, rng_state=None, run_s=_run_seconds(tmp_path))
+    time.sleep(0.1)
+    assert 12.6 <= report.run_seconds() < 20
