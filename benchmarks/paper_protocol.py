@@ -79,16 +79,17 @@ def run_stage(spec, args: argparse.Namespace) -> dict[tuple[str, int, float | No
     """Runs one sweep of the protocol (or, with ``--report-only``, reads its archived records); returns each
     finished run's figures by (method, H, g_eval, seed)."""
     from dwm_gym.evaluation.run_records import RunRecord
-    from dwm_gym.sweep import plan_trials, run_sweep
+    from dwm_gym.sweep import SweepOptions, plan_trials, run_sweep
     from dwm_gym.sweep.records import finished_records
 
     if args.report_only:
         trials = plan_trials(spec, cache_dir=Path(args.runs).resolve() / "caches")
         records, _ = finished_records(args.archive, trials)
     else:
-        sweep = run_sweep(
-            spec, storage=args.runs, address=args.address, records=args.archive, num_cpus=args.workers, verbose=0
+        options = SweepOptions(
+            storage=args.runs, address=args.address, records=args.archive, num_cpus=args.workers, verbose=0
         )
+        sweep = run_sweep(spec, options)
         trials, records = sweep.trials, {k: RunRecord.from_dict(v) for k, v in sweep.records.items()}
     runs = {}
     for trial in trials:

@@ -213,7 +213,7 @@ def main() -> None:
     # the report: the committed result is the records archive, which benchmarks/render_docs.py tabulates
     args.json = args.json or str(Path(args.runs) / f"scores_{dataset_name(args)}.json")
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
-    from dwm_gym.sweep import plan_trials, run_sweep
+    from dwm_gym.sweep import SweepOptions, plan_trials, run_sweep
     from dwm_gym.sweep.records import finished_records
 
     start = time.perf_counter()
@@ -226,14 +226,10 @@ def main() -> None:
         return
     if args.tiny:
         args.dataset = tiny_dataset()  # before Ray starts: its workers get MINARI_DATASETS_PATH
-    sweep = run_sweep(
-        sweep_spec(args, methods, seeds),
-        storage=args.runs,
-        address=args.address,
-        records=args.archive,
-        num_cpus=args.workers,
-        verbose=0,
+    options = SweepOptions(
+        storage=args.runs, address=args.address, records=args.archive, num_cpus=args.workers, verbose=0
     )
+    sweep = run_sweep(sweep_spec(args, methods, seeds), options)
     results = results_of(sweep.records, sweep.trials)
     for r in results:
         score, mean = r["normalized_score"], r["mean_return"]

@@ -175,14 +175,16 @@ def main() -> None:
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     ensure_dataset(args)
     start = time.perf_counter()
-    from dwm_gym.sweep import Resources
+    from dwm_gym.sweep import Resources, SweepOptions
     from dwm_gym.sweep.runner import run_trials
     from dwm_gym.sweep.trials import trial_set_digest
 
     jobs = [(v, s, trial_of(v, s, args)) for s in seeds for v in variants]
     trials = [trial for _, _, trial in jobs]
     name = f"mve-stability-{trial_set_digest(trials)}"  # Ray Tune runs them, resumable: run the same command again
-    sweep = run_trials(name, trials, Resources(cpus=1), storage=args.runs, num_cpus=args.workers, verbose=0)
+    sweep = run_trials(
+        name, trials, Resources(cpus=1), SweepOptions(storage=args.runs, num_cpus=args.workers, verbose=0)
+    )
     runs = [measured(v, s, sweep.experiment / "runs" / trial.name, args) for v, s, trial in jobs]
     table = {}
     print(f"{'variant':32s} {'final score':>16s} {'loss ratio (max 2nd half / early)':>36s}")

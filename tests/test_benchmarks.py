@@ -80,6 +80,8 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["world_model_errors.py"], "datasets", id="world_model_errors"),
     # 3 training runs of 1,000 updates each (train_agent logs the critic loss every 1,000) in 2 spawned workers
     pytest.param(["mve_stability.py"], "variants", id="mve_stability", marks=pytest.mark.slow),
+    # a 2-trial sweep through a local Ray (~45 s on 2 busy cores: Ray's start and two workers importing torch)
+    pytest.param(["ray_overhead.py"], "summary", id="ray_overhead", marks=pytest.mark.slow),
 ]
 
 

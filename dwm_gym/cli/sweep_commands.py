@@ -21,8 +21,8 @@ def sweep(args: argparse.Namespace) -> int:
     """Handler of ``sweep``: plans the spec's trials, then runs them (or lists them with ``--dry-run``)."""
     from pathlib import Path
 
-    from dwm_gym.sweep import RayNotInstalledError, SweepFailedError, load_spec, plan_trials, run_sweep
-    from dwm_gym.sweep.runner import experiment_name
+    from dwm_gym.sweep import RayNotInstalledError, SweepFailedError, SweepOptions, load_spec, plan_trials, run_sweep
+    from dwm_gym.sweep.runner import ClusterUnreachableError, experiment_name
 
     spec = load_spec(args.spec)
     storage = Path(args.storage).expanduser().resolve()
@@ -35,8 +35,7 @@ def sweep(args: argparse.Namespace) -> int:
         print(f"{len(trials)} trials, {caches} shared imagination caches; experiment {experiment}")
         return 0
     try:
-        result = run_sweep(
-            spec,
+        options = SweepOptions(
             storage=storage,
             address=args.address,
             records=args.records,
@@ -44,7 +43,8 @@ def sweep(args: argparse.Namespace) -> int:
             max_concurrent_trials=args.max_concurrent,
             verbose=args.tune_verbose,
         )
-    except RayNotInstalledError as error:
+        result = run_sweep(spec, options)
+    except (RayNotInstalledError, ClusterUnreachableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except SweepFailedError as error:

@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dwm_gym.sweep.file_lock import file_lock
 from dwm_gym.sweep.trials import Trial, trial_from_dict
+from dwm_gym.utils.run_lock import hold_lock
 
 
 def caches_of(trials: list[Trial]) -> list[Trial]:
@@ -52,7 +52,7 @@ def fill_cache(trial_data: dict[str, Any], threads: int = 1) -> dict[str, float]
     longest = DiffusionMVEReplayBuffer(1, *dataset_spaces(dataset), horizon=0, **settings).max_horizon
     # fillers of one cache wait for each other here; the buffer's own lock (``<cache>.lock``) then refuses any
     # other writer instead of waiting
-    with file_lock(f"{config.cache_file}.fill.lock"):
+    with hold_lock(f"{config.cache_file}.fill.lock", f"the fill of the cache {config.cache_file}", wait=True):
         buffer = buffer_from_dataset(dataset, DiffusionMVEReplayBuffer, horizon=longest, **settings)
         assert isinstance(buffer, DiffusionMVEReplayBuffer)  # the class passed in above
         return buffer.prepare_cache()

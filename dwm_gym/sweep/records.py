@@ -13,10 +13,10 @@ from typing import Any
 from dwm_gym.agents.run_config import AgentRunConfig
 from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 from dwm_gym.evaluation.run_records import RunRecord, read_records, record_from_run_folder
-from dwm_gym.sweep.file_lock import folder_lock
 from dwm_gym.sweep.trials import NOT_IDENTITY, Trial
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.provenance import machine_info, package_source, utc_now
+from dwm_gym.utils.run_lock import hold_lock
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,8 @@ def write_records(folder: str | os.PathLike, records: Iterable[tuple[str, dict[s
         record = RunRecord.from_dict(data)
         by_dataset.setdefault(dataset, {})[record.name] = record
     written = []
-    with folder_lock(folder):  # other writers of the folder (another sweep, append_records) wait
+    # other writers of the folder (another sweep, append_records) wait for their turn
+    with hold_lock(folder, f"the records folder {folder}", wait=True, folder=True):
         for dataset, new in sorted(by_dataset.items()):
             path = Path(folder) / f"{dataset}.jsonl"
             existing = read_records(path)

@@ -31,6 +31,10 @@ class RayNotInstalledError(ImportError):
     """Ray Tune, the sweep's engine, is not installed (``pip install "dwm_gym[sweep]"``)."""
 
 
+class ClusterUnreachableError(ConnectionError):
+    """The Ray cluster at the sweep's address did not take the connection (wrong address, token authentication)."""
+
+
 class SweepFailedError(RuntimeError):
     """Some trials of a sweep failed; the finished ones' records are written, and a rerun retries the others."""
 
@@ -71,75 +75,83 @@ def experiment_name(spec: SweepSpec, trials: list[Trial]) -> str:
     return f"{spec.name}-{trial_set_digest(trials)}"
 
 
-def run_sweep(
-    spec: SweepSpec,
-    storage: str | os.PathLike = "runs/sweeps",
-    address: str | None = None,
-    records: str | os.PathLike | None = None,
-    num_cpus: int | None = None,
-    max_concurrent_trials: int = 0,
-    verbose: int = 1,
-) -> SweepResult:
-    """Runs (or resumes) the sweep ``spec``; returns its records.
+@dataclass(frozen=True)
+class SweepOptions:
+    """Where and how a sweep runs (not what it trains: that is the spec's); :func:`run_sweep`'s and the CLI's.
 
-    Args:
-        spec: The sweep.
+    Attributes:
         storage: Folder of the experiments, the shared caches (``storage/caches``) and the run folders. On a
             cluster, a filesystem every node mounts at the same path.
-        address: A Ray cluster (``ray://host:10001``, ``host:6379`` or ``auto``); default ``RAY_ADDRESS``, else
-            a local Ray instance on this machine.
-        records: Folder of the records (default: ``<experiment>/records``).
-        num_cpus: CPUs of the local Ray instance (default: all of them); ignored with an address.
+        address: A Ray cluster (``ray://host:10001``, ``host:6379`` or ``auto``); None: ``RAY_ADDRESS``, else a
+            local Ray instance on this machine.
+        records: Folder of the records (None: ``<experiment>/records``).
+        num_cpus: CPUs of the local Ray instance (None: all of them); ignored with an address.
         max_concurrent_trials: At most this many trials at once (0: as many as the resources allow).
         verbose: Tune's progress output (0 silent, 1 a status table, 2 every result).
 
     Raises:
+        ValueError: On a number of CPUs below 1, a negative concurrency, or a verbosity other than 0, 1 or 2.
+    """
+
+    storage: str | os.PathLike = "runs/sweeps"
+    address: str | None = None
+    records: str | os.PathLike | None = None
+    num_cpus: int | None = None
+    max_concurrent_trials: int = 0
+    verbose: int = 1
+
+    def __post_init__(self) -> None:
+        if self.num_cpus is not None and self.num_cpus < 1:
+            raise ValueError(f"num_cpus is the local Ray's CPU count, at least 1 (or None: all), got {self.num_cpus}")
+        if self.max_concurrent_trials < 0:
+            raise ValueError(f"max_concurrent_trials is 0 (no limit) or more, got {self.max_concurrent_trials}")
+        if self.verbose not in (0, 1, 2):
+            raise ValueError(f"verbose is 0 (silent), 1 (a status table) or 2 (every result), got {self.verbose}")
+
+    @property
+    def storage_path(self) -> Path:
+        """``storage``, absolute (Tune and the trials need one path wherever they run)."""
+        return Path(self.storage).expanduser().resolve()
+
+
+def run_sweep(spec: SweepSpec, options: SweepOptions | None = None) -> SweepResult:
+    """Runs (or resumes) the sweep ``spec``; returns its records.
+
+    Args:
+        spec: The sweep.
+        options: Where and how it runs (default: :class:`SweepOptions`'s defaults, a local Ray).
+
+    Raises:
         RayNotInstalledError: When Ray Tune is not installed.
+        ClusterUnreachableError: When the cluster at the address does not take the connection.
         SweepFailedError: When a trial failed (after writing the records of the finished ones).
     """
-    storage = Path(storage).expanduser().resolve()
-    trials = plan_trials(spec, cache_dir=storage / "caches")
-    return run_trials(
-        experiment_name(spec, trials),
-        trials,
-        spec.resources,
-        storage,
-        address,
-        records,
-        num_cpus,
-        max_concurrent_trials,
-        verbose,
-    )
+    options = options or SweepOptions()
+    trials = plan_trials(spec, cache_dir=options.storage_path / "caches")
+    return run_trials(experiment_name(spec, trials), trials, spec.resources, options)
 
 
 def run_trials(
-    name: str,
-    trials: list[Trial],
-    resources: Resources,
-    storage: str | os.PathLike = "runs/sweeps",
-    address: str | None = None,
-    records: str | os.PathLike | None = None,
-    num_cpus: int | None = None,
-    max_concurrent_trials: int = 0,
-    verbose: int = 1,
+    name: str, trials: list[Trial], resources: Resources, options: SweepOptions | None = None
 ) -> SweepResult:
-    """Runs (or resumes) the Tune experiment ``storage/name`` of ``trials``: :func:`run_sweep` without a spec.
+    """Runs (or resumes) the Tune experiment ``<storage>/name`` of ``trials``: :func:`run_sweep` without a spec.
 
     For trials a spec does not spell (:func:`~dwm_gym.sweep.trials.custom_trial`); ``name`` should carry the
     digest of their identities (:func:`~dwm_gym.sweep.trials.trial_set_digest`), so that other trials never
-    restore this experiment. The other arguments are :func:`run_sweep`'s.
+    restore this experiment. ``resources`` are each trial's; ``options`` as for :func:`run_sweep`.
     """
-    storage = Path(storage).expanduser().resolve()
+    options = options or SweepOptions()
+    storage = options.storage_path
     experiment = storage / name
     ray = require_ray()
     # a trial's checkpoint forces a snapshot of the experiment's state (what a resumption starts from): wanted
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     from ray import tune
 
-    address = address or os.environ.get("RAY_ADDRESS")
+    address = options.address or os.environ.get("RAY_ADDRESS")
     started = not ray.is_initialized()
     if started:
-        _init_ray(ray, address, num_cpus)
+        _init_ray(ray, address, options.num_cpus)
     try:
         cpus, gpu = resources.cpus, resources.gpu
         filled = fill_caches(trials, cpus, gpu)
@@ -150,12 +162,13 @@ def run_trials(
             logger.info("resuming the sweep in %s", experiment)
             tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=True)
         else:
-            tuner = _new_tuner(tune, trainable, trials, storage, name, math.ceil(cpus), max_concurrent_trials, verbose)
+            tuner = _new_tuner(tune, trainable, trials, storage, name, math.ceil(cpus), options)
         grid = tuner.fit()
     finally:
         if started:
             ray.shutdown()
-    return _collect(grid, trials, experiment, Path(records) if records else experiment / "records")
+    records = Path(options.records) if options.records is not None else experiment / "records"
+    return _collect(grid, trials, experiment, records)
 
 
 def _trainable() -> Any:
@@ -167,7 +180,14 @@ def _trainable() -> Any:
 def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
-        ray.init(address=address, **quiet)
+        try:
+            ray.init(address=address, **quiet)
+        except ConnectionError as error:
+            raise ClusterUnreachableError(
+                f"could not connect to the Ray cluster at {address!r} ({str(error)[:300]}); give the address the "
+                "head's `ray start --head` printed (host:port, or auto on a node of the cluster), and for a cluster "
+                "with token authentication set RAY_AUTH_MODE=token with its token (docs/sweeps.md)"
+            ) from error
         return
     # a new Ray of this process ("local": never a cluster found on this machine); its workers inherit this
     # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
@@ -181,8 +201,7 @@ def _new_tuner(
     storage: Path,
     name: str,
     threads: int,
-    max_concurrent: int,
-    verbose: int,
+    options: SweepOptions,
 ) -> Any:
     params = {
         "trial": tune.grid_search([t.to_dict() for t in trials]),
@@ -193,7 +212,7 @@ def _new_tuner(
         trainable,
         param_space=params,
         tune_config=tune.TuneConfig(
-            max_concurrent_trials=max_concurrent or None,
+            max_concurrent_trials=options.max_concurrent_trials or None,
             trial_name_creator=lambda t: t.config["trial"]["name"],
             trial_dirname_creator=lambda t: t.config["trial"]["name"].replace("/", "__"),
         ),
@@ -201,7 +220,7 @@ def _new_tuner(
             name=name,
             storage_path=str(storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-            verbose=verbose,
+            verbose=options.verbose,
         ),
     )
 

@@ -7,6 +7,10 @@ driver was killed, a node was lost), the run folder is rebuilt from that checkpo
 from it with the same generator states, so it goes on as if it had never stopped. A trial without a Tune
 checkpoint starts afresh, whatever its folder holds.
 
+Every report carries ``run_wall_s``: the wall time of the agent run itself (``train_agent``, from loading its
+data to its last save), summed over the segments of a resumed trial (each counted up to its last checkpoint).
+Tune's own clock of the trial beside it gives Ray's overhead (:mod:`dwm_gym.sweep.overhead`).
+
 Ray is imported only inside these functions: the rest of the package never needs it.
 """
 
@@ -17,6 +21,7 @@ import math
 import random
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +36,9 @@ from dwm_gym.sweep.trials import trial_from_dict
 from dwm_gym.utils.atomic import atomic_write_text
 from dwm_gym.utils.sb3_adapter import total_timesteps
 
-RNG_TENSORS, RNG_JSON, FINISHED = "rng.safetensors", "rng.json", "finished.json"
+RNG_TENSORS, RNG_JSON, FINISHED, TIMING = "rng.safetensors", "rng.json", "finished.json", "timing.json"
+#: The metric of every report holding the run's own wall time (seconds).
+RUN_WALL = "run_wall_s"
 #: The run folder's files a Tune checkpoint holds (the model itself only as ``checkpoints/latest.safetensors``).
 RECORDS = ("agent.json", "evaluations.jsonl")
 
@@ -53,20 +60,21 @@ def run_trial(params: dict[str, Any]) -> None:
     out = Path(params["runs_dir"]) / trial.name
     torch.set_num_threads(int(params.get("threads", 1)))
     checkpoint = tune.get_checkpoint()
-    rng_state = None
+    rng_state, run_s = None, 0.0
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             if (Path(folder) / FINISHED).is_file():  # the trial ended but the driver did not record it: report again
                 tune.report(json.loads((Path(folder) / FINISHED).read_text())["metrics"])
                 return
             rng_state = _restore_run_folder(Path(folder), out)
+            run_s = _run_seconds(Path(folder))
     elif out.exists():
         shutil.rmtree(out)  # a start that never reached a checkpoint: Tune's state says it has none
     resume = rng_state is not None
-    report = ReportCheckpoints(out, trial.config.checkpoint_every, rng_state)
+    report = ReportCheckpoints(out, trial.config.checkpoint_every, rng_state, run_s)
     # the model is resolved and loaded once, inside train_agent, and refused there if it is not the planned one
     train_agent(trial.config, out, resume=resume, progress_bar=False, callbacks=[report], expected_digest=trial.digest)
-    final = {"done_updates": trial.config.steps, **_metrics(out)}
+    final = {"done_updates": trial.config.steps, RUN_WALL: report.run_seconds(), **_metrics(out)}
     with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:  # the record travels in the last checkpoint
         atomic_write_text(Path(folder) / FINISHED, json.dumps({"metrics": final, "record": trial_record(out, trial)}))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
@@ -88,11 +96,17 @@ class ReportCheckpoints(BaseCallback):
         out: The run folder.
         every: Updates between checkpoints (the run's ``checkpoint_every``).
         rng_state: The generators' states to restore when training starts (None: a fresh run).
+        run_s: The run's wall time before this segment (seconds; 0 for a fresh run). This segment's starts now.
     """
 
-    def __init__(self, out: Path, every: int, rng_state: tuple[dict, dict] | None) -> None:
+    def __init__(self, out: Path, every: int, rng_state: tuple[dict, dict] | None, run_s: float = 0.0) -> None:
         super().__init__()
         self.out, self.every, self.rng_state = out, max(1, every), rng_state
+        self.before, self.started = run_s, time.perf_counter()
+
+    def run_seconds(self) -> float:
+        """The run's wall time so far: earlier segments' and this one's."""
+        return self.before + time.perf_counter() - self.started
 
     def _on_training_start(self) -> None:
         if self.rng_state is not None:
@@ -103,8 +117,10 @@ class ReportCheckpoints(BaseCallback):
             from ray import tune
 
             with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:
+                run_s = self.run_seconds()
                 _save_run_folder(self.out, Path(folder), self.model)
-                metrics = {"done_updates": self.num_timesteps, **_metrics(self.out)}
+                atomic_write_text(Path(folder) / TIMING, json.dumps({RUN_WALL: run_s}))
+                metrics = {"done_updates": self.num_timesteps, RUN_WALL: run_s, **_metrics(self.out)}
                 tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
         return True
 
@@ -115,6 +131,12 @@ def _metrics(out: Path) -> dict[str, Any]:
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()] if log.is_file() else []
     last = rows[-1] if rows else {}
     return {k: float(last.get(k, math.nan)) for k in ("normalized_score", "mean_return")}
+
+
+def _run_seconds(folder: Path) -> float:
+    """The run's wall time a Tune checkpoint holds (0 for a checkpoint written before it was recorded)."""
+    path = folder / TIMING
+    return float(json.loads(path.read_text())[RUN_WALL]) if path.is_file() else 0.0
 
 
 def _save_run_folder(out: Path, folder: Path, model: Any) -> None:
@@ -134,7 +156,7 @@ def _restore_run_folder(folder: Path, out: Path) -> tuple[dict, dict]:
     """Rebuilds the run folder ``out`` from a Tune checkpoint; returns the generators' states it holds."""
     if out.exists():
         shutil.rmtree(out)
-    shutil.copytree(folder, out, ignore=shutil.ignore_patterns(RNG_TENSORS, RNG_JSON))
+    shutil.copytree(folder, out, ignore=shutil.ignore_patterns(RNG_TENSORS, RNG_JSON, TIMING))
     return load_file(str(folder / RNG_TENSORS)), json.loads((folder / RNG_JSON).read_text())
 
 

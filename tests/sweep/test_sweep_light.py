@@ -10,7 +10,7 @@ import pytest
 
 from dwm_gym.cli import main
 from dwm_gym.data import make_dataset
-from dwm_gym.sweep import RayNotInstalledError, plan_trials, run_sweep, spec_from_dict
+from dwm_gym.sweep import RayNotInstalledError, SweepOptions, plan_trials, run_sweep, spec_from_dict
 from dwm_gym.sweep.cache_stage import caches_of, fill_cache
 
 PACKAGE = Path(__file__).resolve().parents[2] / "dwm_gym"
@@ -29,7 +29,7 @@ def without_ray(monkeypatch):
 def test_without_ray_the_sweep_says_how_to_install_it(tmp_path, without_ray, capsys):
     spec = spec_from_dict({"name": "x", "datasets": ["hopper-medium"], "methods": ["TD3BC"], "seeds": [0]})
     with pytest.raises(RayNotInstalledError, match=r'pip install "dwm_gym\[sweep\]"'):
-        run_sweep(spec, storage=tmp_path)
+        run_sweep(spec, SweepOptions(storage=tmp_path))
     (tmp_path / "x.toml").write_text(SPEC)
     assert main(["sweep", str(tmp_path / "x.toml"), "--storage", str(tmp_path)]) == 2
     assert 'pip install "dwm_gym[sweep]"' in capsys.readouterr().err
@@ -89,3 +89,52 @@ def test_a_finished_cache_is_loaded_while_another_process_holds_the_fill_lock(tm
     assert "segments" in fill_cache(trial.to_dict())
     with RunLock(f"{trial.config.cache_file}.lock", "another filler"):  # trials starting together only read it
         assert fill_cache(trial.to_dict()) == {"loaded": 1.0}
+
+
+def test_sweep_options_refuse_bad_values_saying_what_is_expected(tmp_path):
+    with pytest.raises(ValueError, match="num_cpus .* at least 1"):
+        SweepOptions(num_cpus=0)
+    with pytest.raises(ValueError, match="max_concurrent_trials is 0 .* got -1"):
+        SweepOptions(max_concurrent_trials=-1)
+    with pytest.raises(ValueError, match="verbose is 0 .* got 3"):
+        SweepOptions(verbose=3)
+    assert SweepOptions(storage=tmp_path / "a" / ".." / "b").storage_path == (tmp_path / "b").resolve()
+
+
+def test_the_command_line_gives_the_runner_its_options(tmp_path, monkeypatch):
+    import dwm_gym.sweep
+
+    seen = {}
+
+    def fake_run_sweep(spec, options):
+        seen["spec"], seen["options"] = spec, options
+        raise dwm_gym.sweep.SweepFailedError("stopped by the test")
+
+    monkeypatch.setattr(dwm_gym.sweep, "run_sweep", fake_run_sweep)
+    (tmp_path / "x.toml").write_text(SPEC)
+    argv = ["sweep", str(tmp_path / "x.toml"), "--storage", str(tmp_path), "--address", "127.0.0.1:1"]
+    argv += ["--records", str(tmp_path / "rec"), "--num-cpus", "3", "--max-concurrent", "2", "--tune-verbose", "0"]
+    assert main(argv) == 1
+    assert seen["options"] == SweepOptions(
+        storage=tmp_path.resolve(),
+        address="127.0.0.1:1",
+        records=str(tmp_path / "rec"),
+        num_cpus=3,
+        max_concurrent_trials=2,
+        verbose=0,
+    )
+    assert seen["spec"].name == "light"
+
+
+def test_a_cluster_that_refuses_the_connection_gets_a_message_with_what_to_check(tmp_path, monkeypatch, capsys):
+    ray = pytest.importorskip("ray")
+
+    def refused(**settings):
+        raise ConnectionError(f"Failed to connect to Ray cluster at {settings['address']}")
+
+    monkeypatch.setattr(ray, "init", refused)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    (tmp_path / "x.toml").write_text(SPEC.replace('"TD3BC", "DWM-IQL"', '"TD3BC"'))
+    assert main(["sweep", str(tmp_path / "x.toml"), "--storage", str(tmp_path), "--address", "10.0.0.9:6379"]) == 2
+    error = capsys.readouterr().err
+    assert "could not connect to the Ray cluster at '10.0.0.9:6379'" in error and "RAY_AUTH_MODE=token" in error

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("ray.tune", reason='the sweep tests need the sweep extra: pip install -e ".[sweep]"')
 
 from dwm_gym.data import make_dataset  # noqa: E402
-from dwm_gym.sweep import Budget, load_spec, run_sweep  # noqa: E402
+from dwm_gym.sweep import Budget, SweepOptions, load_spec, run_sweep  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SPEC = """
@@ -46,15 +46,15 @@ def tiny_data():
     make_dataset("hopper-medium", steps=400, seed=0, num_envs=4, overwrite=True, progress=False)
 
 
-@pytest.mark.slow  # ~40 s on 2 busy cores: Ray's start and two workers importing torch
+# slow: 43 s on 2 cores under load (Ray's start ~10 s, two workers starting and importing torch ~20 s, the two
+# 100-update runs ~10 s), above what the default suite affords
+@pytest.mark.slow
 def test_smallest_sweep_runs_each_seed_through_a_local_ray(tmp_path):
     make_dataset("hopper-medium", steps=200, seed=0, num_envs=2, overwrite=True, progress=False)
     spec = load_spec(write_spec(tmp_path, "mini", ["TD3BC"], updates=100))
     result = run_sweep(
         dataclasses.replace(spec, budget=Budget(updates=100, eval_every=50, eval_episodes=1)),
-        storage=tmp_path / "sweeps",
-        num_cpus=2,
-        verbose=0,
+        SweepOptions(storage=tmp_path / "sweeps", num_cpus=2, verbose=0),
     )
     assert sorted(result.records) == ["hopper-medium/TD3BC_s0", "hopper-medium/TD3BC_s1"]
     curves = [[(p["updates"], p["mean_return"]) for p in r["curve"]] for r in result.records.values()]
@@ -66,7 +66,7 @@ def test_smallest_sweep_runs_each_seed_through_a_local_ray(tmp_path):
 def test_tiny_sweep_trains_every_trial_shares_one_cache_and_reuses_finished_trials(tmp_path, tiny_data):
     spec = load_spec(write_spec(tmp_path, "tiny", ["TD3BC", "DWM-TD3BC"], updates=300))
     storage = tmp_path / "sweeps"
-    result = run_sweep(spec, storage=storage, num_cpus=2, verbose=0)
+    result = run_sweep(spec, SweepOptions(storage=storage, num_cpus=2, verbose=0))
 
     assert sorted(result.records) == sorted(t.name for t in result.trials) and len(result.records) == 4
     for record in result.records.values():
@@ -85,7 +85,9 @@ def test_tiny_sweep_trains_every_trial_shares_one_cache_and_reuses_finished_tria
 
     summaries = sorted(result.experiment.glob("runs/*/*/agent.json"))
     stamps = {p: p.stat().st_mtime_ns for p in summaries}
-    again = run_sweep(spec, storage=storage, num_cpus=2, verbose=0)  # the same spec: nothing is trained again
+    again = run_sweep(
+        spec, SweepOptions(storage=storage, num_cpus=2, verbose=0)
+    )  # the same spec: nothing is trained again
     assert again.experiment == result.experiment
     assert {p: p.stat().st_mtime_ns for p in summaries} == stamps
     assert {k: {f: v for f, v in r.items() if f not in PROVENANCE} for k, r in again.records.items()} == {
