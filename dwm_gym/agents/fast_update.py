@@ -102,5 +102,9 @@ def polyak(params: Iterable[th.Tensor], targets: Iterable[th.Tensor], tau: float
 
 
 def optimizer_kwargs(policy_kwargs: dict) -> dict:
-    """``policy_kwargs["optimizer_kwargs"]`` on top of :data:`OPTIMIZER_DEFAULTS` (the user's settings win)."""
-    return {**OPTIMIZER_DEFAULTS, **(policy_kwargs.get("optimizer_kwargs") or {})}
+    """``policy_kwargs["optimizer_kwargs"]`` on top of :data:`OPTIMIZER_DEFAULTS` (the user's settings win).
+
+    A user's ``fused=True`` (PyTorch's single-kernel Adam) replaces the foreach default, which torch refuses beside it.
+    """
+    given = dict(policy_kwargs.get("optimizer_kwargs") or {})
+    return given if given.get("fused") else {**OPTIMIZER_DEFAULTS, **given}

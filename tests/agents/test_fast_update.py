@@ -111,3 +111,6 @@ def test_user_optimizer_settings_win_over_the_defaults(medium_data):
     eps = TD3BC("MlpPolicy", "Hopper-v5", **{**SMALL, "policy_kwargs": dict(optimizer_kwargs={"eps": 1e-5})})
     group = eps.policy.actor.optimizer.param_groups[0]
     assert group["eps"] == 1e-5 and group["foreach"]
+    fused = TD3BC("MlpPolicy", "Hopper-v5", **{**SMALL, "policy_kwargs": dict(optimizer_kwargs={"fused": True})})
+    group = fused.policy.critic.optimizer.param_groups[0]
+    assert group["fused"] and not group["foreach"]  # torch refuses both at once
