@@ -24,10 +24,10 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv
-from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.fast_update import polyak
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
@@ -181,7 +181,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         Rewards are multiplied by ``reward_scale``; the Q target uses the buffer's ``discounts`` (γ^H with an
         MVE buffer), or the λ-return over the imagined segment when the buffer returns one and ``td_lambda < 1``.
         """
-        self.policy.set_training_mode(True)
+        self.enter_training_mode()
         optimizers = [self.policy.actor.optimizer, self.policy.critic.optimizer, self.policy.value.optimizer]
         self._update_learning_rate(optimizers)
         actor, critic, critic_target, value = (
@@ -194,8 +194,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         logs: dict[str, list[float]] = {"value_loss": [], "actor_loss": [], "advantage": []}
         for _ in range(gradient_steps):
             self._n_updates += 1
-            assert self.replay_buffer is not None  # built by _setup_model
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            data = self.sample_batch(batch_size)
             discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
                 target_q = th.min(th.cat(critic_target(data.observations, data.actions), dim=1), dim=1, keepdim=True)[0]
@@ -240,7 +239,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             actor.optimizer.zero_grad()
             actor_loss.backward()
             actor.optimizer.step()
-            polyak_update(critic.parameters(), critic_target.parameters(), self.tau)
+            polyak(critic.parameters(), critic_target.parameters(), self.tau)
             for key, val in zip(logs, (value_loss, actor_loss, advantage.mean())):
                 logs[key].append(float(val.detach()))
 

@@ -21,6 +21,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
 from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.fast_update import TransitionTable
 from dwm_gym.agents.normalization import needs_observation_stats, observation_stats, set_observation_stats
 from dwm_gym.data import OfflineDataset
 from dwm_gym.utils.sb3_adapter import setup_offline_learn, update_progress, updates_this_call
@@ -52,6 +53,7 @@ def prepare_offline(algo: OffPolicyAlgorithm, progress_bar: bool = False) -> Non
         buffer.bind_policy(policy_function(algo))
         buffer.prepare(progress=progress_bar)
     if isinstance(algo, OfflineAlgorithm):
+        algo.transition_table = TransitionTable(buffer) if TransitionTable.supports(buffer) else None
         algo.on_offline_start()
         rewards = buffer.rewards[: buffer.size()]
         algo.critic_monitor.set_q_bound(float(np.abs(rewards).max()) * algo.critic_reward_scale, algo.gamma)
@@ -123,10 +125,32 @@ class OfflineAlgorithm(OffPolicyAlgorithm):
     Attributes:
         critic_monitor: The critic statistics of the run.
         divergence: The first divergence message of the run, or None.
+        transition_table: Torch views of a plain SB3 buffer that :meth:`sample_batch` gathers from (set by
+            :func:`prepare_offline`; None for other buffers).
     """
 
     critic_monitor: CriticMonitor
     divergence: str | None = None
+    transition_table: TransitionTable | None = None
+
+    def sample_batch(self, batch_size: int) -> Any:
+        """The replay buffer's ``sample(batch_size)``, through :attr:`transition_table` when it reads this buffer.
+
+        The same draws and tensors either way (:class:`~dwm_gym.agents.fast_update.TransitionTable`).
+        """
+        buffer, table = self.replay_buffer, self.transition_table
+        assert buffer is not None  # built by _setup_model
+        if table is not None and self._vec_normalize_env is None and table.reads(buffer):
+            return table.sample(batch_size, self.device)
+        return buffer.sample(batch_size, env=self._vec_normalize_env)
+
+    def _excluded_save_params(self) -> list[str]:
+        return [*super()._excluded_save_params(), "transition_table"]  # views of the buffer, never saved
+
+    def enter_training_mode(self) -> None:
+        """``policy.set_training_mode(True)``, skipped when the policy is in training mode already."""
+        if not self.policy.training:
+            self.policy.set_training_mode(True)
 
     @property
     def critic_reward_scale(self) -> float:

@@ -19,18 +19,19 @@ import torch as th
 from stable_baselines3 import TD3
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import GymEnv
-from stable_baselines3.common.utils import polyak_update
 from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.fast_update import optimizer_kwargs, polyak
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm
 
 
 def offline_policy_kwargs(policy_kwargs: dict[str, Any] | None, normalize_observations: bool) -> dict[str, Any]:
-    """Defaults of the paper's networks (two hidden layers of 256, ReLU) and the normalizing extractor."""
+    """Defaults of the paper's networks (two hidden layers of 256, ReLU), the normalizing extractor, foreach Adam."""
     kwargs = dict(policy_kwargs or {})
     kwargs.setdefault("net_arch", [256, 256])
+    kwargs["optimizer_kwargs"] = optimizer_kwargs(kwargs)
     if normalize_observations:
         kwargs.setdefault("features_extractor_class", NormalizedFlattenExtractor)
     return kwargs
@@ -46,10 +47,13 @@ def actor_step_and_targets(algo: TD3, actor_loss: th.Tensor) -> None:
 
 def update_targets(algo: TD3) -> None:
     """Polyak updates of TD3's critic and actor targets (and copies of their batch-norm statistics)."""
-    polyak_update(algo.critic.parameters(), algo.critic_target.parameters(), algo.tau)
-    polyak_update(algo.actor.parameters(), algo.actor_target.parameters(), algo.tau)
-    polyak_update(algo.critic_batch_norm_stats, algo.critic_batch_norm_stats_target, 1.0)
-    polyak_update(algo.actor_batch_norm_stats, algo.actor_batch_norm_stats_target, 1.0)
+    polyak(
+        [*algo.critic.parameters(), *algo.actor.parameters()],
+        [*algo.critic_target.parameters(), *algo.actor_target.parameters()],
+        algo.tau,
+    )
+    polyak(algo.critic_batch_norm_stats, algo.critic_batch_norm_stats_target, 1.0)
+    polyak(algo.actor_batch_norm_stats, algo.actor_batch_norm_stats_target, 1.0)
 
 
 class TD3BC(OfflineAlgorithm, TD3):
@@ -130,13 +134,12 @@ class TD3BC(OfflineAlgorithm, TD3):
         The critic target uses the buffer's ``discounts`` (γ^H with an MVE buffer) and feeds
         ``critic_monitor``; the BC loss is logged next to SB3's losses.
         """
-        self.policy.set_training_mode(True)
+        self.enter_training_mode()
         self._update_learning_rate([self.actor.optimizer, self.critic.optimizer])
         actor_losses, critic_losses, bc_losses = [], [], []
         for _ in range(gradient_steps):
             self._n_updates += 1
-            assert self.replay_buffer is not None  # built by _setup_model
-            data = self.replay_buffer.sample(batch_size, env=self._vec_normalize_env)
+            data = self.sample_batch(batch_size)
             discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
                 noise = data.actions.clone().data.normal_(0, self.target_policy_noise)

@@ -50,6 +50,23 @@ def _mve_cost(r: Mapping) -> list[str]:
     ]
 
 
+def _update_speed(r: Mapping) -> list[str]:
+    rows = [
+        (row["method"], f"{row['updates_per_cpu_s']:.0f}", f"{row['updates_per_s']:.0f}", f"{row['cost_vs_td3bc']:.2f}")
+        for row in r["rows"]
+    ]
+    lines = [*_table(("method", "updates per CPU second", "updates/s (wall)", "cost vs TD3BC"), rows), ""]
+    load = (r.get("machine") or {}).get("load_average") or [float("nan")]
+    plain, dwm = f"**{r['td3bc_vs_plain']:.2f}×**", f"**{r['dwm_cost_vs_td3bc']:.2f}×**"
+    lines.append(f"TD3BC / plain PyTorch TD3+BC: {plain}; DWM-TD3BC costs {dwm} a TD3BC update.")
+    lines.append(f"Load average while measured: {load[0]:.1f}.")
+    for name in ("TD3BC", "DWM-TD3BC"):
+        phases = r["profiles"].get(name, [])
+        shares = ", ".join(f"{p['phase']} {100 * p['share']:.0f} %" for p in phases if p["share"] >= 0.01)
+        lines += ["", f"Where a {name} update's time goes: {shares}."] if phases else []
+    return lines
+
+
 def _dataset_throughput(r: Mapping) -> list[str]:
     rows = [(name, f"{row['steps']:,}", f"{row['steps_per_s']:,.0f}") for name, row in r["rows"].items()]
     ratio = f"Shipped policy / random: **{r['ratio']:.2f}**."
@@ -123,6 +140,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], Callable]] = {
     "imagined_env": (("imagined_env.json", "imagined_env_onestep.json"), _imagined_env),
     "fidelity": (("fidelity.json",), _fidelity),
     "mve_cost": (("mve_cost.json",), _mve_cost),
+    "update_speed": (("update_speed.json",), _update_speed),
     "world_model_errors": (("world_model_errors.json",), _world_model_errors),
     "half_precision": (("half_precision.json", "half_precision_walker2d_halfcheetah.json"), _half_precision),
 }
