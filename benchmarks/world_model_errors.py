@@ -16,11 +16,15 @@ medium episodes with the medium actor, windows of expert episodes with the exper
 Data-driven: by default every paper dataset with a model of either kind is measured. A dataset that is not on
 this machine, or has no model at all, is skipped with a message, and its entry already in ``--json`` is kept: the
 file is merged, entry by entry, so a rerun after a new model lands updates only what it measured. A dataset with
-one kind only gets that kind's columns (and the noise floor).
+one kind only gets that kind's columns (and the noise floor). Each entry records the run that measured it.
 
-python benchmarks/world_model_errors.py [--datasets all | hopper-medium,walker2d-medium,...]
-                                        [--windows 500] [--seed 0] [--device auto]
+python benchmarks/world_model_errors.py [--datasets all | none | hopper-medium,walker2d-medium,...]
+                                        [--windows 500] [--seed 0] [--device auto] [--plots docs/img]
                                         [--json benchmarks/results/world_model_errors.json] [--tiny]
+
+After writing the JSON it draws one figure per task from all its entries, ``<plots>/world_model_errors_<task>.png``
+(per-step state error of each model and the noise floor); ``--datasets none`` only redraws them. Then
+``python benchmarks/render_docs.py`` puts the tables into docs/world_model.md.
 
 ``--tiny``: the bundled hopper-medium models on 16 windows of a 400-transition hopper-medium dataset
 generated into a temporary folder.
@@ -31,7 +35,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dwm_gym.benchmarking.harness import make_parser, parse_args, tiny_dataset, write_result
+from dwm_gym.benchmarking.harness import entry_run, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.behavior.shipped import load_behavior_policy
 from dwm_gym.data.minari_io import list_local_datasets
@@ -122,10 +126,10 @@ def print_table(title: str, rows: dict, length: int) -> None:
 
 
 def selected(names: str) -> list[str]:
-    """``all``: the paper's nine datasets; else the comma-separated names."""
+    """``all``: the paper's nine datasets; ``none``: no dataset (redraw the figures); else the comma-separated names."""
     if names == "all":
         return [f"{task}-{quality}" for task, quality in paper_datasets()]
-    return names.split(",")
+    return [] if names == "none" else names.split(",")
 
 
 def skip_reason(name: str) -> str | None:
@@ -152,7 +156,10 @@ def main() -> None:
     parser = make_parser(__doc__, "benchmarks/results/world_model_errors.json")
     parser.add_argument("--datasets", default="all", help="'all' (the paper's nine) or comma-separated names")
     parser.add_argument("--windows", type=int, default=500, help="held-out windows per table")
-    args = parse_args(parser, tiny=lambda: {"windows": 16, "datasets": "hopper-medium"})
+    parser.add_argument("--plots", default="docs/img", help="folder of the per-task figures")
+    args = parse_args(
+        parser, tiny=lambda: {"windows": 16, "datasets": "hopper-medium", "plots": str(scratch_dir() / "plots")}
+    )
     data_id = tiny_dataset() if args.tiny else None
     results = []
     for name in selected(args.datasets):
@@ -160,8 +167,50 @@ def main() -> None:
         if reason:
             print(f"skipping {name}: {reason}; its entry in {args.json}, if any, is kept")
             continue
-        results.append(measure(name, args.windows, args.seed, args.device, data_id))
-    write_result(args.json, {"datasets": merged(args.json, results)}, args)
+        results.append({**measure(name, args.windows, args.seed, args.device, data_id), "run": entry_run(args)})
+    entries = merged(args.json, results)
+    if results:  # nothing measured: the file (and its record of the run that measured it) stays as it is
+        write_result(args.json, {"datasets": entries}, args)
+    for path in plot_tasks(entries, Path(args.plots)):
+        print(f"wrote {path}")
+
+
+def plot_tasks(entries: list[dict], folder: Path) -> list[Path]:
+    """One figure per task: a panel per table, the per-step state MSE of each model and of the noise floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = {"DWM": "C0-o", "one-step, true actions": "C1-s", "one-step, policy actions": "C1--^", "noise floor": "k:"}
+    by_task: dict[str, list[tuple[str, dict]]] = {}
+    for entry in entries:
+        _, task, rest = entry["dataset"].split("/", 2)
+        for table in entry["tables"]:
+            part = "" if len(entry["tables"]) == 1 else f", {table['episodes']}"
+            by_task.setdefault(task, []).append((f"{task}-{rest.rsplit('-v', 1)[0]}{part}", table))
+    written = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, panels in by_task.items():
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+        for ax, (title, table) in zip(axes[0], panels):
+            for column, style in styles.items():
+                if column in table:
+                    values = table[column]["state_mse"][1:]  # ŝ_{t+1} .. ŝ_{t+T-1}; the floor is 0 at ŝ_{t+1}
+                    points = [(h, v) for h, v in enumerate(values, start=1) if v > 1e-12]  # 0 up to rounding
+                    ax.plot(*zip(*points), style, label=column, markersize=4)
+            ax.set_yscale("log")
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("imagined step h (ŝ_{t+h})")
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel("state MSE (z-scored)")
+        axes[0][-1].legend(fontsize=8)
+        fig.tight_layout()
+        path = folder / f"world_model_errors_{task}.png"
+        fig.savefig(path, dpi=90)
+        plt.close(fig)
+        written.append(path)
+    return written
 
 
 if __name__ == "__main__":
