@@ -64,6 +64,7 @@ def check_records(result: dict, key: str) -> None:
 SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["action_pull.py"], "rows", id="action_pull"),
     pytest.param(["action_response.py"], "rows", id="action_response"),
+    pytest.param(["action_response_by_id.py"], "ids", id="action_response_by_id"),
     pytest.param(["behavior_curves.py"], "tasks", id="behavior_curves"),
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
@@ -73,6 +74,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
     pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
+    pytest.param(["rtg_default.py"], "datasets", id="rtg_default"),
     pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
     pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),
     pytest.param(["sampler.py"], "speedup", id="sampler"),
@@ -90,6 +92,29 @@ def test_tiny_run(tmp_path, command, key):
     assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}, (
         "wrote to a default path"
     )
+
+
+@pytest.mark.parametrize(
+    ("script", "key", "kept"),
+    [
+        ("world_model_errors.py", "datasets", {"dataset": "dwm_gym/walker2d/medium-expert-v0", "tables": []}),
+        ("rtg_default.py", "datasets", {"walker2d-medium-expert": {"rtg": {}}}),
+        ("action_response_by_id.py", "ids", {"DWM-walker2d-medium-expert-v0": {"policies": {}}}),
+    ],
+    ids=["world_model_errors", "rtg_default", "action_response_by_id"],
+)
+def test_data_driven_benchmarks_keep_the_entries_they_did_not_measure(tmp_path, script, key, kept):
+    (tmp_path / f"{Path(script).stem}.json").write_text(
+        json.dumps({key: [kept] if isinstance(kept, dict) and "dataset" in kept else kept})
+    )
+    result = run_script(tmp_path, script)
+    entries = result[key]
+    if isinstance(entries, list):
+        assert [e["dataset"] for e in entries] == ["dwm_gym/hopper/medium-v0", "dwm_gym/walker2d/medium-expert-v0"]
+        assert entries[1] == kept
+    else:
+        assert list(entries)[-1] == next(iter(kept)) and len(entries) == 2
+        assert entries[next(iter(kept))] == kept[next(iter(kept))]
 
 
 @pytest.mark.slow  # 6 training runs and two worker processes (~10 s of CPU), then a second invocation
