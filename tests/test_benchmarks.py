@@ -95,6 +95,31 @@ def test_tiny_run(tmp_path, command, key):
     )
 
 
+@pytest.mark.parametrize(
+    ("script", "key", "kept"),
+    [
+        ("world_model_errors.py", "datasets", {"dataset": "dwm_gym/walker2d/medium-expert-v0", "tables": []}),
+        ("rtg_default.py", "datasets", {"walker2d-medium-expert": {"rtg": {}}}),
+        ("action_response_by_id.py", "ids", {"DWM-walker2d-medium-expert-v0": {"policies": {}}}),
+    ],
+    ids=["world_model_errors", "rtg_default", "action_response_by_id"],
+)
+def test_data_driven_benchmarks_keep_the_entries_they_did_not_measure(tmp_path, script, key, kept):
+    (tmp_path / f"{Path(script).stem}.json").write_text(
+        json.dumps({key: [kept] if isinstance(kept, dict) and "dataset" in kept else kept})
+    )
+    result = run_script(tmp_path, script)  # also the tiny run of the two scripts not in SCRIPTS
+    check_records(result, key)
+    assert not {"benchmarks", "studies", "docs", "runs"} & {p.name for p in tmp_path.iterdir()}
+    entries = result[key]
+    if isinstance(entries, list):
+        assert [e["dataset"] for e in entries] == ["dwm_gym/hopper/medium-v0", "dwm_gym/walker2d/medium-expert-v0"]
+        assert entries[1] == kept
+    else:
+        assert list(entries)[-1] == next(iter(kept)) and len(entries) == 2
+        assert entries[next(iter(kept))] == kept[next(iter(kept))]
+
+
 @pytest.mark.slow  # 6 training runs and two worker processes (~10 s of CPU), then a second invocation
 def test_tiny_scores_then_report_only(tmp_path):
     runs, archive = tmp_path / "scores_runs", tmp_path / "scores_archive"

@@ -1,4 +1,4 @@
-"""The generated tables of docs/scores.md and docs/benchmarks.md match the committed results."""
+"""The generated regions of the docs (scores, benchmarks, world models, envs) and README match their sources."""
 
 import json
 import shutil
@@ -10,8 +10,10 @@ import pytest
 
 from dwm_gym.benchmarking.benchmarks_page import render_benchmarks
 from dwm_gym.benchmarking.doc_regions import RegionError, fill_regions, regions, stale_regions
+from dwm_gym.benchmarking.envs_page import render_envs, render_readme
 from dwm_gym.benchmarking.score_tables import SEEDS, defaults_table
 from dwm_gym.benchmarking.scores_page import ENVIRONMENTS, render_scores
+from dwm_gym.benchmarking.world_model_page import render_world_model
 from dwm_gym.evaluation.run_records import read_records
 
 ROOT = Path(__file__).parents[1]
@@ -21,14 +23,24 @@ FIX = "run `python benchmarks/render_docs.py` and commit the page"
 
 @pytest.mark.parametrize(
     ("page", "render"),
-    [("scores.md", render_scores), ("benchmarks.md", render_benchmarks)],
-    ids=["scores", "benchmarks"],
+    [
+        ("scores.md", render_scores),
+        ("benchmarks.md", render_benchmarks),
+        ("world_model.md", render_world_model),
+        ("envs.md", render_envs),
+    ],
+    ids=["scores", "benchmarks", "world_model", "envs"],
 )
 def test_each_page_matches_its_results(page, render):
     text = (ROOT / "docs" / page).read_text()
     rendered = render(RESULTS)
     assert regions(text), f"docs/{page} has no generated regions"
     assert stale_regions(text, rendered) == [], f"docs/{page} differs from benchmarks/results: {FIX}"
+
+
+def test_the_readme_matches_the_bundled_models():
+    text = (ROOT / "README.md").read_text()
+    assert stale_regions(text, render_readme()) == [], f"README.md differs from the bundled models: {FIX}"
 
 
 def test_a_changed_record_makes_the_scores_page_stale(tmp_path):
@@ -50,15 +62,17 @@ def test_a_changed_record_makes_the_scores_page_stale(tmp_path):
 def test_the_check_command_fails_on_a_stale_page(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    for page in ("scores.md", "benchmarks.md"):
+    for page in ("scores.md", "benchmarks.md", "world_model.md", "envs.md"):
         shutil.copy(ROOT / "docs" / page, docs)
+    shutil.copy(ROOT / "README.md", tmp_path)
     script = ROOT / "benchmarks" / "render_docs.py"
-    check = [sys.executable, str(script), "--check", "--docs", str(docs)]
+    check = [sys.executable, str(script), "--check", "--docs", str(docs), "--readme", str(tmp_path / "README.md")]
     text = (docs / "benchmarks.md").read_text()
     (docs / "benchmarks.md").write_text(text.replace("| fast | 256 |", "| fast | 257 |"))
     failed = subprocess.run(check, capture_output=True, text=True)
     assert failed.returncode == 1 and "bench-sampler" in failed.stdout and "render_docs.py" in failed.stdout
-    subprocess.run([sys.executable, str(script), "--docs", str(docs)], check=True, capture_output=True)
+    write = [sys.executable, str(script), "--docs", str(docs), "--readme", str(tmp_path / "README.md")]
+    subprocess.run(write, check=True, capture_output=True)
     assert (docs / "benchmarks.md").read_text() == text  # rewritten from the results
 
 

@@ -122,6 +122,19 @@ def run_info(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def entry_run(args: argparse.Namespace) -> dict[str, Any]:
+    """The commit, date, arguments and machine of this run, for one entry of a result file that merges several runs.
+
+    A data-driven benchmark keeps the entries it did not measure, so the file's top-level ``run`` describes only
+    its latest invocation; each entry carries the run that measured it.
+    """
+    info, machine = run_info(args), machine_info()
+    return {
+        **{key: info[key] for key in ("commit", "dirty", "date", "arguments")},
+        "machine": {key: machine.get(key) for key in ("processor", "cpu_count", "cuda")},
+    }
+
+
 def script_path() -> str:
     """The running script's path relative to the repository (``benchmarks/sampler.py``), else its file name."""
     script = Path(sys.argv[0]).resolve()

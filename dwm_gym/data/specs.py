@@ -8,6 +8,9 @@ from typing import Literal
 QUALITIES: tuple[str, ...] = ("random", "medium", "medium-replay", "expert", "medium-expert")
 """The D4RL dataset qualities the project can generate."""
 
+PAPER_QUALITIES: tuple[str, ...] = ("medium", "medium-replay", "medium-expert")
+"""The qualities of the paper's tables: with the three tasks, its nine datasets (and env ids)."""
+
 DATASET_NAMESPACE = "dwm_gym"
 
 
@@ -72,6 +75,11 @@ def parse_dataset_name(name: str) -> tuple[TaskSpec, str]:
         return TASKS[task], quality
     valid = [f"{t}-{q}" for t in TASKS for q in QUALITIES]
     raise ValueError(f"unknown dataset name {name!r}; expected one of: {', '.join(valid)}")
+
+
+def paper_datasets() -> list[tuple[str, str]]:
+    """(task, quality) of the paper's nine datasets, task by task: hopper-medium, hopper-medium-replay, ..."""
+    return [(task, quality) for task in TASKS for quality in PAPER_QUALITIES]
 
 
 def dataset_id(task: str, quality: str, version: int = 0) -> str:

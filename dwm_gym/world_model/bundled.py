@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dwm_gym.data.specs import dataset_id
+from dwm_gym.data.specs import QUALITIES, TASKS, dataset_id
 from dwm_gym.utils.paths import dwm_gym_home
 from dwm_gym.world_model.registry import kind_names
 
@@ -35,6 +35,20 @@ def checkpoint_filename(task: str, quality: str, kind: str = "dwm") -> str:
     if kind not in kind_names():
         raise ValueError(f"kind must be one of {kind_names()}, got {kind!r}")
     return f"{task}_{quality.replace('-', '_')}_{kind}.safetensors"
+
+
+def bundled_models() -> list[tuple[str, str, str]]:
+    """(task, quality, kind) of every checkpoint shipped in the package, in task, quality and kind order.
+
+    Dropping a ``{task}_{quality}_{kind}.safetensors`` file into ``dwm_gym/world_model/assets/`` adds it here.
+    """
+    return [
+        (task, quality, kind)
+        for task in TASKS
+        for quality in QUALITIES
+        for kind in kind_names()
+        if (BUNDLED / checkpoint_filename(task, quality, kind)).is_file()
+    ]
 
 
 def train_command(task: str, quality: str, kind: str = "dwm") -> str:

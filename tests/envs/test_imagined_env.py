@@ -7,18 +7,27 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import dwm_gym  # noqa: F401  (registers the ids)
-from dwm_gym.data.specs import QUALITIES, TASKS
+from dwm_gym.data.specs import QUALITIES, TASKS, dataset_id
 from dwm_gym.envs import DiffusionImaginedEnv
 from dwm_gym.envs.registration import env_id
-from dwm_gym.world_model.bundled import CheckpointNotFoundError
+from dwm_gym.world_model.bundled import CheckpointNotFoundError, bundled_models
+
+BUNDLED = bundled_models()  # (task, quality, kind) of the package's checkpoints (tests/world_model/test_bundled.py)
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"kind": "onestep"}, {"horizon": 5}])
-def test_bundled_envs_pass_gymnasium_and_sb3_checkers(kwargs):
-    env = DiffusionImaginedEnv(task="hopper", quality="medium", device="cpu", **kwargs)
+@pytest.mark.parametrize(("task", "quality", "kind"), BUNDLED, ids=["-".join(m) for m in BUNDLED])
+def test_every_bundled_env_passes_gymnasium_and_sb3_checkers(task, quality, kind):
+    env = gym.make(env_id(task, quality), kind=kind, device="cpu")
+    gym_check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(env, warn=True)
+    assert env.observation_space == gym.make(TASKS[task].env_id).observation_space
+    assert env.action_space == gym.make(TASKS[task].env_id).action_space
+
+
+def test_a_segment_env_passes_the_checkers():
+    env = DiffusionImaginedEnv(task="hopper", quality="medium", device="cpu", horizon=5)
     gym_check_env(env, skip_render_check=True)
     sb3_check_env(env, warn=True)
-    assert env.observation_space == gym.make("Hopper-v5").observation_space
 
 
 def rollout(env, seed, steps=30):
@@ -26,26 +35,27 @@ def rollout(env, seed, steps=30):
     action_rng = np.random.default_rng(123)
     trace = [obs]
     for _ in range(steps):
-        obs, reward, terminated, truncated, _ = env.step(action_rng.uniform(-1, 1, env.action_space.shape).astype(np.float32))
+        obs, reward, terminated, truncated, _ = env.step(
+            action_rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+        )
         trace.append(np.append(obs, reward))
         if terminated or truncated:
             break
     return trace
 
 
-BUNDLED_IDS = {("hopper", "medium"), ("hopper", "medium-replay"), ("hopper", "medium-expert"), ("walker2d", "medium")}
-
-
+@pytest.mark.parametrize("kind", ["dwm", "onestep"])
 @pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("quality", QUALITIES)
-def test_every_registered_id_is_deterministic_or_names_the_training_command(task, quality):
+def test_every_registered_id_is_deterministic_or_names_the_training_command(task, quality, kind):
     name = env_id(task, quality)
-    if (task, quality) not in BUNDLED_IDS:
-        with pytest.raises(CheckpointNotFoundError, match=f"dwm-gym dataset make {task}-{quality}"):
-            gym.make(name)
+    if (task, quality, kind) not in BUNDLED:
+        command = f"dwm-gym dataset make {task}-{quality} && dwm-gym world-model train --dataset "
+        with pytest.raises(CheckpointNotFoundError, match=f"{command}{dataset_id(task, quality)} --kind {kind}"):
+            gym.make(name, kind=kind)
         return
-    env = gym.make(name)
-    first, second, other = rollout(env, 7), rollout(env, 7), rollout(env, 8)
+    env = gym.make(name, kind=kind, device="cpu")
+    first, second, other = rollout(env, 7, steps=10), rollout(env, 7, steps=10), rollout(env, 8, steps=10)
     assert len(first) == len(second) and all(np.array_equal(a, b) for a, b in zip(first, second))
     assert not np.array_equal(first[0], other[0]) or not np.array_equal(first[-1], other[-1])
 

@@ -1,61 +1,87 @@
-"""Checkpoint resolution: explicit path, user cache, bundled, then an error with the train command."""
+"""Checkpoint resolution (explicit path, user cache, bundled, then an error with the train command), and what
+every bundled checkpoint must hold. The bundled ones are found in the package, so dropping a model file into
+``dwm_gym/world_model/assets/`` extends these tests; EXPECTED_BUNDLED makes a missing one fail."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
-from dwm_gym.world_model.bundled import CheckpointNotFoundError, resolve_checkpoint, user_checkpoint_dir
+from dwm_gym.data.specs import dataset_id, task_spec
+from dwm_gym.world_model.bundled import (
+    BUNDLED,
+    CheckpointNotFoundError,
+    bundled_models,
+    checkpoint_filename,
+    resolve_checkpoint,
+    user_checkpoint_dir,
+)
 from dwm_gym.world_model.registry import load_world_model
 
-HOPPER_QUALITIES = ["medium", "medium-replay", "medium-expert"]
+EXPECTED_BUNDLED = {  # (task, quality, kind) the package ships: add each model here when its file lands
+    *(("hopper", q, k) for q in ("medium", "medium-replay", "medium-expert") for k in ("dwm", "onestep")),
+    ("walker2d", "medium", "dwm"),
+    ("walker2d", "medium", "onestep"),
+    ("halfcheetah", "medium", "onestep"),
+}
+NO_SELECTION_RECORD = {("hopper", "medium", "onestep")}  # trained before the held-out selection rule existed
+BUNDLED_MODELS = bundled_models()
 
 
-@pytest.mark.parametrize("quality", HOPPER_QUALITIES)
-def test_bundled_hopper_checkpoints_load_with_reference_states(quality):
-    for kind in ("dwm", "onestep"):
-        path = resolve_checkpoint("hopper", quality, kind)
-        assert path.parent.name == "assets"
-        model = load_world_model(path, env="Hopper-v5")
-        assert model.info["dataset_id"] == f"dwm_gym/hopper/{quality}-v0" and model.kind == kind
-        starts = model.start_states["episode_starts"]
-        assert starts.shape[1] == 11 and len(starts) >= 1000
-        assert np.all(np.abs(starts[:, 0] - 1.25) < 0.01)  # Hopper-v5 resets at z = 1.25 +- 0.005
+def test_the_package_bundles_exactly_the_expected_models_and_no_stray_file():
+    assert set(BUNDLED_MODELS) == EXPECTED_BUNDLED
+    files = {path.name for path in BUNDLED.glob("*.safetensors")}
+    assert files == {checkpoint_filename(*model) for model in BUNDLED_MODELS}
 
 
-@pytest.mark.parametrize("quality", ["medium-replay", "medium-expert"])
-def test_new_bundled_models_were_selected_by_held_out_loss_and_ship_in_half_precision(quality):
-    for kind in ("dwm", "onestep"):
-        info = load_world_model(resolve_checkpoint("hopper", quality, kind)).info
-        assert info["weights_dtype"] == "float16"
-        assert 0 < info["selected_step"] == info["train_steps"] <= 60_000
+def _real_resets(env_id: str, n: int = 200) -> np.ndarray:
+    env = gym.make(env_id)
+    return np.stack([env.reset(seed=seed)[0] for seed in range(n)])
+
+
+@pytest.mark.parametrize(("task", "quality", "kind"), BUNDLED_MODELS, ids=["-".join(m) for m in BUNDLED_MODELS])
+def test_each_bundled_checkpoint_loads_with_its_data_and_the_real_envs_start_states(task, quality, kind):
+    spec = task_spec(task)
+    path = resolve_checkpoint(task, quality, kind)
+    assert path.parent == BUNDLED
+    model = load_world_model(path, env=spec.env_id)
+    info = model.info
+    assert model.kind == kind and info["dataset_id"] == dataset_id(task, quality)
+    assert info["weights_dtype"] == "float16"
+    if (task, quality, kind) not in NO_SELECTION_RECORD:
+        assert 0 < info["selected_step"] <= info["train_steps"]
         assert np.isfinite(info["selected_held_out_loss"])
+    states = model.start_states
+    assert states["states"].shape[1] == states["episode_starts"].shape[1] == spec.obs_dim
+    assert states["actions"].shape == (len(states["states"]), spec.action_dim)
+    real = _real_resets(spec.env_id)
+    assert states["episode_starts"].shape[1:] == real.shape[1:] and len(states["episode_starts"]) >= 500
+    low, high = real.min(0), real.max(0)
+    margin = 0.5 * (high - low)  # the episode starts are the real env's resets: within their spread
+    assert np.all(states["episode_starts"] >= low - margin) and np.all(states["episode_starts"] <= high + margin)
 
 
-@pytest.mark.parametrize("quality", HOPPER_QUALITIES)
-def test_bundled_dwms_follow_the_small_recipe(quality):
+def test_the_start_state_check_fails_on_states_from_inside_episodes():
+    """The check above can fail: the data's states (not its episode starts) lie outside the reset spread."""
+    model = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"))
+    real = _real_resets("Hopper-v5")
+    low, high = real.min(0), real.max(0)
+    margin = 0.5 * (high - low)
+    inside = (model.start_states["states"] >= low - margin) & (model.start_states["states"] <= high + margin)
+    assert inside.all(axis=1).mean() < 0.5
+
+
+BUNDLED_DWMS = [m for m in BUNDLED_MODELS if m[2] == "dwm"]
+
+
+@pytest.mark.parametrize(("task", "quality", "kind"), BUNDLED_DWMS, ids=["-".join(m) for m in BUNDLED_DWMS])
+def test_bundled_dwms_follow_the_small_recipe(task, quality, kind):
     from dwm_gym.world_model import preset
 
-    model = load_world_model(resolve_checkpoint("hopper", quality, "dwm"))
+    model = load_world_model(resolve_checkpoint(task, quality, kind))
     small = preset("small")
     assert model.config.state_normalization == small.state_normalization == "gaussian"
     assert (model.config.dim, model.config.dim_mults) == (small.dim, small.dim_mults)
-    assert model.info["weights_dtype"] == "float16" and model.info["selected_step"] == small.train_steps
-
-
-@pytest.mark.parametrize("quality", HOPPER_QUALITIES)
-def test_every_hopper_env_id_makes_and_steps_offline_with_both_kinds(quality):
-    import gymnasium as gym
-
-    import dwm_gym  # noqa: F401
-
-    for kind in ("dwm", "onestep"):
-        env = gym.make(f"DWM-hopper-{quality}-v0", kind=kind, device="cpu")
-        obs, _ = env.reset(seed=0)
-        assert env.unwrapped.model.info["dataset_id"] == f"dwm_gym/hopper/{quality}-v0"
-        for _ in range(3):
-            obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
-            assert env.observation_space.contains(obs) and np.isfinite(reward)
-            if terminated or truncated:
-                obs, _ = env.reset()
+    assert model.info["train_steps"] == small.train_steps and model.segment_length == 8
 
 
 def test_user_cache_wins_over_bundled_and_explicit_path_wins_over_all(tmp_path):
