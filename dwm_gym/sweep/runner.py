@@ -177,6 +177,10 @@ def _trainable() -> Any:
     return run_trial
 
 
+#: Ray's setting of its workers' niceness (read from the environment of the process that starts Ray)
+WORKER_NICENESS = "RAY_worker_niceness"
+
+
 def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
     quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
     if address:
@@ -190,7 +194,10 @@ def _init_ray(ray: Any, address: str | None, num_cpus: int | None) -> None:
             ) from error
         return
     # a new Ray of this process ("local": never a cluster found on this machine); its workers inherit this
-    # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...)
+    # process's environment (MINARI_DATASETS_PATH, DWM_GYM_HOME...). Ray starts its workers at niceness 15
+    # unless told otherwise, so on a machine shared with other work a trial gets only the CPU nothing else
+    # wants: its workers run at the driver's priority instead.
+    os.environ.setdefault(WORKER_NICENESS, "0")
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **quiet)
 
 
