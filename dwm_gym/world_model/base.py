@@ -11,7 +11,8 @@ class under its ``kind`` (:func:`dwm_gym.world_model.registry.register_kind`):
 * conditioning: ``uses_rtg`` / :attr:`~WorldModel.default_rtg` (return-to-go targets),
   ``needs_policy`` (whether steps after the first need actions from a policy), ``sampler_class``
   (per-call sampler settings, see :meth:`WorldModel.sampler_settings`);
-* one call: :meth:`WorldModel.rollout` ``(obs, action, steps) -> Segment``.
+* one call: :meth:`WorldModel.rollout` ``(obs, action, steps) -> Segment``, whose states and rewards
+  are finite, with states within the training data's range (each kind bounds what it samples to it).
 """
 
 from __future__ import annotations
@@ -200,7 +201,9 @@ class WorldModel(nn.Module, ABC):
             sampler: Per-call sampler settings (see :meth:`sampler_settings`).
 
         Returns:
-            The :class:`Segment`, on the model's device.
+            The :class:`Segment`, on the model's device. Its states and rewards are finite, and its states
+            lie within the training data's per-dimension range (the fitted state normalizer's min and
+            max), however far the actions are from the data's: the envs and the MVE targets rely on it.
         """
 
     # ------------------------------------------------------------------ helpers for subclasses

@@ -4,6 +4,11 @@ A single Gaussian f_θ(s_{t+1}, r_t | s_t, a_t) = N(μ_θ, diag σ²_θ): μ and
 4-layer, 256-unit ReLU MLPs (softplus on σ), trained by maximum likelihood. It predicts the state
 *difference* in normalized units (standard practice for dynamics models; documented choice), and
 rolls out step by step, with given actions or with a policy, so it can stand in for the DWM.
+
+Each sampled state and reward is clamped to the training data's per-dimension range (the min-max
+normalizers' fitted min and max), as the DWM's normalizers clamp what it samples: a Gaussian step
+adds its error to the state it starts from, so under actions far from the data's a rollout would
+otherwise compound to inf (the halfcheetah-medium model reaches 1e16 in 100 random-action steps).
 """
 
 from __future__ import annotations
@@ -83,19 +88,37 @@ class TransitionBatches:
         }
 
 
+def within_range(values: torch.Tensor, normalizer: MinMaxNormalizer) -> torch.Tensor:
+    """``values`` in raw units clamped to the normalizer's fitted min and max.
+
+    Args:
+        values: ``(..., dim)`` values, or ``(...)`` ones for a normalizer fitted on a scalar range (rewards).
+        normalizer: The fitted normalizer whose range bounds them (the one source of the bound).
+    """
+    fitted = normalizer.state_dict()
+    low, high = (torch.as_tensor(fitted[k], dtype=values.dtype, device=values.device) for k in ("low", "high"))
+    if len(low) == 1:
+        low, high = low[0], high[0]
+    return values.clamp(low, high)
+
+
 class OneStepModel(WorldModel):
     """Gaussian one-step dynamics and reward model.
 
     Args:
         obs_dim: State size.
         action_dim: Action size.
-        state_normalizer: Per-dimension min-max normalizer of states (fitted).
-        reward_normalizer: Min-max normalizer of rewards (fitted).
+        state_normalizer: Per-dimension min-max normalizer of states (fitted); its range bounds the states
+            the model samples.
+        reward_normalizer: Min-max normalizer of rewards (fitted); its range bounds the sampled rewards.
         hidden: MLP width (256).
         layers: Hidden layers per MLP (4).
         env_id: Gymnasium id (termination rule).
         info: The checkpoint's JSON header.
         start_states: Dataset states that travel with the model (see :class:`WorldModel`).
+
+    Raises:
+        TypeError: When a normalizer is not a :class:`~dwm_gym.data.normalizers.MinMaxNormalizer`.
     """
 
     kind = "onestep"
@@ -114,7 +137,15 @@ class OneStepModel(WorldModel):
         info: Mapping[str, Any] | None = None,
         start_states: Mapping[str, ArrayLike] | None = None,
     ) -> None:
+        for name, normalizer in (("state", state_normalizer), ("reward", reward_normalizer)):
+            if not isinstance(normalizer, MinMaxNormalizer):
+                raise TypeError(
+                    f"a one-step model's {name} normalizer must be a fitted MinMaxNormalizer (its range bounds the "
+                    f"rollouts), got {type(normalizer).__name__}"
+                )
         super().__init__(obs_dim, action_dim, state_normalizer, reward_normalizer, env_id, info, start_states)
+        self.state_normalizer: MinMaxNormalizer = state_normalizer  # their fitted ranges bound what the model samples
+        self.reward_normalizer: MinMaxNormalizer = reward_normalizer
         self.hidden, self.layers = hidden, layers
         self.mean_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)
         self.std_net = _mlp(obs_dim + action_dim, obs_dim + 1, hidden, layers)
@@ -182,12 +213,13 @@ class OneStepModel(WorldModel):
     def step(
         self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Samples (s_{t+1}, r_t) in raw units for raw ``obs`` and ``action``."""
+        """Samples (s_{t+1}, r_t) in raw units for raw ``obs`` and ``action``, within the data's range."""
         obs_n = self.state_normalizer.normalize(obs)
         mean, std = self._dist(obs_n, action)
         sample = mean + std * torch.randn(mean.shape, device=mean.device, generator=generator)
         next_obs = self.state_normalizer.unnormalize(obs_n + sample[:, : self.obs_dim])
-        return next_obs, self.reward_normalizer.unnormalize(sample[:, -1])
+        reward = self.reward_normalizer.unnormalize(sample[:, -1])
+        return within_range(next_obs, self.state_normalizer), within_range(reward, self.reward_normalizer)
 
     @torch.no_grad()
     def rollout(
@@ -213,6 +245,9 @@ class OneStepModel(WorldModel):
                 actions). Not needed for ``steps=1``.
             generator: Torch generator for the Gaussian samples.
             sampler: Must be None (the model has no sampler settings).
+
+        Returns:
+            The :class:`Segment`; every state and reward within the training data's range (see :meth:`step`).
         """
         steps = self.check_steps(steps)
         self.sampler_settings(sampler)
