@@ -45,6 +45,26 @@ class ImaginedStep:
     halted: torch.Tensor | None = None
 
 
+def check_finite(model: WorldModel, states: torch.Tensor, rewards: torch.Tensor) -> None:
+    """Raises when a world model imagined NaN or inf (a rollout must stay finite, ``WorldModel.rollout``).
+
+    An agent must never see a non-finite observation or reward: it would end an SB3 run in
+    ``VecCheckNan`` or poison its networks silently. The built-in kinds bound what they sample to the
+    data's range, so this catches a broken checkpoint (NaN weights) or a custom kind that breaks the contract.
+
+    Raises:
+        FloatingPointError: Naming the model kind and the first row with a non-finite value.
+    """
+    bad = ~torch.isfinite(states).all(2).all(1) | ~torch.isfinite(rewards).all(1)
+    if bool(bad.any()):
+        row = int(bad.int().argmax())
+        raise FloatingPointError(
+            f"the {model.kind!r} world model imagined a non-finite state or reward (row {row} of {len(bad)}) from "
+            "finite inputs; a rollout must return finite values within the data's range (WorldModel.rollout): "
+            "check the checkpoint's weights for NaN, or bound what the model samples"
+        )
+
+
 class Imagination:
     """Steps batches of imagined states with any :class:`~dwm_gym.world_model.base.WorldModel`.
 
@@ -116,7 +136,11 @@ class Imagination:
 
     @torch.no_grad()
     def step(self, obs: torch.Tensor, action: torch.Tensor, generator: torch.Generator | None) -> ImaginedStep:
-        """Imagines one env step for every row of ``obs`` (raw units, on :attr:`device`)."""
+        """Imagines one env step for every row of ``obs`` (raw units, on :attr:`device`).
+
+        Raises:
+            FloatingPointError: When the world model imagined NaN or inf (see :func:`check_finite`).
+        """
         p, batch = self.pessimism, len(obs)
         asked = torch.cat([obs, action], 1) if p is not None and p.signal == "pair_support" else None
         draws = p.samples if p is not None and p.signal == "disagreement" else 1
@@ -124,6 +148,7 @@ class Imagination:
             obs, action = obs.repeat(draws, 1), action.repeat(draws, 1)
         seg = self.model.rollout(obs, action, self.horizon, rtg=self.rtg, generator=generator, sampler=self.sampler)
         states, rewards, ends = seg.states[:batch], seg.rewards[:batch], seg.terminated[:batch]
+        check_finite(self.model, states, rewards)
         reward = discounted_reward_sum(rewards, ends, self.gamma)
         terminated = ends[:, -1]
         last = torch.full_like(terminated, self.horizon - 1, dtype=torch.long)
