@@ -32,7 +32,7 @@ def rendered_pages(results: Path, docs: Path, readme: Path) -> dict[Path, dict[s
     return {
         docs / "scores.md": render_scores(results),
         docs / "benchmarks.md": render_benchmarks(results),
-        docs / "world_model.md": render_world_model(results),
+        docs / "world_model.md": render_world_model(results, REPOSITORY / "studies" / "results"),
         docs / "envs.md": render_envs(results),
         readme: render_readme(),
     }

@@ -67,6 +67,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["behavior_curves.py"], "tasks", id="behavior_curves"),
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
+    pytest.param(["denoiser_channels.py"], "models", id="denoiser_channels"),
     pytest.param(["fidelity.py"], "summary", id="fidelity"),
     pytest.param(["half_precision.py"], "rows", id="half_precision"),
     pytest.param(["imagined_env.py"], "rows", id="imagined_env"),

@@ -26,7 +26,7 @@ FIX = "run `python benchmarks/render_docs.py` and commit the page"
     [
         ("scores.md", render_scores),
         ("benchmarks.md", render_benchmarks),
-        ("world_model.md", render_world_model),
+        ("world_model.md", lambda results: render_world_model(results, ROOT / "studies" / "results")),
         ("envs.md", render_envs),
     ],
     ids=["scores", "benchmarks", "world_model", "envs"],

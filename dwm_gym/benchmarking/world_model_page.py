@@ -194,8 +194,29 @@ def rtg_reading(entry: Mapping[str, Any]) -> str:
     return said + "."
 
 
-def render_world_model(results: Path) -> dict[str, str]:
-    """docs/world_model.md's regions from the committed results."""
+def render_denoiser_channels(result: dict) -> str:
+    """The table of ``studies/denoiser_channels.py``: ε-prediction error by level, and the channels dropped."""
+    lines = [
+        "| model | values per row, U-Net width | ε MSE, least → most noisy level "
+        "| noisiest level: state dims with corr(ε̂, ε) < 0.95 |",
+        "|---|---|---|---|",
+    ]
+    for name, entry in result["models"].items():
+        corr = entry["noisiest_level"]["corr"]
+        dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
+        levels = " → ".join(f"{v:.4f}" for v in entry["eps_mse_by_level"])
+        lines.append(f"| {name} | {entry['row_dim']}, {entry['width']} | {levels} | {dropped} |")
+    lines += ["", f"Windows per model: {', '.join(str(e['windows']) for e in result['models'].values())}."]
+    return "\n".join(lines)
+
+
+def render_world_model(results: Path, studies: Path) -> dict[str, str]:
+    """docs/world_model.md's regions from the committed results (``results``: benchmarks', ``studies``: studies')."""
     errors = json.loads((results / "world_model_errors.json").read_text())
     rtg = json.loads((results / "rtg_default.json").read_text())
-    return {"wm-error-tables": render_errors(errors), "wm-rtg-default": render_rtg_default(rtg)}
+    channels = json.loads((studies / "denoiser_channels.json").read_text())
+    return {
+        "wm-error-tables": render_errors(errors),
+        "wm-rtg-default": render_rtg_default(rtg),
+        "wm-denoiser-channels": render_denoiser_channels(channels),
+    }
