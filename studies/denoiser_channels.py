@@ -8,6 +8,8 @@ window's RTG and a_t) for ε̂. Reports:
 * at the noisiest level (ᾱ ≈ 1e-4, where x_k is ε up to 1 % of x0, so ε̂ ≈ x_k is nearly exact), the correlation
   of ε̂ with ε and the standard deviation of ε̂, per state dimension, over the imagined rows. A denoiser that
   passes a channel through has correlation ≈ 1 and std ≈ 1 there; one that ignores it shrinks toward 0;
+* the z-scored error of the first imagined state ŝ_{t+1} (which s_t and a_t fix) when the model samples with its
+  default settings, beside repeating s_t ("nothing moves");
 * the share of each state dimension's data at the env's velocity clip (|value| ≥ 9.99; MuJoCo locomotion envs
   clip joint velocities to ±10 in their observations).
 
@@ -26,7 +28,7 @@ import torch
 from dwm_gym.benchmarking.harness import make_parser, parse_args, tiny_dataset, write_result
 from dwm_gym.data import OfflineDataset
 from dwm_gym.evaluation.error_report import held_out_part
-from dwm_gym.evaluation.model_error import evaluation_windows
+from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
 from dwm_gym.world_model import DiffusionWorldModel, load_world_model
 from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.dwm.diffusion import q_sample
@@ -66,8 +68,14 @@ def denoiser_channels(model: DiffusionWorldModel, dataset: OfflineDataset, num_w
                     "std": predicted.std(0).tolist(),
                     "alpha_bar": float(model.alphas_cumprod[k]),
                 }
+    mean, std = state_scale(held)
+    segment = model.rollout(batch.states, batch.actions, 1, rtg=batch.rtg, generator=generator)
+    first = segment.states[:, 0].cpu().numpy()
+    true = batch.future_states[:, 0]
     states = dataset.transitions["observations"]
     return {
+        "first_state_error": float((((first - true) / std) ** 2).mean()),
+        "repeat_state_error": float((((batch.states - true) / std) ** 2).mean()),
         "eps_mse_by_level": levels,
         "noisiest_level": noisiest,
         "share_at_velocity_clip": (np.abs(states) >= VELOCITY_CLIP).mean(0).tolist(),

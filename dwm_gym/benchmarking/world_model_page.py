@@ -198,14 +198,18 @@ def render_denoiser_channels(result: dict) -> str:
     """The table of ``studies/denoiser_channels.py``: ε-prediction error by level, and the channels dropped."""
     lines = [
         "| model | values per row, U-Net width | ε MSE, least → most noisy level "
-        "| noisiest level: state dims with corr(ε̂, ε) < 0.95 |",
-        "|---|---|---|---|",
+        "| noisiest level: state dims with corr(ε̂, ε) < 0.95 | noisiest level: std(ε̂) "
+        "| ŝ_{t+1} error (repeating s_t) |",
+        "|---|---|---|---|---|---|",
     ]
     for name, entry in result["models"].items():
         corr = entry["noisiest_level"]["corr"]
         dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
         levels = " → ".join(f"{v:.4f}" for v in entry["eps_mse_by_level"])
-        lines.append(f"| {name} | {entry['row_dim']}, {entry['width']} | {levels} | {dropped} |")
+        spread = entry["noisiest_level"]["std"]
+        first = f"{entry['first_state_error']:.3f} ({entry['repeat_state_error']:.3f})"
+        cells = f"{levels} | {dropped} | {min(spread):.2f}–{max(spread):.2f} | {first}"
+        lines.append(f"| {name} | {entry['row_dim']}, {entry['width']} | {cells} |")
     lines += ["", f"Windows per model: {', '.join(str(e['windows']) for e in result['models'].values())}."]
     return "\n".join(lines)
 
