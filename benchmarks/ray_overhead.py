@@ -67,6 +67,7 @@ def report(args: argparse.Namespace) -> None:
         print(
             f"{row['name']:36s} {row['updates']:8d} {row['launch_s']:10.1f} {row['trial_s']:9.1f} "
             f"{row['trainable_s']:10.1f} {row['run_s']:8.1f} {row['overhead']:9.1%} {row['overhead_in_trial']:9.1%}"
+            + ("  restored: left out of the summary" if row["restored"] else "")
         )
     summary = result["summary"]
     print(

@@ -21,6 +21,7 @@ from dwm_gym.benchmarking.benchmarks_page import render_benchmarks
 from dwm_gym.benchmarking.doc_regions import fill_regions, stale_regions
 from dwm_gym.benchmarking.envs_page import render_envs, render_readme
 from dwm_gym.benchmarking.scores_page import render_scores
+from dwm_gym.benchmarking.sweeps_page import render_sweeps
 from dwm_gym.benchmarking.world_model_page import render_world_model
 from dwm_gym.utils.atomic import atomic_write_text
 
@@ -34,6 +35,7 @@ def rendered_pages(results: Path, docs: Path, readme: Path) -> dict[Path, dict[s
         docs / "benchmarks.md": render_benchmarks(results),
         docs / "world_model.md": render_world_model(results, REPOSITORY / "studies" / "results"),
         docs / "envs.md": render_envs(results),
+        docs / "sweeps.md": render_sweeps(results),
         readme: render_readme(),
     }
 

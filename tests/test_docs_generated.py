@@ -13,6 +13,7 @@ from dwm_gym.benchmarking.doc_regions import RegionError, fill_regions, regions,
 from dwm_gym.benchmarking.envs_page import render_envs, render_readme
 from dwm_gym.benchmarking.score_tables import SEEDS, defaults_table
 from dwm_gym.benchmarking.scores_page import ENVIRONMENTS, render_scores
+from dwm_gym.benchmarking.sweeps_page import render_sweeps
 from dwm_gym.benchmarking.world_model_page import render_world_model
 from dwm_gym.evaluation.run_records import read_records
 
@@ -28,8 +29,9 @@ FIX = "run `python benchmarks/render_docs.py` and commit the page"
         ("benchmarks.md", render_benchmarks),
         ("world_model.md", lambda results: render_world_model(results, ROOT / "studies" / "results")),
         ("envs.md", render_envs),
+        ("sweeps.md", render_sweeps),
     ],
-    ids=["scores", "benchmarks", "world_model", "envs"],
+    ids=["scores", "benchmarks", "world_model", "envs", "sweeps"],
 )
 def test_each_page_matches_its_results(page, render):
     text = (ROOT / "docs" / page).read_text()

@@ -48,6 +48,8 @@ class TrialTime:
         launch_s: From its slot freeing to Tune starting it.
         overhead: ``(launch_s + trial_s - run_s) / (launch_s + trial_s)``.
         overhead_in_trial: ``(trial_s - run_s) / trial_s``.
+        restored: Whether Tune restored the trial after an interruption (its span then holds the time it was
+            stopped, so it is left out of the summary).
     """
 
     name: str
@@ -58,15 +60,19 @@ class TrialTime:
     launch_s: float
     overhead: float
     overhead_in_trial: float
+    restored: bool = False
 
 
 def experiment_state(experiment: str | os.PathLike) -> dict[str, Any]:
-    """The newest ``experiment_state-*.json`` of a Tune experiment folder.
+    """The newest ``experiment_state-*.json`` of a Tune experiment folder, by the time in its name.
+
+    Not by modification time: Tune rewrites every state file of the folder when a sweep ends, so a resumed sweep's
+    first file can be touched last.
 
     Raises:
         OverheadError: When the folder holds none.
     """
-    states = sorted(Path(experiment).glob("experiment_state-*.json"), key=lambda p: p.stat().st_mtime)
+    states = sorted(Path(experiment).glob("experiment_state-*.json"), key=lambda p: p.name)  # ISO-ordered names
     if not states:
         raise OverheadError(
             f"{experiment} holds no experiment_state-*.json: not a Tune experiment folder; give the sweep's "
@@ -111,6 +117,7 @@ def trial_times(experiment: str | os.PathLike) -> list[TrialTime]:
                 launch_s=launch_s,
                 overhead=_share(launch_s + trial_s - run_s, launch_s + trial_s),
                 overhead_in_trial=_share(trial_s - run_s, trial_s),
+                restored=result.get("iterations_since_restore", 0) < result.get("training_iteration", 0),
             )
         )
     if not rows:
@@ -140,6 +147,14 @@ def overhead_summary(rows: list[TrialTime]) -> dict[str, float]:
 
 
 def overhead_report(experiment: str | os.PathLike) -> dict[str, Any]:
-    """``{"experiment", "trials": [TrialTime as dicts], "summary": overhead_summary}`` of a finished sweep."""
+    """``{"experiment", "trials": [TrialTime as dicts], "summary": overhead_summary}`` of a finished sweep.
+
+    The summary is over the trials that ran without interruption (all of them if every one was restored).
+    """
     rows = trial_times(experiment)
-    return {"experiment": Path(experiment).name, "trials": [asdict(r) for r in rows], "summary": overhead_summary(rows)}
+    whole = [r for r in rows if not r.restored] or rows
+    return {
+        "experiment": Path(experiment).name,
+        "trials": [asdict(r) for r in rows],
+        "summary": overhead_summary(whole),
+    }

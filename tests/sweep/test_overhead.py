@@ -63,3 +63,24 @@ def test_a_resumed_trial_adds_its_earlier_segments_run_time(tmp_path):
     report = ReportCheckpoints(tmp_path, every=10, rng_state=None, run_s=_run_seconds(tmp_path))
     time.sleep(0.1)
     assert 12.6 <= report.run_seconds() < 20
+
+
+def test_the_newest_state_file_is_chosen_by_its_name_not_its_modification_time(tmp_path):
+    import os
+
+    write_state(tmp_path, trial("d/A_s0", start=110.0, end=210.0, run_s=90.0))
+    newer = tmp_path / "experiment_state-2000-01-01_00-05-00.json"
+    (tmp_path / "experiment_state-2000-01-01_00-00-00.json").rename(newer)
+    write_state(tmp_path, trial("d/A_s0", start=110.0, end=130.0, run_s=5.0, done=20))  # the first driver's state
+    os.utime(tmp_path / "experiment_state-2000-01-01_00-00-00.json", (4e9, 4e9))  # touched last, as Tune does
+    assert [row.run_s for row in trial_times(tmp_path)] == [90.0]
+
+
+def test_a_trial_restored_after_an_interruption_is_marked_and_left_out_of_the_summary(tmp_path):
+    restored = trial("d/A_s1", start=100.0, end=400.0, run_s=100.0)
+    metadata = json.loads(restored[1])
+    metadata["last_result"].update(training_iteration=5, iterations_since_restore=4)
+    write_state(tmp_path, trial("d/A_s0", start=110.0, end=210.0, run_s=90.0), [restored[0], json.dumps(metadata)])
+    report = overhead_report(tmp_path)
+    assert [row["restored"] for row in report["trials"]] == [False, True]
+    assert report["summary"]["trials"] == 1 and report["summary"]["overhead_max"] == pytest.approx(20 / 110)
