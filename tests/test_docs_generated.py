@@ -64,7 +64,7 @@ def test_a_changed_record_makes_the_scores_page_stale(tmp_path):
 def test_the_check_command_fails_on_a_stale_page(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    for page in ("scores.md", "benchmarks.md", "world_model.md", "envs.md"):
+    for page in ("scores.md", "benchmarks.md", "world_model.md", "envs.md", "sweeps.md"):
         shutil.copy(ROOT / "docs" / page, docs)
     shutil.copy(ROOT / "README.md", tmp_path)
     script = ROOT / "benchmarks" / "render_docs.py"
