@@ -68,6 +68,18 @@ def test_state_normalization_is_the_presets_unless_chosen_and_only_a_dwm_setting
         wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --state-normalization cdf".split())
 
 
+def test_prediction_is_the_presets_unless_chosen_and_only_a_dwm_setting(tmp_path):
+    from dwm_gym.world_model import load_world_model, preset
+
+    assert main("dataset make hopper-random --steps 300 --num-envs 2".split()) == 0
+    assert wm_train(tmp_path / "default", *"--steps 2 --eval-every 2".split()) == 0
+    assert load_world_model(tmp_path / "default" / "model.safetensors").config.prediction == preset("small").prediction
+    assert wm_train(tmp_path / "v", *"--steps 2 --eval-every 2 --prediction v".split()) == 0
+    assert load_world_model(tmp_path / "v" / "model.safetensors").config.prediction == "v"
+    with pytest.raises(SystemExit, match="prediction: not a setting of the onestep model.*drop --prediction"):
+        wm_train(tmp_path / "onestep", *"--kind onestep --steps 2 --prediction x0".split())
+
+
 def test_world_model_eval_writes_table_json_and_plot(tmp_path, capsys):
     assert main("dataset make hopper-random --steps 3000 --num-envs 4".split()) == 0
     for kind in ("dwm", "onestep"):

@@ -69,11 +69,14 @@ def _world_model_train(args: argparse.Namespace) -> int:
     from dwm_gym.world_model.registry import world_model_kind
     from dwm_gym.world_model.training import TrainingRun, train_world_model
 
-    chosen = {} if args.state_normalization is None else {"state_normalization": args.state_normalization}
+    chosen = {
+        name: getattr(args, name) for name in ("state_normalization", "prediction") if getattr(args, name) is not None
+    }
     try:
         config = world_model_kind(args.kind).preset(args.preset, **chosen)
-    except ValueError as exc:
-        raise SystemExit(f"--state-normalization is {exc}: drop it") from exc
+    except (TypeError, ValueError) as exc:
+        options = " and ".join("--" + name.replace("_", "-") for name in chosen)
+        raise SystemExit(f"{exc}: drop {options} for --kind {args.kind}") from exc
     run = dataclass_from_args(TrainingRun, args, steps=config.train_steps if args.steps is None else args.steps)
     dataset = OfflineDataset.from_minari(args.dataset)  # after the settings are checked: a bad one fails at once
     writers: list = []  # made at the first metrics, once the run folder has been checked
@@ -152,6 +155,7 @@ def _tensorboard_writer(log_dir: str):
 def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     """Adds the ``world-model`` command group to ``commands``."""
     from dwm_gym.world_model.dwm.config import StateNormalization
+    from dwm_gym.world_model.dwm.diffusion import Prediction
     from dwm_gym.world_model.registry import kind_names, preset_names
     from dwm_gym.world_model.training import TrainingRun
 
@@ -175,6 +179,12 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
         default=None,
         choices=get_args(StateNormalization),
         help="DWM only: states diffused in CDF space (the paper's) or standardized (default: the preset's)",
+    )
+    wm_train.add_argument(
+        "--prediction",
+        default=None,
+        choices=get_args(Prediction),
+        help="DWM only: the denoiser predicts the noise (the paper's), x0 or v (default: the preset's)",
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")
     wm_train.add_argument("--resume", action="store_true", help="continue the run in --out")

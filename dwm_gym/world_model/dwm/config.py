@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal, get_args
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
 from dwm_gym.data.normalizers import CDFNormalizer
 from dwm_gym.utils.validation import choice, finite, non_negative
+from dwm_gym.world_model.dwm.diffusion import PREDICTIONS, Prediction
 
 Precision = Literal["auto", "bf16", "fp32"]
 
@@ -77,6 +78,10 @@ class DWMConfig:
         state_normalization: How states are normalized for diffusion: ``"cdf"`` (the paper's, after
             Diffuser: every dimension uniform on [-1, 1]) or ``"gaussian"`` (per-dimension mean and
             std: one error scale everywhere; docs/world_model.md, "State normalization").
+        prediction: What the denoiser outputs: ``"epsilon"`` (the paper's: the noise), ``"x0"`` (the
+            clean sequence) or ``"v"`` (√ᾱ ε - √(1-ᾱ) x0). With ε, an error of the network reaches
+            the sampled sequence multiplied by up to √(1-ᾱ)/√ᾱ ≈ 100 at the noisiest level
+            (docs/world_model.md, "Prediction target").
     """
 
     kind: ClassVar[str] = "dwm"
@@ -94,9 +99,11 @@ class DWMConfig:
     ema_decay: float = 0.995
     ema_every: int = 10
     state_normalization: StateNormalization = "cdf"
+    prediction: Prediction = "epsilon"
 
     def __post_init__(self) -> None:
         choice("state_normalization", self.state_normalization, STATE_NORMALIZERS)
+        choice("prediction", self.prediction, PREDICTIONS)
 
     def new_state_normalizer(self) -> CDFNormalizer | GaussianNormalizer:
         """An unfitted normalizer of the kind ``state_normalization`` names (fit it on the training states)."""

@@ -1,13 +1,20 @@
-"""Gaussian diffusion pieces: the cosine schedule, forward noising, respaced DDPM posterior.
+"""Gaussian diffusion pieces: the cosine schedule, forward noising, respaced DDPM posterior, prediction targets.
 
 Follows Decision Diffuser's ``GaussianDiffusion`` (cosine schedule with s = 0.008, betas clipped at
-0.999, ε-prediction, clipped x̂0) and IDDPM respacing (docs/paper.md#sampling): sampling runs the DDPM
+0.999, clipped x̂0) and IDDPM respacing (docs/paper.md#sampling): sampling runs the DDPM
 posterior only at N of the K training steps, with β̃_i = 1 - ᾱ_{τ_i} / ᾱ_{τ_{i-1}}.
+
+The network predicts one of three equivalent targets (``Prediction``): the noise ε (the paper's and
+DD's), the clean sequence x0 (Diffuser's locomotion setting), or the velocity v = √ᾱ ε - √(1-ᾱ) x0
+(Salimans & Ho, 2022). They differ in how an error of the network reaches x̂0: through ε it is
+multiplied by √(1-ᾱ)/√ᾱ, about 100 at the noisiest of K = 5 cosine levels; through x0 by 1; through
+v by √(1-ᾱ) ≤ 1.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import torch
@@ -33,11 +40,17 @@ def respaced_timesteps(num_train_steps: int, num_sample_steps: int) -> list[int]
     return [round(i * stride) for i in range(num_sample_steps)]
 
 
+Prediction = Literal["epsilon", "x0", "v"]
+PREDICTIONS: tuple[Prediction, ...] = ("epsilon", "x0", "v")
+
+
 @dataclass
 class PosteriorTable:
     """Per sampling step i (ascending), the coefficients of q(x_{i-1} | x_i, x̂0) in the respaced chain."""
 
     timesteps: torch.Tensor  # original training step index fed to the network
+    sqrt_ab: torch.Tensor
+    sqrt_one_minus_ab: torch.Tensor
     sqrt_recip_ab: torch.Tensor
     sqrt_recipm1_ab: torch.Tensor
     coef_x0: torch.Tensor
@@ -54,12 +67,22 @@ class PosteriorTable:
         as_t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
         return cls(
             timesteps=torch.tensor(timesteps, dtype=torch.long),
+            sqrt_ab=as_t(np.sqrt(ab)),
+            sqrt_one_minus_ab=as_t(np.sqrt(1.0 - ab)),
             sqrt_recip_ab=as_t(np.sqrt(1.0 / ab)),
             sqrt_recipm1_ab=as_t(np.sqrt(1.0 / ab - 1.0)),
             coef_x0=as_t(betas * np.sqrt(ab_prev) / (1.0 - ab)),
             coef_xt=as_t((1.0 - ab_prev) * np.sqrt(1.0 - betas) / (1.0 - ab)),
             std=as_t(np.sqrt(np.maximum(variance, 1e-20))),
         )
+
+    def x0_hat(self, prediction: Prediction, i: int, x: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """x̂0 at sampling step ``i`` from the network's ``output`` at ``x`` (see :func:`x0_and_noise`)."""
+        if prediction == "epsilon":
+            return self.sqrt_recip_ab[i] * x - self.sqrt_recipm1_ab[i] * output
+        if prediction == "x0":
+            return output
+        return self.sqrt_ab[i] * x - self.sqrt_one_minus_ab[i] * output
 
     def to(self, device: torch.device) -> PosteriorTable:
         """A copy with every tensor on ``device``."""
@@ -70,3 +93,32 @@ def q_sample(x0: torch.Tensor, k: torch.Tensor, noise: torch.Tensor, alphas_cump
     """x_k = √ᾱ_k x0 + √(1-ᾱ_k) ε."""
     ab = alphas_cumprod[k].view(-1, *([1] * (x0.dim() - 1)))
     return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+
+
+def _broadcast(alpha_bar: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return alpha_bar.reshape(-1, *([1] * (like.dim() - 1))) if alpha_bar.dim() else alpha_bar
+
+
+def prediction_target(
+    prediction: Prediction, x0: torch.Tensor, noise: torch.Tensor, alpha_bar: torch.Tensor
+) -> torch.Tensor:
+    """What the network is trained to output for x_k = √ᾱ x0 + √(1-ᾱ) ε (``alpha_bar``: ᾱ_k, per row or scalar)."""
+    if prediction == "epsilon":
+        return noise
+    if prediction == "x0":
+        return x0
+    ab = _broadcast(alpha_bar, x0)
+    return ab.sqrt() * noise - (1 - ab).sqrt() * x0
+
+
+def x0_and_noise(
+    prediction: Prediction, output: torch.Tensor, xk: torch.Tensor, alpha_bar: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x̂0, ε̂) implied by the network's ``output`` at x_k (``alpha_bar``: ᾱ_k, per row or scalar)."""
+    ab = _broadcast(alpha_bar, xk)
+    sqrt_ab, sqrt_1m = ab.sqrt(), (1 - ab).sqrt()
+    if prediction == "epsilon":
+        return (xk - sqrt_1m * output) / sqrt_ab, output
+    if prediction == "x0":
+        return output, (xk - sqrt_ab * output) / sqrt_1m
+    return sqrt_ab * xk - sqrt_1m * output, sqrt_1m * xk + sqrt_ab * output

@@ -23,7 +23,13 @@ from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
 from dwm_gym.world_model.dwm.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
-from dwm_gym.world_model.dwm.diffusion import PosteriorTable, cosine_alphas_cumprod, q_sample, respaced_timesteps
+from dwm_gym.world_model.dwm.diffusion import (
+    PosteriorTable,
+    cosine_alphas_cumprod,
+    prediction_target,
+    q_sample,
+    respaced_timesteps,
+)
 from dwm_gym.world_model.dwm.unet import TemporalUnet
 from dwm_gym.world_model.rtg import rtg_statistics
 from dwm_gym.world_model.training_setup import TrainingSetup, dataset_start_states
@@ -51,7 +57,7 @@ class WindowBatches:
 
 
 class DiffusionWorldModel(WorldModel):
-    """The DWM: a temporal U-Net ε-predictor plus its normalizers and sampler.
+    """The DWM: a temporal U-Net denoiser (ε-, x0- or v-prediction) plus its normalizers and sampler.
 
     Args:
         config: Model settings (see :mod:`dwm_gym.world_model.dwm.config`).
@@ -184,7 +190,7 @@ class DiffusionWorldModel(WorldModel):
         rtg: torch.Tensor,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """ε-prediction MSE with RTG dropout (p = ``condition_dropout``) over the generated slots only.
+        """MSE of ``config.prediction``'s target with RTG dropout (p = ``condition_dropout``), generated slots only.
 
         The slots that :meth:`_impose` overwrites (s_t and a_t in row 0, the zero action slots of
         rows 1..T-1) carry no trace of the noise in x_k, so their ε is unpredictable: they are left
@@ -200,9 +206,10 @@ class DiffusionWorldModel(WorldModel):
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
         xk = self._impose(q_sample(x0, k, noise, self.alphas_cumprod), x0[:, 0, : self.obs_dim + self.action_dim])
         keep = (torch.rand(batch, 1, device=x0.device, generator=generator) >= self.config.condition_dropout).float()
-        eps = self.net(xk, k, rtg.view(-1, 1).float(), actions.float(), keep)
+        output = self.net(xk, k, rtg.view(-1, 1).float(), actions.float(), keep)
+        target = prediction_target(self.config.prediction, x0, noise, self.alphas_cumprod[k])
         weight = self.generated_slots
-        return ((eps - noise) ** 2 * weight).sum() / (weight.sum() * batch)
+        return ((output - target) ** 2 * weight).sum() / (weight.sum() * batch)
 
     # ------------------------------------------------------------------ sampling
     def _impose(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
@@ -211,7 +218,7 @@ class DiffusionWorldModel(WorldModel):
         x[:, 0, : self.obs_dim + self.action_dim] = condition
         return x
 
-    def _guided_eps(
+    def _guided_output(
         self, x: torch.Tensor, k: torch.Tensor, rtg: torch.Tensor, actions: torch.Tensor, sampler: SamplerConfig
     ) -> torch.Tensor:
         batch = x.shape[0]
@@ -219,9 +226,9 @@ class DiffusionWorldModel(WorldModel):
         net = self.net if self._compiled_net is None else self._compiled_net
         bf16 = sampler.precision == "bf16" or (sampler.precision == "auto" and x.device.type == "cuda")
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
-            eps = net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
-        eps = eps.float()
-        cond, uncond = eps[:batch], eps[batch:]
+            out = net(torch.cat([x, x]), torch.cat([k, k]), torch.cat([rtg, rtg]), torch.cat([actions, actions]), keep)
+        out = out.float()
+        cond, uncond = out[:batch], out[batch:]
         return uncond + sampler.guidance_weight * (cond - uncond)
 
     def compile_sampler(self, mode: str | None = None) -> DiffusionWorldModel:
@@ -300,8 +307,8 @@ class DiffusionWorldModel(WorldModel):
         x = self._impose(x, condition)
         for i in reversed(range(len(table.timesteps))):
             k = table.timesteps[i].expand(batch)
-            eps = self._guided_eps(x, k, rtg_t, act_t, settings)
-            x0 = table.sqrt_recip_ab[i] * x - table.sqrt_recipm1_ab[i] * eps
+            output = self._guided_output(x, k, rtg_t, act_t, settings)
+            x0 = table.x0_hat(self.config.prediction, i, x, output)
             if settings.clip_denoised:
                 x0 = x0.clamp(self.x0_low, self.x0_high)
             x = table.coef_x0[i] * x0 + table.coef_xt[i] * x
