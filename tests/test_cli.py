@@ -190,7 +190,8 @@ def documented_commands() -> list[str]:
         fenced = re.findall(r"^```(?:bash|sh|shell|console)\n(.*?)^```", page.read_text(), re.S | re.M)
         for line in "\n".join(fenced).replace("\\\n", " ").splitlines():
             commands += [part.strip() for part in line.split("&&")]
-    commands += [part.strip() for part in train_command("walker2d", "medium-replay", "onestep").split("&&")]
+    for task, kind in (("walker2d", "onestep"), ("walker2d", "dwm"), ("hopper", "dwm")):
+        commands += [part.strip() for part in train_command(task, "medium-replay", kind).split("&&")]
     return [c for c in commands if c.startswith("dwm-gym ")]
 
 

@@ -20,6 +20,15 @@ from dwm_gym.world_model.registry import kind_names
 
 BUNDLED = Path(__file__).parent / "assets"
 
+# The DWM settings the bundled models of a task were trained with beyond the `small` preset, as `world-model train`
+# options: on walker2d and halfcheetah an eps-predicting denoiser drops the velocity channels it cannot predict, and
+# the sampler multiplies that error ~100-fold (docs/world_model.md, "Prediction target"); hopper's predict eps.
+DWM_TRAIN_OPTIONS: dict[str, dict[str, str]] = {
+    "hopper": {},
+    "walker2d": {"prediction": "x0"},
+    "halfcheetah": {"prediction": "x0"},
+}
+
 
 class CheckpointNotFoundError(FileNotFoundError):
     """No checkpoint for a task/quality/kind; the message says how to make one."""
@@ -55,10 +64,12 @@ def train_command(task: str, quality: str, kind: str = "dwm") -> str:
     """The shell commands that make the checkpoint :func:`resolve_checkpoint` looks for."""
     run_dir = f"runs/{task}_{quality.replace('-', '_')}_{kind}"
     target = user_checkpoint_dir() / checkpoint_filename(task, quality, kind)
+    settings = DWM_TRAIN_OPTIONS[task] if kind == "dwm" else {}
+    options = "".join(f"--{name.replace('_', '-')} {value} " for name, value in settings.items())
     return (
         f"dwm-gym dataset make {task}-{quality} && "
         f"dwm-gym world-model train --dataset {dataset_id(task, quality)} --kind {kind} --preset small "
-        f"--out {run_dir} && "
+        f"{options}--out {run_dir} && "
         f"mkdir -p {target.parent} && cp {run_dir}/model.safetensors {target}"
     )
 
