@@ -26,3 +26,13 @@ def test_v5_expert_reference_is_the_shipped_experts_measured_return(task):
     _, expert = reference_scores(task, "v5")
     assert expert == pytest.approx(load_behavior_policy(task, "expert").info.mean_return, abs=1e-3)
     assert normalized_score(task, expert, refs="v5") == pytest.approx(1.0)
+
+
+def test_score_tables_name_a_budget_short_of_the_standard_as_early_training():
+    from dwm_gym.benchmarking.scores_page import STANDARD_UPDATES, budget_label
+
+    assert budget_label([50_000, 10_000]) == (
+        " (early training: 5 % of the 1,000,000 updates behind published TD3+BC and IQL scores)"
+    )
+    assert "12.5 %" in budget_label([125_000])
+    assert budget_label([STANDARD_UPDATES]) == budget_label([2 * STANDARD_UPDATES]) == ""

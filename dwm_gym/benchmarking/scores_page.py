@@ -57,6 +57,18 @@ def _header(*names: str) -> list[str]:
     return [_row(*names), _row(*("---" for _ in names))]
 
 
+STANDARD_UPDATES = 1_000_000  # the budget of published TD3+BC and IQL scores (the paper's model-based agents: 5e5)
+
+
+def budget_label(updates: Iterable[int]) -> str:
+    """" (early training: ...)" when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
+    most = max(updates, default=0)
+    if most >= STANDARD_UPDATES:
+        return ""
+    share = f"{100 * most / STANDARD_UPDATES:.3g} %"
+    return f" (early training: {share} of the {STANDARD_UPDATES:,} updates behind published TD3+BC and IQL scores)"
+
+
 def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
     """The budget, seeds and machines of the runs behind a table, and where their records are."""
     records = list(records)
@@ -73,7 +85,8 @@ def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
         }
     )
     return (
-        f"Budget: {values(lambda r: r.updates)} updates per run, an evaluation every {values(lambda r: r.eval_every)} "
+        f"Budget: {values(lambda r: r.updates)} updates per run{budget_label(r.updates for r in records if r.updates)}, "
+        f"an evaluation every {values(lambda r: r.eval_every)} "
         f"updates on {values(lambda r: r.eval_episodes)} episodes of the real env. Seeds 0–4 per cell "
         f"({len(records)} runs). Machine: {'; '.join(machines)}. Records: " + ", ".join(f"`{f}`" for f in files) + "."
     )
