@@ -1,11 +1,15 @@
 """The DWM's prediction targets (ε, x0, v): conversions, loss, sampler, checkpoints."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from dwm_gym.data.normalizers import MinMaxNormalizer
+from dwm_gym.evaluation.run_records import read_records
 from dwm_gym.world_model import DiffusionWorldModel, preset
+from dwm_gym.world_model.bundled import resolve_checkpoint
 from dwm_gym.world_model.checkpoint import save_world_model
 from dwm_gym.world_model.dwm.diffusion import (
     PREDICTIONS,
@@ -124,3 +128,16 @@ def test_prediction_survives_a_checkpoint(tmp_path):
     a = model.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
     b = loaded.rollout(obs, act, rtg=0.6, generator=torch.Generator().manual_seed(1))
     torch.testing.assert_close(a.states, b.states)
+
+
+def test_a_model_at_the_papers_prediction_keeps_the_digest_older_versions_gave_it():
+    """The setting is stored and hashed only when it is not ε, so committed records and caches still match."""
+    from dwm_gym.value_expansion.cache import model_digest
+
+    eps, x0 = tiny("epsilon"), tiny("x0")
+    assert "prediction" not in eps.config_dict() and x0.config_dict()["prediction"] == "x0"
+    assert model_digest(eps) != model_digest(x0)  # same weights and normalizers (same seed), another target
+    bundled = load_world_model(resolve_checkpoint("hopper", "medium", "dwm"))
+    records = read_records(Path(__file__).parents[2] / "benchmarks/results/records/hopper-medium.jsonl")
+    recorded = {r.world_model_digest for r in records if r.name.startswith("DWM-") and "_" not in r.name[4:-3]}
+    assert recorded == {model_digest(bundled)}

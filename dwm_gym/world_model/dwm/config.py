@@ -7,6 +7,7 @@ fix the network and its training. See docs/paper.md for the paper's values.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar, Literal, get_args
 
@@ -108,6 +109,17 @@ class DWMConfig:
     def new_state_normalizer(self) -> CDFNormalizer | GaussianNormalizer:
         """An unfitted normalizer of the kind ``state_normalization`` names (fit it on the training states)."""
         return STATE_NORMALIZERS[self.state_normalization]()
+
+
+# settings added after checkpoints were shipped, with the value every older checkpoint implies; stored (and hashed
+# into a model's digest) only when they differ from it, so older models keep their files' meaning and their digests
+IMPLIED_BY_OLDER_CHECKPOINTS: dict[str, Any] = {"prediction": "epsilon"}
+
+
+def stored_config(config: DWMConfig) -> dict[str, Any]:
+    """``config`` as JSON-able values, without the settings at the value older checkpoints imply."""
+    values = dataclasses.asdict(config)
+    return {k: v for k, v in values.items() if IMPLIED_BY_OLDER_CHECKPOINTS.get(k, object()) != v}
 
 
 # keys of checkpoints written before the sampler settings had their own dataclass

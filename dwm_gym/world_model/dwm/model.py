@@ -9,7 +9,6 @@ rewards min-max-normalized to [-1, 1]; actions are used as they are (the envs' b
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -22,7 +21,13 @@ from dwm_gym.data.normalizers import CDFNormalizer, MinMaxNormalizer
 from dwm_gym.data.offline_dataset import OfflineDataset
 from dwm_gym.data.windows import DWMWindows
 from dwm_gym.world_model.base import ActionSource, Segment, WorldModel
-from dwm_gym.world_model.dwm.config import STATE_NORMALIZERS, DWMConfig, SamplerConfig, split_stored_config
+from dwm_gym.world_model.dwm.config import (
+    STATE_NORMALIZERS,
+    DWMConfig,
+    SamplerConfig,
+    split_stored_config,
+    stored_config,
+)
 from dwm_gym.world_model.dwm.diffusion import (
     PosteriorTable,
     cosine_alphas_cumprod,
@@ -132,8 +137,8 @@ class DiffusionWorldModel(WorldModel):
         return self.config.segment_length
 
     def config_dict(self) -> dict[str, Any]:
-        """The model settings (:class:`DWMConfig`) as JSON-able values."""
-        return dataclasses.asdict(self.config)
+        """The model settings (:class:`DWMConfig`) as JSON-able values (those at older checkpoints' value left out)."""
+        return stored_config(self.config)
 
     @classmethod
     def from_config(
