@@ -61,7 +61,7 @@ STANDARD_UPDATES = 1_000_000  # the budget of published TD3+BC and IQL scores (t
 
 
 def budget_label(updates: Iterable[int]) -> str:
-    """" (early training: ...)" when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
+    """ " (early training: ...)" when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
     most = max(updates, default=0)
     if most >= STANDARD_UPDATES:
         return ""
@@ -84,8 +84,9 @@ def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
             for m in (r.machine or {} for r in records)
         }
     )
+    early = budget_label(r.updates for r in records if r.updates)
     return (
-        f"Budget: {values(lambda r: r.updates)} updates per run{budget_label(r.updates for r in records if r.updates)}, "
+        f"Budget: {values(lambda r: r.updates)} updates per run{early}, "
         f"an evaluation every {values(lambda r: r.eval_every)} "
         f"updates on {values(lambda r: r.eval_episodes)} episodes of the real env. Seeds 0–4 per cell "
         f"({len(records)} runs). Machine: {'; '.join(machines)}. Records: " + ", ".join(f"`{f}`" for f in files) + "."
