@@ -4,7 +4,8 @@ For held-out windows of each checkpoint's own dataset (``world-model eval``'s ch
 sequence x0, noises it to every diffusion level k with one draw of ε, and asks the denoiser (conditioned on the
 window's RTG and a_t) for ε̂. Reports:
 
-* the ε-prediction MSE per level k over the generated slots (the training loss, split by level);
+* the ε-prediction MSE per level k over the generated slots (an ε-model's training loss, split by level), and the
+  MSE of the x̂0 it implies. For a model trained to predict x0 or v, ε̂ and x̂0 are derived from its output;
 * at the noisiest level (ᾱ ≈ 1e-4, where x_k is ε up to 1 % of x0, so ε̂ ≈ x_k is nearly exact), the correlation
   of ε̂ with ε and the standard deviation of ε̂, per state dimension, over the imagined rows. A denoiser that
   passes a channel through has correlation ≈ 1 and std ≈ 1 there; one that ignores it shrinks toward 0;
@@ -31,7 +32,7 @@ from dwm_gym.evaluation.error_report import held_out_part
 from dwm_gym.evaluation.model_error import evaluation_windows, state_scale
 from dwm_gym.world_model import DiffusionWorldModel, load_world_model
 from dwm_gym.world_model.bundled import resolve_checkpoint
-from dwm_gym.world_model.dwm.diffusion import q_sample
+from dwm_gym.world_model.dwm.diffusion import q_sample, x0_and_noise
 
 VELOCITY_CLIP = 9.99  # |observation| at or above this sits at the env's ±10 velocity clip
 
@@ -47,7 +48,7 @@ def denoiser_channels(model: DiffusionWorldModel, dataset: OfflineDataset, num_w
         return torch.as_tensor(a, dtype=torch.float32, device=device)
 
     generator = torch.Generator(device=device).manual_seed(seed)
-    levels, noisiest = [], {}
+    levels, x0_levels, noisiest = [], [], {}
     slots = model.generated_slots
     with torch.no_grad():
         x0 = model.build_x0(
@@ -58,8 +59,10 @@ def denoiser_channels(model: DiffusionWorldModel, dataset: OfflineDataset, num_w
             noise = torch.randn(x0.shape, device=device, generator=generator)
             xk = model._impose(q_sample(x0, ks, noise, model.alphas_cumprod), x0[:, 0, : obs + model.action_dim])
             keep = torch.ones(len(idx), 1, device=device)
-            eps = model.net(xk, ks, tensor(batch.rtg).view(-1, 1), tensor(batch.actions), keep)
+            output = model.net(xk, ks, tensor(batch.rtg).view(-1, 1), tensor(batch.actions), keep)
+            x0_hat, eps = x0_and_noise(model.config.prediction, output, xk, model.alphas_cumprod[ks])
             levels.append(float(((eps - noise) ** 2 * slots).sum() / (slots.sum() * len(idx))))
+            x0_levels.append(float(((x0_hat - x0) ** 2 * slots).sum() / (slots.sum() * len(idx))))
             if k == model.config.diffusion_steps - 1:
                 predicted = eps[:, 1:, :obs].reshape(-1, obs).cpu().numpy()
                 true = noise[:, 1:, :obs].reshape(-1, obs).cpu().numpy()
@@ -77,10 +80,13 @@ def denoiser_channels(model: DiffusionWorldModel, dataset: OfflineDataset, num_w
         "first_state_error": float((((first - true) / std) ** 2).mean()),
         "repeat_state_error": float((((batch.states - true) / std) ** 2).mean()),
         "eps_mse_by_level": levels,
+        "x0_mse_by_level": x0_levels,
+        "prediction": model.config.prediction,
         "noisiest_level": noisiest,
         "share_at_velocity_clip": (np.abs(states) >= VELOCITY_CLIP).mean(0).tolist(),
         "row_dim": int(model.row_dim),
         "width": int(model.config.dim),
+        "train_steps": model.info.get("train_steps"),
         "windows": int(len(idx)),
     }
 
@@ -104,6 +110,9 @@ def main() -> None:
         result = denoiser_channels(model, dataset, args.windows, args.seed)
         results[name] = {"checkpoint": path, "dataset_id": model.info["dataset_id"], **result}
         print(f"{name}: eps MSE by level {np.round(result['eps_mse_by_level'], 4).tolist()}")
+        print(f"  x0_hat MSE by level {np.round(result['x0_mse_by_level'], 4).tolist()}")
+        first, repeat = result["first_state_error"], result["repeat_state_error"]
+        print(f"  first imagined state, z-MSE {first:.4f} (repeat s_t {repeat:.4f})")
         noisiest = result["noisiest_level"]
         print(f"  noisiest level, corr(eps_hat, eps) by state dim: {np.round(noisiest['corr'], 2).tolist()}")
         print(f"  noisiest level, std(eps_hat) by state dim:       {np.round(noisiest['std'], 2).tolist()}")
