@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from dwm_gym.world_model.bundled import bundled_models, resolve_checkpoint, train_command
+from dwm_gym.world_model.checkpoint import read_header
+
 MODELS = ("DWM", "one-step, true actions", "one-step, policy actions", "noise floor")
 COMPOUNDING_FACTOR = 2.0
 """A model compounds when its error grows, from ŝ_{t+2} to ŝ_{t+7}, more than this many times the floor's growth."""
@@ -214,12 +217,50 @@ def render_denoiser_channels(result: dict) -> str:
     return "\n".join(lines)
 
 
+def render_prediction_target(results: list[dict]) -> str:
+    """The table comparing DWMs trained to predict ε, x0 or v (``studies/denoiser_channels.py``'s runs, in order)."""
+    models = {name: entry for result in results for name, entry in result["models"].items()}
+    lines = [
+        "| model | prediction | iterations | x̂0 MSE, least → most noisy level "
+        "| noisiest level: state dims with corr(ε̂, ε) < 0.95 | ŝ_{t+1} error (repeating s_t) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, entry in models.items():
+        corr = entry["noisiest_level"]["corr"]
+        dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
+        levels = " → ".join(f"{v:.4f}" for v in entry["x0_mse_by_level"])
+        first = f"{entry['first_state_error']:.3f} ({entry['repeat_state_error']:.3f})"
+        steps = f"{entry['train_steps']:,}"
+        lines.append(f"| {name} | {entry['prediction']} | {steps} | {levels} | {dropped} | {first} |")
+    lines += ["", f"Held-out windows per model: {', '.join(str(e['windows']) for e in models.values())}."]
+    return "\n".join(lines)
+
+
+def render_bundled(tasks: Sequence[str]) -> str:
+    """The bundled models of ``tasks``: the command that trains each, its target and the checkpoint kept."""
+    lines = ["| model | command | prediction | selected iteration (held-out loss) |", "|---|---|---|---|"]
+    for task, quality, kind in bundled_models():
+        if task not in tasks:
+            continue
+        header = read_header(resolve_checkpoint(task, quality, kind))
+        train = next(part.strip() for part in train_command(task, quality, kind).split("&&") if " train " in part)
+        prediction = header["config"].get("prediction", "epsilon") if kind == "dwm" else "—"
+        loss = header["selected_held_out_loss"]
+        name = f"{'DWM' if kind == 'dwm' else 'one-step'}, {task}-{quality}"
+        selected = f"{header['selected_step']:,} ({'NLL ' if kind == 'onestep' else ''}{loss:.4g})"
+        lines.append(f"| {name} | `{train}` | {prediction} | {selected} |")
+    return "\n".join(lines)
+
+
 def render_world_model(results: Path, studies: Path) -> dict[str, str]:
     """docs/world_model.md's regions from the committed results (``results``: benchmarks', ``studies``: studies')."""
     errors = json.loads((results / "world_model_errors.json").read_text())
     rtg = json.loads((results / "rtg_default.json").read_text())
     channels = json.loads((studies / "denoiser_channels.json").read_text())
+    prediction = [json.loads((studies / f"prediction_target_{n}.json").read_text()) for n in ("4k", "60k")]
     return {
+        "wm-bundled-walker2d-halfcheetah": render_bundled(("walker2d", "halfcheetah")),
+        "wm-prediction-target": render_prediction_target(prediction),
         "wm-error-tables": render_errors(errors),
         "wm-rtg-default": render_rtg_default(rtg),
         "wm-denoiser-channels": render_denoiser_channels(channels),

@@ -9,6 +9,7 @@ import pytest
 from dwm_gym.data.specs import dataset_id, task_spec
 from dwm_gym.world_model.bundled import (
     BUNDLED,
+    DWM_TRAIN_OPTIONS,
     CheckpointNotFoundError,
     bundled_models,
     checkpoint_filename,
@@ -21,6 +22,7 @@ EXPECTED_BUNDLED = {  # (task, quality, kind) the package ships: add each model 
     *(("hopper", q, k) for q in ("medium", "medium-replay", "medium-expert") for k in ("dwm", "onestep")),
     ("walker2d", "medium", "dwm"),
     ("walker2d", "medium", "onestep"),
+    ("halfcheetah", "medium", "dwm"),
     ("halfcheetah", "medium", "onestep"),
 }
 NO_SELECTION_RECORD = {("hopper", "medium", "onestep")}  # trained before the held-out selection rule existed
@@ -82,6 +84,8 @@ def test_bundled_dwms_follow_the_small_recipe(task, quality, kind):
     assert model.config.state_normalization == small.state_normalization == "gaussian"
     assert (model.config.dim, model.config.dim_mults) == (small.dim, small.dim_mults)
     assert model.info["train_steps"] == small.train_steps and model.segment_length == 8
+    recipe = {"prediction": small.prediction, **DWM_TRAIN_OPTIONS[task]}  # the options train_command prints
+    assert {name: getattr(model.config, name) for name in recipe} == recipe
 
 
 def test_user_cache_wins_over_bundled_and_explicit_path_wins_over_all(tmp_path):
@@ -101,5 +105,5 @@ def test_missing_checkpoint_error_prints_the_training_command():
         resolve_checkpoint("walker2d", "medium-expert", "dwm")
     message = str(err.value)
     assert "dwm-gym dataset make walker2d-medium-expert" in message
-    assert "--dataset dwm_gym/walker2d/medium-expert-v0 --kind dwm" in message
+    assert "--dataset dwm_gym/walker2d/medium-expert-v0 --kind dwm --preset small --prediction x0 --out" in message
     assert str(user_checkpoint_dir() / "walker2d_medium_expert_dwm.safetensors") in message
