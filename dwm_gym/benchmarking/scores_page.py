@@ -61,7 +61,7 @@ STANDARD_UPDATES = 1_000_000  # the budget of published TD3+BC and IQL scores (t
 
 
 def budget_label(updates: Iterable[int]) -> str:
-    """ " (early training: ...)" when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
+    """The "(early training: ...)" note when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
     most = max(updates, default=0)
     if most >= STANDARD_UPDATES:
         return ""
