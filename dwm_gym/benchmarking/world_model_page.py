@@ -197,6 +197,13 @@ def rtg_reading(entry: Mapping[str, Any]) -> str:
     return said + "."
 
 
+def _dropped_and_first(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """A study entry's state dims with corr(ε̂, ε) < 0.95 at the noisiest level, and its ŝ_{t+1} error cell."""
+    corr = entry["noisiest_level"]["corr"]
+    dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
+    return dropped, f"{entry['first_state_error']:.3f} ({entry['repeat_state_error']:.3f})"
+
+
 def render_denoiser_channels(result: dict) -> str:
     """The table of ``studies/denoiser_channels.py``: ε-prediction error by level, and the channels dropped."""
     lines = [
@@ -206,11 +213,9 @@ def render_denoiser_channels(result: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, entry in result["models"].items():
-        corr = entry["noisiest_level"]["corr"]
-        dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
+        dropped, first = _dropped_and_first(entry)
         levels = " → ".join(f"{v:.4f}" for v in entry["eps_mse_by_level"])
         spread = entry["noisiest_level"]["std"]
-        first = f"{entry['first_state_error']:.3f} ({entry['repeat_state_error']:.3f})"
         cells = f"{levels} | {dropped} | {min(spread):.2f}–{max(spread):.2f} | {first}"
         lines.append(f"| {name} | {entry['row_dim']}, {entry['width']} | {cells} |")
     lines += ["", f"Windows per model: {', '.join(str(e['windows']) for e in result['models'].values())}."]
@@ -226,10 +231,8 @@ def render_prediction_target(results: list[dict]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, entry in models.items():
-        corr = entry["noisiest_level"]["corr"]
-        dropped = ", ".join(f"{d} ({c:.2f})" for d, c in enumerate(corr) if c < 0.95) or "none"
+        dropped, first = _dropped_and_first(entry)
         levels = " → ".join(f"{v:.4f}" for v in entry["x0_mse_by_level"])
-        first = f"{entry['first_state_error']:.3f} ({entry['repeat_state_error']:.3f})"
         steps = f"{entry['train_steps']:,}"
         lines.append(f"| {name} | {entry['prediction']} | {steps} | {levels} | {dropped} | {first} |")
     lines += ["", f"Held-out windows per model: {', '.join(str(e['windows']) for e in models.values())}."]
