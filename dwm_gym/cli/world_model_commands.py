@@ -155,7 +155,7 @@ def _tensorboard_writer(log_dir: str):
 def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     """Adds the ``world-model`` command group to ``commands``."""
     from dwm_gym.world_model.dwm.config import StateNormalization
-    from dwm_gym.world_model.dwm.diffusion import Prediction
+    from dwm_gym.world_model.dwm.diffusion import PREDICTIONS
     from dwm_gym.world_model.registry import kind_names, preset_names
     from dwm_gym.world_model.training import TrainingRun
 
@@ -183,7 +183,7 @@ def add_world_model_parser(commands: argparse._SubParsersAction) -> None:
     wm_train.add_argument(
         "--prediction",
         default=None,
-        choices=get_args(Prediction),
+        choices=PREDICTIONS,
         help="DWM only: the denoiser predicts the noise (the paper's), x0 or v (default: the preset's)",
     )
     wm_train.add_argument("--out", required=True, help="run folder (checkpoints, metrics, TensorBoard)")

@@ -7,8 +7,7 @@ fix the network and its training. See docs/paper.md for the paper's values.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Literal, get_args
 
 from dwm_gym.data.gaussian_normalizer import GaussianNormalizer
@@ -118,7 +117,7 @@ IMPLIED_BY_OLDER_CHECKPOINTS: dict[str, Any] = {"prediction": "epsilon"}
 
 def stored_config(config: DWMConfig) -> dict[str, Any]:
     """``config`` as JSON-able values, without the settings at the value older checkpoints imply."""
-    values = dataclasses.asdict(config)
+    values = asdict(config)
     return {k: v for k, v in values.items() if IMPLIED_BY_OLDER_CHECKPOINTS.get(k, object()) != v}
 
 

@@ -14,7 +14,7 @@ v by √(1-ᾱ) ≤ 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ def respaced_timesteps(num_train_steps: int, num_sample_steps: int) -> list[int]
 
 
 Prediction = Literal["epsilon", "x0", "v"]
-PREDICTIONS: tuple[Prediction, ...] = ("epsilon", "x0", "v")
+PREDICTIONS: tuple[Prediction, ...] = get_args(Prediction)
 
 
 @dataclass
