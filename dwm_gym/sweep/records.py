@@ -62,7 +62,8 @@ def is_record_of(record: RunRecord, trial: Trial) -> bool:
 def finished_records(folder: str | os.PathLike, trials: list[Trial]) -> tuple[dict[str, RunRecord], list[str]]:
     """The records in ``folder/<dataset>.jsonl`` of the finished ``trials`` (by trial name), and the missing names.
 
-    This reads results; it never decides what a sweep trains (Tune's experiment state does).
+    A sweep that starts a new experiment trains only the missing ones; one that restores its Tune experiment
+    follows Tune's state.
     """
     found, missing = {}, []
     files: dict[str, list[RunRecord]] = {}

@@ -12,6 +12,7 @@ Each finished trial gives one run record, written to ``<records>/<dataset>.jsonl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -148,27 +149,48 @@ def run_trials(
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     from ray import tune
 
+    records = Path(options.records) if options.records is not None else experiment / "records"
+    restoring = tune.Tuner.can_restore(str(experiment))
+    recorded = {} if restoring else _recorded(records, trials)
+    pending = [t for t in trials if t.name not in recorded]
+    if not pending:
+        logger.info("every trial has its record in %s: nothing to train", records)
+        return SweepResult(experiment, trials, recorded, [])
     address = options.address or os.environ.get("RAY_ADDRESS")
     started = not ray.is_initialized()
     if started:
         _init_ray(ray, address, options.num_cpus)
     try:
         cpus, gpu = resources.cpus, resources.gpu
-        filled = fill_caches(trials, cpus, gpu)
+        filled = fill_caches(pending, cpus, gpu)
         if filled:
             logger.info("imagination caches ready: %s", filled)
         trainable = tune.with_resources(_trainable(), {"cpu": cpus, "gpu": gpu})
-        if tune.Tuner.can_restore(str(experiment)):
+        if restoring:
             logger.info("resuming the sweep in %s", experiment)
             tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=True)
         else:
-            tuner = _new_tuner(tune, trainable, trials, storage, name, math.ceil(cpus), options)
+            if recorded:
+                logger.info("%d of %d trials have their record in %s: kept", len(recorded), len(trials), records)
+            tuner = _new_tuner(tune, trainable, pending, storage, name, math.ceil(cpus), options, records)
         grid = tuner.fit()
     finally:
         if started:
             ray.shutdown()
-    records = Path(options.records) if options.records is not None else experiment / "records"
-    return _collect(grid, trials, experiment, records)
+    result = _collect(grid, trials, experiment, records)
+    return dataclasses.replace(result, records={**recorded, **result.records})
+
+
+def _recorded(records: Path, trials: list[Trial]) -> dict[str, dict[str, Any]]:
+    """The records already in the folder of ``trials`` (by trial name): a new experiment does not train them.
+
+    The records folder is what a sweep leaves behind to commit; a machine that has the records but not Tune's
+    experiment state (another node, a fresh clone) goes on with the trials that have none.
+    """
+    from dwm_gym.sweep.records import finished_records
+
+    found, _ = finished_records(records, trials)
+    return {name: record.to_dict() for name, record in found.items()}
 
 
 def _trainable() -> Any:
@@ -209,6 +231,7 @@ def _new_tuner(
     name: str,
     threads: int,
     options: SweepOptions,
+    records: Path,
 ) -> Any:
     params = {
         "trial": tune.grid_search([t.to_dict() for t in trials]),
@@ -228,8 +251,28 @@ def _new_tuner(
             storage_path=str(storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=options.verbose,
+            callbacks=[_record_each_finished_trial(tune, {t.name: t.dataset for t in trials}, records)],
         ),
     )
+
+
+def _record_each_finished_trial(tune: Any, datasets: dict[str, str], records: Path) -> Any:
+    """A Tune callback writing a trial's record the moment it finishes, not only when the whole sweep ends.
+
+    A long sweep that stops (a session's end, a lost head node) thus leaves its finished trials' records on disk,
+    ready to commit; :func:`_collect` writes them again at the end (same trial: the record is replaced).
+    """
+    from dwm_gym.sweep.records import write_records
+    from dwm_gym.sweep.trial import finished_record
+
+    class RecordEachFinishedTrial(tune.Callback):
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            name = trial.config["trial"]["name"]
+            record = finished_record(trial.checkpoint)
+            if record is not None:
+                write_records(records, [(datasets[name], record)])
+
+    return RecordEachFinishedTrial()
 
 
 def _collect(grid: Any, trials: list[Trial], experiment: Path, records_dir: Path) -> SweepResult:

@@ -94,6 +94,18 @@ def test_tiny_sweep_trains_every_trial_shares_one_cache_and_reuses_finished_tria
         k: {f: v for f, v in r.items() if f not in PROVENANCE} for k, r in result.records.items()
     }
 
+    # another machine with the records but not the experiment: only the trial without a record is trained
+    kept = [line for line in records_file.read_text().splitlines() if '"TD3BC_s1"' not in line]
+    records_file.write_text("\n".join(kept) + "\n")
+    elsewhere = run_sweep(spec, SweepOptions(storage=tmp_path / "elsewhere", records=records_file.parent, verbose=0))
+    trained = sorted(p.parent.name for p in elsewhere.experiment.glob("runs/*/*/agent.json"))
+    assert trained == ["TD3BC_s1"]
+    assert set(records(records_file)) == {"TD3BC_s0", "TD3BC_s1", "DWM-TD3BC_s0", "DWM-TD3BC_s1"}
+    assert records(records_file)["TD3BC_s1"] == {
+        k: v for k, v in result.records["hopper-medium/TD3BC_s1"].items() if k not in PROVENANCE
+    }  # the same trial trained again gives the same record
+    assert sorted(elsewhere.records) == sorted(result.records)
+
 
 def sweep_command(spec: Path, storage: Path) -> list[str]:
     return [
@@ -139,7 +151,8 @@ def test_killed_driver_resumes_finished_trials_kept_and_results_equal_an_uninter
     [done] = [p.parent.parent.name.split("__")[1] for p in finished]
     done_summary = experiment / "runs" / "hopper-medium" / done / "agent.json"
     stamp = done_summary.stat().st_mtime_ns
-    assert not (experiment / "records").exists()
+    # the finished trial's record is on disk already, the unfinished one's is not
+    assert set(records(experiment / "records" / "hopper-medium.jsonl")) == {done}
 
     subprocess.run(sweep_command(spec, killed), env=environment(), check=True, timeout=600)
     assert done_summary.stat().st_mtime_ns == stamp  # the finished trial was not trained again
