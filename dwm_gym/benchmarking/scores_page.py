@@ -1,4 +1,6 @@
-"""The generated tables of ``docs/scores.md``: per environment, the defaults, the paper's protocol, its grid, curves.
+"""The generated tables of ``docs/scores.md``: per environment and for the nine datasets together.
+
+Each environment has its defaults and curves; hopper also has the paper's protocol and its grid.
 
 :func:`render_scores` reads the run records (``<results>/records/<dataset>.jsonl``) and the paper's reference rows
 (``<results>/paper_scores.json``) and returns each generated region's markdown
@@ -29,7 +31,12 @@ from dwm_gym.benchmarking.score_tables import (
 from dwm_gym.evaluation.run_records import RunRecord, read_records
 
 #: The environments the page covers and their datasets, in table order.
-ENVIRONMENTS = {"hopper": ("hopper-medium", "hopper-medium-replay", "hopper-medium-expert")}
+ENVIRONMENTS = {
+    task: tuple(f"{task}-{quality}" for quality in ("medium", "medium-replay", "medium-expert"))
+    for task in ("hopper", "walker2d", "halfcheetah")
+}
+#: The environments whose page section also has the paper's protocol (selection on test returns) and its grid.
+PROTOCOL_ENVIRONMENTS = ("hopper",)
 
 
 def _cell(cell: Cell | None) -> str:
@@ -72,6 +79,8 @@ def budget_label(updates: Iterable[int]) -> str:
 def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
     """The budget, seeds and machines of the runs behind a table, and where their records are."""
     records = list(records)
+    if not records:
+        return "No runs recorded yet."
 
     def values(key) -> str:
         found = sorted({key(r) for r in records if key(r) is not None})
@@ -145,6 +154,8 @@ def _grid_table(records: list[RunRecord], dataset: str, chosen: Mapping[str, Cel
 
 def _curve_table(tables: dict) -> list[str]:
     steps = sorted({t for table in tables.values() for c in table.values() if c for t, _, _ in c.curve})
+    if not steps:
+        return ["No runs recorded yet."]
     lines = _header("dataset, method", *(f"{t:,}" for t in steps))
     for dataset, table in tables.items():
         for method, cell in table.items():
@@ -152,6 +163,32 @@ def _curve_table(tables: dict) -> list[str]:
                 continue
             at = {t: f"{m:.3f} ± {s:.3f}" for t, m, s in cell.curve}
             lines.append(_row(f"{dataset}, {method}", *(at.get(t, "—") for t in steps)))
+    return lines
+
+
+def _nine_table(tables: dict, paper: dict) -> list[str]:
+    """Every dataset's mean final score (and last 3) per method, beside the paper's row."""
+    lines = _header("dataset", "", *METHODS)
+    for dataset, table in tables.items():
+        ours = (f"{c.final[0]:.3f} ({c.last3[0]:.3f})" if (c := table[m]) else "—" for m in METHODS)
+        lines.append(_row(dataset, "ours: final (last 3)", *ours))
+        lines.append(_row(dataset, "paper", *(_paper(paper.get(dataset, {}).get(m)) for m in METHODS)))
+    return lines
+
+
+def _nine_ratios(tables: dict, paper: dict) -> list[str]:
+    """Each ratio of :data:`RATIOS` over the means of each environment's datasets, and of all of them."""
+    groups = {f"{env} (3)": [d for d in datasets if d in tables] for env, datasets in ENVIRONMENTS.items()}
+    groups[f"all {len(tables)}"] = list(tables)
+    means = {name: mean_table(tables[d] for d in group) for name, group in groups.items()}
+    paper_means = _paper_means(paper, tables)
+    lines = _header("ratio of means, final / last 3", *groups, f"paper, all {len(tables)}")
+    for a, b in RATIOS:
+        cells = []
+        for mean in means.values():
+            ok = mean[a] is not None and mean[b] is not None and 0 not in mean[b]
+            cells.append(f"{mean[a][0] / mean[b][0]:.2f} / {mean[a][1] / mean[b][1]:.2f}" if ok else "—")
+        lines.append(_row(f"{a} / {b}", *cells, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
 
 
@@ -163,15 +200,17 @@ def render_scores(results: str | Path) -> dict[str, str]:
     """
     results = Path(results)
     paper = paper_rows(results / "paper_scores.json")
-    regions = {}
+    regions, every_table, every_record = {}, {}, {}
     for env, datasets in ENVIRONMENTS.items():
         missing = [d for d in datasets if d not in paper]
         if missing:
             raise ValueError(f"{results / 'paper_scores.json'} has no rows for {missing}")
         records = {d: read_records(results / "records" / f"{d}.jsonl") for d in datasets}
-        files = [f"benchmarks/results/records/{d}.jsonl" for d in datasets]
+        files = [f"benchmarks/results/records/{d}.jsonl" for d in datasets if records[d]]
         defaults = {d: defaults_table(records[d]) for d in datasets}
-        protocol = {d: protocol_table(records[d], d) for d in datasets}
+        every_table.update(defaults)
+        every_record.update(records)
+        regions[f"scores-{env}-curves"] = "\n".join(_curve_table(defaults))
         regions[f"scores-{env}-defaults"] = "\n".join(
             [
                 _provenance(_defaults_runs(records), files),
@@ -181,6 +220,9 @@ def render_scores(results: str | Path) -> dict[str, str]:
                 *_ratio_table(defaults, paper),
             ]
         )
+        if env not in PROTOCOL_ENVIRONMENTS:
+            continue
+        protocol = {d: protocol_table(records[d], d) for d in datasets}
         regions[f"scores-{env}-protocol"] = "\n".join(
             [*_score_table(protocol, paper, True), "", *_ratio_table(protocol, paper)]
         )
@@ -189,7 +231,16 @@ def render_scores(results: str | Path) -> dict[str, str]:
             grid_lines += [f"**{d}**, mean final score of seeds {', '.join(map(str, SELECT_SEEDS))}:", ""]
             grid_lines += [*_grid_table(records[d], d, protocol[d]), ""]
         regions[f"scores-{env}-protocol-grid"] = "\n".join(grid_lines)
-        regions[f"scores-{env}-curves"] = "\n".join(_curve_table(defaults))
+    files = [f"benchmarks/results/records/{d}.jsonl" for d, runs in every_record.items() if runs]
+    regions["scores-nine-datasets"] = "\n".join(
+        [
+            _provenance(_defaults_runs(every_record), files),
+            "",
+            *_nine_table(every_table, paper),
+            "",
+            *_nine_ratios(every_table, paper),
+        ]
+    )
     return regions
 
 
