@@ -65,6 +65,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["action_pull.py"], "rows", id="action_pull"),
     pytest.param(["action_response.py"], "rows", id="action_response"),
     pytest.param(["behavior_curves.py"], "tasks", id="behavior_curves"),
+    pytest.param(["data_scores.py"], "datasets", id="data_scores"),
     pytest.param(["dataset_throughput.py"], "ratio", id="dataset_throughput"),
     pytest.param(["error_tails.py"], "z_mean", id="error_tails"),
     pytest.param(["denoiser_channels.py"], "models", id="denoiser_channels"),

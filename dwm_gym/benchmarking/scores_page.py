@@ -9,6 +9,7 @@ Each environment has its defaults and curves; hopper also has the paper's protoc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -192,6 +193,26 @@ def _nine_ratios(tables: dict, paper: dict) -> list[str]:
     return lines
 
 
+def _threshold_table(tables: dict, data_scores: Mapping[str, Mapping]) -> list[str]:
+    """Per dataset and method, the first evaluation at which the seeds' mean score reaches the data's own score."""
+    lines = _header("dataset", "data's score", *METHODS)
+    for dataset, table in tables.items():
+        entry = data_scores.get(dataset)
+        if entry is None or all(c is None for c in table.values()):
+            continue
+        threshold = entry["normalized"]["d4rl"]
+        lines.append(_row(dataset, f"{threshold:.3f}", *(_first_reach(table[m], threshold) for m in METHODS)))
+    return lines
+
+
+def _first_reach(cell: Cell | None, threshold: float) -> str:
+    """The first evaluation whose mean over seeds is at least ``threshold``, or "not by <last evaluation>"."""
+    if cell is None:
+        return "—"
+    reached = [t for t, mean, _ in cell.curve if mean >= threshold]
+    return f"{reached[0]:,}" if reached else f"not by {cell.curve[-1][0]:,}"
+
+
 def render_scores(results: str | Path) -> dict[str, str]:
     """Every generated region of ``docs/scores.md``, from the records and paper rows under ``results``.
 
@@ -241,6 +262,9 @@ def render_scores(results: str | Path) -> dict[str, str]:
             *_nine_ratios(every_table, paper),
         ]
     )
+    data_scores = results / "data_scores.json"
+    scores = json.loads(data_scores.read_text())["datasets"] if data_scores.is_file() else {}
+    regions["scores-updates-to-data-score"] = "\n".join(_threshold_table(every_table, scores))
     return regions
 
 
