@@ -54,12 +54,15 @@ class CriticSummary:
             None for a run without a monitor history. Old runs lack ``mean_abs_target``.
         last: The last window, like ``first``.
         max_q: The largest Q of any window (None without a history).
+        curve: The window that ends at each evaluation (like ``first``), so that the critic can be plotted beside
+            the learning curve; empty in records made before it was kept.
     """
 
     divergence: str | None = None
     first: dict[str, float] | None = None
     last: dict[str, float] | None = None
     max_q: float | None = None
+    curve: tuple[dict[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,9 @@ class RunRecord:
             values["final"] = _evaluation(values["final"])
             values["curve"] = tuple(_evaluation(point) for point in values["curve"])
             values["final_returns"] = tuple(float(r) for r in values.get("final_returns", ()))
-            values["critic"] = CriticSummary(**values.get("critic", {}))
+            critic = dict(values.get("critic", {}))
+            critic["curve"] = tuple(dict(window) for window in critic.get("curve", ()))
+            values["critic"] = CriticSummary(**critic)
         except (TypeError, ValueError) as error:
             raise RunRecordError(f"run record {data.get('name', '?')!r}: {error}") from error
         record = cls(**values)

@@ -161,7 +161,9 @@ def record_from_run_folder(
     by_step = {int(r["timesteps"]): r for r in rows}  # a resumed run may repeat an evaluation: the last one counts
     critic = summary.get("critic", {})
     history = critic.get("history") or []
-    ends = [dict(zip(CRITIC_WINDOW_FIELDS, history[i])) for i in (0, -1)] if history else [None, None]
+    windows = [dict(zip(CRITIC_WINDOW_FIELDS, row)) for row in history]
+    ends = [windows[0], windows[-1]] if windows else [None, None]
+    at_evaluations = {int(w["updates"]): w for w in windows if int(w["updates"]) in by_step}
     name = name or folder.name
     final = summary["final_evaluation"]
     record = RunRecord(
@@ -187,6 +189,7 @@ def record_from_run_folder(
             first=ends[0],
             last=ends[-1],
             max_q=max(row[2] for row in history) if history else None,
+            curve=tuple(at_evaluations[t] for t in sorted(at_evaluations)),
         ),
         commit=commit,
         date=date,

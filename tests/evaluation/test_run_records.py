@@ -67,6 +67,8 @@ def test_a_run_folder_becomes_a_record_with_its_settings_curve_critic_and_proven
     assert record.final.normalized_std == pytest.approx(spread) and record.final_returns == (1000.0, 1200.0)
     assert record.critic.first == {"updates": 1000, "loss": 44.0, "max_q": 61.9, "mean_abs_target": 26.9}
     assert record.critic.last["loss"] == 4.3 and record.critic.max_q == 110.2  # the largest window's, not the last
+    # the windows that end at an evaluation (1000, 2000), not the one after the last evaluation (3000)
+    assert [w["updates"] for w in record.critic.curve] == [1000, 2000] and record.critic.curve[1]["loss"] == 15.2
     assert (record.commit, record.machine) == ("c" * 40, {"cpu": 2})
 
 
