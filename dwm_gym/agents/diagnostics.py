@@ -7,6 +7,8 @@ monitor writes, averaged over the updates since the last dump:
 * ``train/critic_loss``, ``train/q_mean``, ``train/q_max``, ``train/target_mean``, ``train/target_max``;
 * ``train/bootstrap_share``: mean |bootstrap term| / mean |y|, how much of the target is the critic's
   own estimate rather than (imagined or real) reward;
+* with value expansion, ``train/mve_minus_td_target``: the target minus the one-step TD target on the batch's real
+  transitions, every :data:`TARGET_GAP_EVERY` updates (:meth:`CriticMonitor.add_target_gap`);
 * with a model-based buffer, its ``imagined/*`` diagnostics (imagined reward sum next to the data's
   rewards, share of imagined states outside the data's support): see
   :meth:`dwm_gym.value_expansion.MVEReplayBuffer.batch_diagnostics`.
@@ -37,12 +39,23 @@ DIVERGENCE_LOSS_RATIO = 20.0
 
 
 class CriticWindow(NamedTuple):
-    """One finished window of :attr:`CriticMonitor.history` (stored in a run's ``agent.json`` as a list)."""
+    """One finished window of :attr:`CriticMonitor.history` (stored in a run's ``agent.json`` as a list).
+
+    ``mve_minus_td`` is the mean of (value-expansion target − one-step TD target on the real transition) over the
+    window's sampled updates (:meth:`CriticMonitor.add_target_gap`); None for a model-free run, or a window
+    recorded before it was measured.
+    """
 
     updates: int
     loss: float
     max_q: float
     mean_abs_target: float
+    mve_minus_td: float | None = None
+
+
+#: Updates between two measurements of the value-expansion target's gap to the one-step TD target (an extra target
+#: forward pass on the real transitions of the batch: about 1 % of an update's cost at this spacing).
+TARGET_GAP_EVERY = 20
 
 
 @dataclass
@@ -63,6 +76,8 @@ class CriticMonitor:
     _sums: dict[str, float] = field(default_factory=dict)
     _maxima: dict[str, float] = field(default_factory=dict)
     _count: int = 0
+    _gap_sum: float = 0.0
+    _gap_count: int = 0
 
     def set_q_bound(self, max_abs_reward: float, gamma: float) -> None:
         """Sets the return bound max|r| / (1 - γ) from the data's rewards (in the critic's units)."""
@@ -84,28 +99,43 @@ class CriticMonitor:
             self._maxima[key] = max(self._maxima.get(key, -np.inf), value)
         self._count += 1
 
+    def add_target_gap(self, gap: float) -> None:
+        """Adds one sampled update's mean (value-expansion target − one-step TD target on the real transition).
+
+        With value expansion the target's first H rewards and states are imagined, from the data's behaviour; the
+        one-step target bootstraps from the real next state with the current policy. A gap that grows negative
+        as training goes on is the H-step part lagging behind what the learned policy is worth.
+        """
+        self._gap_sum += float(gap)
+        self._gap_count += 1
+
     def record(self, logger, updates: int, buffer_stats: dict[str, float] | None = None) -> None:
         """Writes the window's statistics to an SB3 logger (``None``: to :attr:`history` only), starts a new window."""
         if self._count == 0:
             return
         mean = {key: value / self._count for key, value in self._sums.items()}
+        gap = self._gap_sum / self._gap_count if self._gap_count else None
         if logger is not None:
             for key in ("critic_loss", "q_mean", "target_mean"):
                 logger.record(f"train/{key}", mean[key])
             for key, value in self._maxima.items():
                 logger.record(f"train/{key}", value)
             logger.record("train/bootstrap_share", mean["abs_bootstrap"] / max(mean["abs_target"], 1e-12))
+            if gap is not None:
+                logger.record("train/mve_minus_td_target", gap)
             for key, value in (buffer_stats or {}).items():
                 logger.record(f"imagined/{key}", value)
-        self.history.append(CriticWindow(int(updates), mean["critic_loss"], self._maxima["q_max"], mean["abs_target"]))
-        self._sums, self._maxima, self._count = {}, {}, 0
+        window = CriticWindow(int(updates), mean["critic_loss"], self._maxima["q_max"], mean["abs_target"], gap)
+        self.history.append(window)
+        self._sums, self._maxima, self._count, self._gap_sum, self._gap_count = {}, {}, 0, 0.0, 0
 
     def divergence(self) -> str | None:
         """A message when the critic diverges (see the module docstring), else None."""
         if not self.history:
             return None
-        updates, loss, q_max, abs_target = self.history[-1]
-        early = [(value, scale) for step, value, _, scale in self.history if step <= self.baseline_updates]
+        last = self.history[-1]
+        updates, loss, q_max, abs_target = last.updates, last.loss, last.max_q, last.mean_abs_target
+        early = [(w.loss, w.mean_abs_target) for w in self.history if w.updates <= self.baseline_updates]
         if early and updates > self.baseline_updates:
             reference = float(np.median([value for value, _ in early]))
             early_scale = float(np.median([scale for _, scale in early]))

@@ -26,12 +26,13 @@ from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv
 from torch.nn import functional as F
 
-from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import polyak
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
 from dwm_gym.value_expansion import MVEReplayBuffer, MVEReplayBufferSamples, lambda_return
+from dwm_gym.value_expansion.samples import has_real_transitions
 from dwm_gym.value_expansion.targets import discounted_reward_sum
 
 
@@ -227,6 +228,11 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
                 else:
                     bootstrap = (1 - data.dones) * discounts * value(data.next_observations)
                     y = data.rewards * scale + bootstrap
+                if has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
+                    assert data.real_rewards is not None and data.real_dones is not None
+                    real_next = data.real_next_observations
+                    one_step = data.real_rewards * scale + (1 - data.real_dones) * self.gamma * value(real_next)
+                    self.critic_monitor.add_target_gap(float((y - one_step).mean()))
             current_q = critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, y) for q in current_q))
             self.critic_monitor.add(float(critic_loss.detach()), current_q[0], y, bootstrap)

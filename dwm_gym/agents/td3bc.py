@@ -21,10 +21,11 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.type_aliases import GymEnv
 from torch.nn import functional as F
 
-from dwm_gym.agents.diagnostics import CriticMonitor
+from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import optimizer_kwargs, polyak
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm
+from dwm_gym.value_expansion.samples import MVEReplayBufferSamples, has_real_transitions
 
 
 def offline_policy_kwargs(policy_kwargs: dict[str, Any] | None, normalize_observations: bool) -> dict[str, Any]:
@@ -128,6 +129,18 @@ class TD3BC(OfflineAlgorithm, TD3):
             _init_setup_model=_init_setup_model,
         )
 
+    def _target_gap(self, data: MVEReplayBufferSamples, target_q: th.Tensor) -> float:
+        """Mean (target − one-step TD target on the real transition); the latter without smoothing noise.
+
+        It draws no random numbers, so measuring it leaves training exactly as it is without.
+        """
+        assert data.real_next_observations is not None and data.real_rewards is not None  # has_real_transitions
+        assert data.real_dones is not None
+        next_obs = data.real_next_observations
+        next_q = th.cat(self.critic_target(next_obs, self.actor_target(next_obs)), dim=1).min(dim=1, keepdim=True)[0]
+        one_step = data.real_rewards + (1 - data.real_dones) * self.gamma * next_q
+        return float((target_q - one_step).mean())
+
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         """SB3's TD3 update with the TD3+BC actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|.
 
@@ -149,6 +162,8 @@ class TD3BC(OfflineAlgorithm, TD3):
                 next_q, _ = th.min(next_q, dim=1, keepdim=True)
                 bootstrap = (1 - data.dones) * discounts * next_q
                 target_q = data.rewards + bootstrap
+                if has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
+                    self.critic_monitor.add_target_gap(self._target_gap(data, target_q))
             current_q = self.critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, target_q) for q in current_q))
             critic_losses.append(critic_loss.item())

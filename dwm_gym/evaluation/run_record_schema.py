@@ -18,7 +18,8 @@ CRITIC_WINDOW_FIELDS = (
     "loss",
     "max_q",
     "mean_abs_target",
-)  # a critic monitor window, as agent.json stores it
+    "mve_minus_td",
+)  # a critic monitor window, as agent.json stores it (older runs lack the last fields)
 
 
 class RunRecordError(ValueError):

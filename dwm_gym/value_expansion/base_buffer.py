@@ -262,11 +262,17 @@ class MVEReplayBuffer(ReplayBuffer):
         if self.data_termination:
             terminated = terminated | self.data_terminations(batch_inds, env_indices, terminated.device)
         batch = self.assemble(obs, actions, states, rewards, terminated, env)
+        data_rewards = self.rewards[batch_inds, env_indices]
         with th.no_grad():
             raw_states = states.to(self.device, th.float32)
-            data_rewards = self.rewards[batch_inds, env_indices]
             self._stats.accumulate(self.data_support(), raw_states, rewards, batch.rewards, data_rewards)
-        return batch
+        real_next = cast(np.ndarray, self._normalize_obs(self.next_observations[batch_inds, env_indices, :], env))
+        real_dones = self.dones[batch_inds, env_indices] * (1.0 - self.timeouts[batch_inds, env_indices])
+        return batch._replace(
+            real_next_observations=self.to_torch(real_next),
+            real_rewards=self.to_torch(self._normalize_reward(data_rewards.reshape(-1, 1), env)),
+            real_dones=self.to_torch(real_dones.reshape(-1, 1)),
+        )
 
     def data_terminations(self, batch_inds: np.ndarray, env_indices: np.ndarray, device: th.device) -> th.Tensor:
         """``(B, 1)`` the data's true terminations of the sampled rows (time-limit truncations excluded)."""

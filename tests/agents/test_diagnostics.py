@@ -39,10 +39,10 @@ def test_window_statistics_are_logged_with_the_buffer_diagnostics():
     assert v["train/target_mean"] == pytest.approx(4.0) and v["train/target_max"] == 6.0
     assert v["train/bootstrap_share"] == pytest.approx(2.0 / 4.0)
     assert v["imagined/outside_support"] == 0.25
-    assert monitor.history == [(2, 3.0, 5.0, 4.0)]
+    assert monitor.history == [(2, 3.0, 5.0, 4.0, None)]  # no value expansion: no target gap
     window = monitor.history[0]
     assert (window.updates, window.loss, window.max_q, window.mean_abs_target) == (2, 3.0, 5.0, 4.0)
-    assert json.loads(json.dumps(monitor.history)) == [[2, 3.0, 5.0, 4.0]]  # agent.json keeps the plain row
+    assert json.loads(json.dumps(monitor.history)) == [[2, 3.0, 5.0, 4.0, None]]  # agent.json keeps the plain row
     monitor.record(logger, 3)  # an empty window writes nothing
     assert len(monitor.history) == 1
 
