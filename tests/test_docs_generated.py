@@ -163,3 +163,29 @@ def test_updates_to_the_data_score_are_the_first_evaluation_whose_mean_reaches_i
     assert between[1] == f"{(m0 + m1) / 2:.3f}" and between[2 + list(defaults_table([])).index("DWM-TD3BC")] == (
         f"{t1:,}"
     )
+
+
+def test_the_long_curves_show_each_method_with_its_critic_beside(tmp_path):
+    results = tmp_path / "results"
+    (results / "records" / "long").mkdir(parents=True)
+    shutil.copy(RESULTS / "paper_scores.json", results)
+    rows = []
+    for line in (RESULTS / "records" / "hopper-medium.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["name"] not in {f"{m}_s{s}" for m in ("TD3BC", "DWM-TD3BC") for s in (0, 1, 2)}:
+            continue
+        gap = -float(record["seed"]) if record["method"] == "DWM-TD3BC" else None
+        record["critic"]["curve"] = [
+            {"updates": p["updates"], "loss": 1.0 + record["seed"], "max_q": 1.0, "mean_abs_target": 1.0}
+            | {"mve_minus_td": gap}
+            for p in record["curve"]
+        ]
+        rows.append(json.dumps(record))
+    (results / "records" / "long" / "hopper-medium.jsonl").write_text("\n".join(rows) + "\n")
+    text = render_scores(results)["scores-long-curves"]
+    assert "Seeds: 0–2 (6 runs)" in text and "walker2d-medium**\n\nNo runs recorded yet." in text
+    assert "| hopper-medium, TD3BC | " in text and "| hopper-medium, DWM-TD3BC | " in text
+    table = text[text.index("| method: critic loss") :].splitlines()[2:]
+    critic = {cells[0]: cells[1:] for cells in (line.strip("| ").split(" | ") for line in table)}
+    assert critic["TD3BC"] == ["2"] * 5  # loss 1 + seed, mean over seeds 0-2; no gap without value expansion
+    assert critic["DWM-TD3BC"] == ["2 / -1"] * 5  # and the gap, -seed on average

@@ -29,7 +29,7 @@ def test_v5_expert_reference_is_the_shipped_experts_measured_return(task):
 
 
 def test_score_tables_name_a_budget_short_of_the_standard_as_early_training():
-    from dwm_gym.benchmarking.scores_page import STANDARD_UPDATES, budget_label
+    from dwm_gym.benchmarking.score_markdown import STANDARD_UPDATES, budget_label
 
     assert budget_label([50_000, 10_000]) == (
         " (early training: 5 % of the 1,000,000 updates behind published TD3+BC and IQL scores)"

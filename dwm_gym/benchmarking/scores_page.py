@@ -15,6 +15,16 @@ from pathlib import Path
 
 import numpy as np
 
+from dwm_gym.benchmarking.learning_speed_page import long_curves, threshold_table
+from dwm_gym.benchmarking.score_markdown import (
+    cell_text,
+    curve_table,
+    last3_text,
+    md_header,
+    md_row,
+    paper_text,
+    provenance_line,
+)
 from dwm_gym.benchmarking.score_runs import METHODS
 from dwm_gym.benchmarking.score_tables import (
     RATIOS,
@@ -40,82 +50,19 @@ ENVIRONMENTS = {
 PROTOCOL_ENVIRONMENTS = ("hopper",)
 
 
-def _cell(cell: Cell | None) -> str:
-    if cell is None:
-        return "—"
-    text = f"{cell.final[0]:.3f} ± {cell.final[1]:.3f}"
-    notes = [] if cell.seeds == SEEDS else [f"seeds {', '.join(map(str, cell.seeds))}"]
-    notes += [f"{cell.diverged} diverged"] if cell.diverged else []
-    return f"{text} ({'; '.join(notes)})" if notes else text
-
-
-def _last3(cell: Cell | None) -> str:
-    return "—" if cell is None else f"{cell.last3[0]:.3f} ± {cell.last3[1]:.3f}"
-
-
-def _paper(value: tuple[float, float] | None) -> str:
-    return "—" if value is None else f"{value[0]:.2f} ± {value[1]:.2f}"
-
-
-def _row(*cells: str) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _header(*names: str) -> list[str]:
-    return [_row(*names), _row(*("---" for _ in names))]
-
-
-STANDARD_UPDATES = 1_000_000  # the budget of published TD3+BC and IQL scores (the paper's model-based agents: 5e5)
-
-
-def budget_label(updates: Iterable[int]) -> str:
-    """The "(early training: ...)" note when the largest budget is below :data:`STANDARD_UPDATES`, else ""."""
-    most = max(updates, default=0)
-    if most >= STANDARD_UPDATES:
-        return ""
-    share = f"{100 * most / STANDARD_UPDATES:.3g} %"
-    return f" (early training: {share} of the {STANDARD_UPDATES:,} updates behind published TD3+BC and IQL scores)"
-
-
-def _provenance(records: Iterable[RunRecord], files: Iterable[str]) -> str:
-    """The budget, seeds and machines of the runs behind a table, and where their records are."""
-    records = list(records)
-    if not records:
-        return "No runs recorded yet."
-
-    def values(key) -> str:
-        found = sorted({key(r) for r in records if key(r) is not None})
-        return " or ".join(f"{v:,}" for v in found) or "?"
-
-    machines = sorted(
-        {
-            f"{m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs, "
-            + (f"GPU {m['cuda']}" if m.get("cuda") else "no GPU")
-            for m in (r.machine or {} for r in records)
-        }
-    )
-    early = budget_label(r.updates for r in records if r.updates)
-    return (
-        f"Budget: {values(lambda r: r.updates)} updates per run{early}, "
-        f"an evaluation every {values(lambda r: r.eval_every)} "
-        f"updates on {values(lambda r: r.eval_episodes)} episodes of the real env. Seeds 0–4 per cell "
-        f"({len(records)} runs). Machine: {'; '.join(machines)}. Records: " + ", ".join(f"`{f}`" for f in files) + "."
-    )
-
-
 def _score_table(tables: dict, paper: dict, protocol: bool) -> list[str]:
-    lines = _header("dataset", "", *(f"{m}, chosen" if protocol and "-" in m else m for m in METHODS))
+    lines = md_header("dataset", "", *(f"{m}, chosen" if protocol and "-" in m else m for m in METHODS))
     for dataset, table in tables.items():
         if protocol:
-            lines.append(_row(dataset, "configuration", *(t.label if (t := table[m]) else "—" for m in METHODS)))
-        lines.append(_row(dataset, "final", *(_cell(table[m]) for m in METHODS)))
-        lines.append(_row(dataset, "last 3", *(_last3(table[m]) for m in METHODS)))
-        lines.append(_row(dataset, "paper", *(_paper(paper.get(dataset, {}).get(m)) for m in METHODS)))
+            lines.append(md_row(dataset, "configuration", *(t.label if (t := table[m]) else "—" for m in METHODS)))
+        lines.append(md_row(dataset, "final", *(cell_text(table[m]) for m in METHODS)))
+        lines.append(md_row(dataset, "last 3", *(last3_text(table[m]) for m in METHODS)))
+        lines.append(md_row(dataset, "paper", *(paper_text(paper.get(dataset, {}).get(m)) for m in METHODS)))
     means = mean_table(tables.values())
     paper_means = _paper_means(paper, tables)
-    lines.append(_row("mean of the three", "final", *(f"{v[0]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
-    lines.append(_row("mean of the three", "last 3", *(f"{v[1]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
-    lines.append(_row("mean of the three", "paper", *(f"{paper_means[m]:.3f}" for m in METHODS)))
+    lines.append(md_row("mean of the three", "final", *(f"{v[0]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
+    lines.append(md_row("mean of the three", "last 3", *(f"{v[1]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
+    lines.append(md_row("mean of the three", "paper", *(f"{paper_means[m]:.3f}" for m in METHODS)))
     return lines
 
 
@@ -126,18 +73,18 @@ def _paper_means(paper: dict, datasets: Iterable[str]) -> dict[str, float]:
 def _ratio_table(tables: dict, paper: dict) -> list[str]:
     means = mean_table(tables.values())
     paper_means = _paper_means(paper, tables)
-    lines = _header("ratio, final / last 3", *tables, "mean of the three", "paper, mean of the three")
+    lines = md_header("ratio, final / last 3", *tables, "mean of the three", "paper, mean of the three")
     for a, b in RATIOS:
         cells = [f"{r[0]:.2f} / {r[1]:.2f}" if (r := ratio(t, a, b)) else "—" for t in tables.values()]
         mean_a, mean_b = means[a], means[b]
         mean = f"**{mean_a[0] / mean_b[0]:.2f} / {mean_a[1] / mean_b[1]:.2f}**" if mean_a and mean_b else "—"
-        lines.append(_row(f"{a} / {b}", *cells, mean, f"{paper_means[a] / paper_means[b]:.2f}"))
+        lines.append(md_row(f"{a} / {b}", *cells, mean, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
 
 
 def _grid_table(records: list[RunRecord], dataset: str, chosen: Mapping[str, Cell | None]) -> list[str]:
     """Each configuration's mean final score over the selection seeds, per algorithm; the chosen ones in bold."""
-    lines = _header("model", "configuration", "TD3BC", "IQL")
+    lines = md_header("model", "configuration", "TD3BC", "IQL")
     for prefix in ("DWM", "OneStep"):
         grids = {algo: protocol_grid(records, dataset, f"{prefix}-{algo}") for algo in ("TD3BC", "IQL")}
         for k, config in enumerate(grids["TD3BC"]):
@@ -149,31 +96,17 @@ def _grid_table(records: list[RunRecord], dataset: str, chosen: Mapping[str, Cel
                 chosen_cell = chosen.get(method)
                 picked = chosen_cell is not None and chosen_cell.label == describe(method, row)
                 cells.append(f"**{text}**" if picked else text)
-            lines.append(_row(prefix, describe(f"{prefix}-TD3BC", config), *cells))
-    return lines
-
-
-def _curve_table(tables: dict) -> list[str]:
-    steps = sorted({t for table in tables.values() for c in table.values() if c for t, _, _ in c.curve})
-    if not steps:
-        return ["No runs recorded yet."]
-    lines = _header("dataset, method", *(f"{t:,}" for t in steps))
-    for dataset, table in tables.items():
-        for method, cell in table.items():
-            if cell is None:
-                continue
-            at = {t: f"{m:.3f} ± {s:.3f}" for t, m, s in cell.curve}
-            lines.append(_row(f"{dataset}, {method}", *(at.get(t, "—") for t in steps)))
+            lines.append(md_row(prefix, describe(f"{prefix}-TD3BC", config), *cells))
     return lines
 
 
 def _nine_table(tables: dict, paper: dict) -> list[str]:
     """Every dataset's mean final score (and last 3) per method, beside the paper's row."""
-    lines = _header("dataset", "", *METHODS)
+    lines = md_header("dataset", "", *METHODS)
     for dataset, table in tables.items():
         ours = (f"{c.final[0]:.3f} ({c.last3[0]:.3f})" if (c := table[m]) else "—" for m in METHODS)
-        lines.append(_row(dataset, "ours: final (last 3)", *ours))
-        lines.append(_row(dataset, "paper", *(_paper(paper.get(dataset, {}).get(m)) for m in METHODS)))
+        lines.append(md_row(dataset, "ours: final (last 3)", *ours))
+        lines.append(md_row(dataset, "paper", *(paper_text(paper.get(dataset, {}).get(m)) for m in METHODS)))
     return lines
 
 
@@ -183,34 +116,14 @@ def _nine_ratios(tables: dict, paper: dict) -> list[str]:
     groups[f"all {len(tables)}"] = list(tables)
     means = {name: mean_table(tables[d] for d in group) for name, group in groups.items()}
     paper_means = _paper_means(paper, tables)
-    lines = _header("ratio of means, final / last 3", *groups, f"paper, all {len(tables)}")
+    lines = md_header("ratio of means, final / last 3", *groups, f"paper, all {len(tables)}")
     for a, b in RATIOS:
         cells = []
         for mean in means.values():
             ok = mean[a] is not None and mean[b] is not None and 0 not in mean[b]
             cells.append(f"{mean[a][0] / mean[b][0]:.2f} / {mean[a][1] / mean[b][1]:.2f}" if ok else "—")
-        lines.append(_row(f"{a} / {b}", *cells, f"{paper_means[a] / paper_means[b]:.2f}"))
+        lines.append(md_row(f"{a} / {b}", *cells, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
-
-
-def _threshold_table(tables: dict, data_scores: Mapping[str, Mapping]) -> list[str]:
-    """Per dataset and method, the first evaluation at which the seeds' mean score reaches the data's own score."""
-    lines = _header("dataset", "data's score", *METHODS)
-    for dataset, table in tables.items():
-        entry = data_scores.get(dataset)
-        if entry is None or all(c is None for c in table.values()):
-            continue
-        threshold = entry["normalized"]["d4rl"]
-        lines.append(_row(dataset, f"{threshold:.3f}", *(_first_reach(table[m], threshold) for m in METHODS)))
-    return lines
-
-
-def _first_reach(cell: Cell | None, threshold: float) -> str:
-    """The first evaluation whose mean over seeds is at least ``threshold``, or "not by <last evaluation>"."""
-    if cell is None:
-        return "—"
-    reached = [t for t, mean, _ in cell.curve if mean >= threshold]
-    return f"{reached[0]:,}" if reached else f"not by {cell.curve[-1][0]:,}"
 
 
 def render_scores(results: str | Path) -> dict[str, str]:
@@ -231,10 +144,10 @@ def render_scores(results: str | Path) -> dict[str, str]:
         defaults = {d: defaults_table(records[d]) for d in datasets}
         every_table.update(defaults)
         every_record.update(records)
-        regions[f"scores-{env}-curves"] = "\n".join(_curve_table(defaults))
+        regions[f"scores-{env}-curves"] = "\n".join(curve_table(defaults))
         regions[f"scores-{env}-defaults"] = "\n".join(
             [
-                _provenance(_defaults_runs(records), files),
+                provenance_line(_defaults_runs(records), files),
                 "",
                 *_score_table(defaults, paper, False),
                 "",
@@ -255,7 +168,7 @@ def render_scores(results: str | Path) -> dict[str, str]:
     files = [f"benchmarks/results/records/{d}.jsonl" for d, runs in every_record.items() if runs]
     regions["scores-nine-datasets"] = "\n".join(
         [
-            _provenance(_defaults_runs(every_record), files),
+            provenance_line(_defaults_runs(every_record), files),
             "",
             *_nine_table(every_table, paper),
             "",
@@ -264,7 +177,8 @@ def render_scores(results: str | Path) -> dict[str, str]:
     )
     data_scores = results / "data_scores.json"
     scores = json.loads(data_scores.read_text())["datasets"] if data_scores.is_file() else {}
-    regions["scores-updates-to-data-score"] = "\n".join(_threshold_table(every_table, scores))
+    regions["scores-updates-to-data-score"] = "\n".join(threshold_table(every_table, scores))
+    regions["scores-long-curves"] = "\n".join(long_curves(results))
     return regions
 
 
