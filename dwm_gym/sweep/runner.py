@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from dwm_gym.sweep.cache_stage import fill_caches
+from dwm_gym.sweep.live_records import RECORDS_POINTER, record_each_finished_trial
 from dwm_gym.sweep.spec import Resources, SweepSpec
 from dwm_gym.sweep.trials import Trial, plan_trials, trial_set_digest
+from dwm_gym.utils.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 INSTALL_HINT = 'sweeps run on Ray Tune, an optional extra of dwm_gym: pip install "dwm_gym[sweep]"'
@@ -166,19 +168,29 @@ def run_trials(
         if filled:
             logger.info("imagination caches ready: %s", filled)
         trainable = tune.with_resources(_trainable(), {"cpu": cpus, "gpu": gpu})
+        experiment.mkdir(parents=True, exist_ok=True)  # this run's records folder, read by each trial's callback
+        atomic_write_text(experiment / RECORDS_POINTER, str(records.resolve()))
         if restoring:
             logger.info("resuming the sweep in %s", experiment)
             tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=True)
         else:
             if recorded:
                 logger.info("%d of %d trials have their record in %s: kept", len(recorded), len(trials), records)
-            tuner = _new_tuner(tune, trainable, pending, storage, name, math.ceil(cpus), options, records)
+            tuner = _new_tuner(tune, trainable, pending, storage, name, math.ceil(cpus), options, experiment)
         grid = tuner.fit()
     finally:
         if started:
             ray.shutdown()
     result = _collect(grid, trials, experiment, records)
-    return dataclasses.replace(result, records={**recorded, **result.records})
+    kept = _recorded(records, [t for t in trials if t.name not in result.records])
+    missing = [t.name for t in trials if t.name not in result.records and t.name not in kept]
+    if missing:
+        raise SweepFailedError(
+            f"the experiment {experiment} lacks {len(missing)} trials and {records} has no record of them (records "
+            f"removed after the experiment started?): {', '.join(missing)}; move the experiment folder away and run "
+            "the command again to train them"
+        )
+    return dataclasses.replace(result, records={**kept, **result.records})
 
 
 def _recorded(records: Path, trials: list[Trial]) -> dict[str, dict[str, Any]]:
@@ -231,7 +243,7 @@ def _new_tuner(
     name: str,
     threads: int,
     options: SweepOptions,
-    records: Path,
+    experiment: Path,
 ) -> Any:
     params = {
         "trial": tune.grid_search([t.to_dict() for t in trials]),
@@ -251,28 +263,9 @@ def _new_tuner(
             storage_path=str(storage),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=options.verbose,
-            callbacks=[_record_each_finished_trial(tune, {t.name: t.dataset for t in trials}, records)],
+            callbacks=[record_each_finished_trial(tune, {t.name: t.dataset for t in trials}, experiment)],
         ),
     )
-
-
-def _record_each_finished_trial(tune: Any, datasets: dict[str, str], records: Path) -> Any:
-    """A Tune callback writing a trial's record the moment it finishes, not only when the whole sweep ends.
-
-    A long sweep that stops (a session's end, a lost head node) thus leaves its finished trials' records on disk,
-    ready to commit; :func:`_collect` writes them again at the end (same trial: the record is replaced).
-    """
-    from dwm_gym.sweep.records import write_records
-    from dwm_gym.sweep.trial import finished_record
-
-    class RecordEachFinishedTrial(tune.Callback):
-        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            name = trial.config["trial"]["name"]
-            record = finished_record(trial.checkpoint)
-            if record is not None:
-                write_records(records, [(datasets[name], record)])
-
-    return RecordEachFinishedTrial()
 
 
 def _collect(grid: Any, trials: list[Trial], experiment: Path, records_dir: Path) -> SweepResult:

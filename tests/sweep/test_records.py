@@ -54,3 +54,43 @@ def test_sweeps_writing_one_records_file_side_by_side_lose_nothing(tmp_path):
         writer.join(timeout=120)
     assert [w.exitcode for w in writers] == [0, 0, 0]
     assert len(read_records(tmp_path / "hopper-medium.jsonl")) == 24
+
+
+class FakeTrial:
+    """What the callback reads of a Tune trial: its config's name and its last checkpoint."""
+
+    def __init__(self, name: str, checkpoint) -> None:
+        self.config, self._checkpoint = {"trial": {"name": name}}, checkpoint
+
+    @property
+    def checkpoint(self):
+        if isinstance(self._checkpoint, Exception):
+            raise self._checkpoint
+        return self._checkpoint
+
+
+def test_the_live_callback_writes_to_the_folder_the_experiment_names_now_and_never_stops_the_sweep(tmp_path, caplog):
+    import json
+
+    import pytest
+
+    tune = pytest.importorskip("ray.tune", reason='the sweep tests need the sweep extra: pip install -e ".[sweep]"')
+    from dwm_gym.sweep.live_records import RECORDS_POINTER, record_each_finished_trial
+
+    experiment, first, second = tmp_path / "experiment", tmp_path / "first", tmp_path / "second"
+    experiment.mkdir()
+    checkpoint_dir = tmp_path / "checkpoint"
+    checkpoint_dir.mkdir()
+    (checkpoint_dir / "finished.json").write_text(json.dumps({"record": record("TD3BC_s0").to_dict()}))
+    callback = record_each_finished_trial(tune, {"hopper-medium/TD3BC_s0": "hopper-medium"}, experiment)
+    trial = FakeTrial("hopper-medium/TD3BC_s0", tune.Checkpoint.from_directory(str(checkpoint_dir)))
+
+    (experiment / RECORDS_POINTER).write_text(str(first))
+    callback.on_trial_complete(0, [], trial)
+    (experiment / RECORDS_POINTER).write_text(str(second))  # a restored experiment, driven with another --records
+    callback.on_trial_complete(0, [], trial)
+    assert [r.name for r in read_records(first / "hopper-medium.jsonl")] == ["TD3BC_s0"]
+    assert [r.name for r in read_records(second / "hopper-medium.jsonl")] == ["TD3BC_s0"]
+
+    callback.on_trial_complete(0, [], FakeTrial("hopper-medium/TD3BC_s0", OSError("checkpoint storage gone")))
+    assert "could not write the record of hopper-medium/TD3BC_s0" in caplog.text  # logged, not raised

@@ -15,6 +15,7 @@ pytest.importorskip("ray.tune", reason='the sweep tests need the sweep extra: pi
 
 from dwm_gym.data import make_dataset  # noqa: E402
 from dwm_gym.sweep import Budget, SweepOptions, load_spec, run_sweep  # noqa: E402
+from dwm_gym.sweep.runner import SweepFailedError  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SPEC = """
@@ -105,6 +106,12 @@ def test_tiny_sweep_trains_every_trial_shares_one_cache_and_reuses_finished_tria
         k: v for k, v in result.records["hopper-medium/TD3BC_s1"].items() if k not in PROVENANCE
     }  # the same trial trained again gives the same record
     assert sorted(elsewhere.records) == sorted(result.records)
+
+    # that experiment holds TD3BC_s1 only: with TD3BC_s0's record gone too, nothing trains it: an error says so
+    kept = [line for line in records_file.read_text().splitlines() if '"TD3BC_s0"' not in line]
+    records_file.write_text("\n".join(kept) + "\n")
+    with pytest.raises(SweepFailedError, match="lacks 1 trials.*hopper-medium/TD3BC_s0"):
+        run_sweep(spec, SweepOptions(storage=tmp_path / "elsewhere", records=records_file.parent, verbose=0))
 
 
 def sweep_command(spec: Path, storage: Path) -> list[str]:
