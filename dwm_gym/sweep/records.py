@@ -15,23 +15,24 @@ from dwm_gym.agents.run_identity import RESUMABLE_CHANGES
 from dwm_gym.evaluation.run_records import RunRecord, read_records, record_from_run_folder
 from dwm_gym.sweep.trials import NOT_IDENTITY, Trial
 from dwm_gym.utils.atomic import atomic_write_text
-from dwm_gym.utils.provenance import machine_info, package_source, utc_now
+from dwm_gym.utils.provenance import machine_info, utc_now
 from dwm_gym.utils.run_lock import hold_lock
 
 logger = logging.getLogger(__name__)
 
 
-def trial_record(out: str | os.PathLike, trial: Trial) -> dict[str, Any]:
+def trial_record(out: str | os.PathLike, trial: Trial, commit: str | None) -> dict[str, Any]:
     """The record of the finished trial whose run folder is ``out``, as plain data (it travels in Tune's results).
 
     Its name is the trial's name within its dataset (``DWM-TD3BC_h3_rtg0.7_s0``): a dataset's records share a file.
+    ``commit`` is that of the code the trial ran (taken when it started: the checkout may have moved on since).
     """
     machine = {k: v for k, v in machine_info().items() if k != "load_average"}
     record = record_from_run_folder(
         out,
         name=trial.name.split("/", 1)[1],
         method=trial.method,
-        commit=package_source()["commit"],
+        commit=commit,
         date=utc_now(),
         machine=machine,
     )

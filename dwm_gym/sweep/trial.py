@@ -34,6 +34,7 @@ from dwm_gym.agents.runs import LATEST, train_agent
 from dwm_gym.sweep.records import trial_record
 from dwm_gym.sweep.trials import trial_from_dict
 from dwm_gym.utils.atomic import atomic_write_text
+from dwm_gym.utils.provenance import package_source
 from dwm_gym.utils.sb3_adapter import total_timesteps
 
 RNG_TENSORS, RNG_JSON, FINISHED, TIMING = "rng.safetensors", "rng.json", "finished.json", "timing.json"
@@ -56,6 +57,7 @@ def run_trial(params: dict[str, Any]) -> None:
     """
     from ray import tune
 
+    commit = package_source()["commit"]  # the code this trial runs, not the checkout's HEAD when it ends
     trial = trial_from_dict(params["trial"])
     out = Path(params["runs_dir"]) / trial.name
     torch.set_num_threads(int(params.get("threads", 1)))
@@ -76,7 +78,8 @@ def run_trial(params: dict[str, Any]) -> None:
     train_agent(trial.config, out, resume=resume, progress_bar=False, callbacks=[report], expected_digest=trial.digest)
     final = {"done_updates": trial.config.steps, RUN_WALL: report.run_seconds(), **_metrics(out)}
     with tempfile.TemporaryDirectory(prefix="dwm_gym_trial_") as folder:  # the record travels in the last checkpoint
-        atomic_write_text(Path(folder) / FINISHED, json.dumps({"metrics": final, "record": trial_record(out, trial)}))
+        done = {"metrics": final, "record": trial_record(out, trial, commit)}
+        atomic_write_text(Path(folder) / FINISHED, json.dumps(done))
         tune.report(final, checkpoint=tune.Checkpoint.from_directory(folder))
 
 
