@@ -88,7 +88,7 @@ def test_the_rtg_reading_names_the_default_when_it_is_the_closest_target():
     rows = {"min": {"terminated": 0.01}, "median (default)": {"terminated": 0.04}, "max": {"terminated": 0.09}}
     assert "as closely as any" in rtg_reading({"data": {"terminated": 0.05}, "rtg": rows})
     assert "within 0.005 of the best target's termination share (max)" in rtg_reading(
-        {"data": {"terminated": 0.085}, "rtg": {**rows, "median (default)": {"terminated": 0.08}}}
+        {"data": {"terminated": 0.086}, "rtg": {**rows, "median (default)": {"terminated": 0.08}}}
     )
 
 

@@ -89,6 +89,12 @@ def defaults_table(records: Iterable[RunRecord]) -> dict[str, Cell | None]:
     return {m: cell(_named(by_name, m, SEEDS, _settings(m))) for m in METHODS}
 
 
+def defaults_runs(records: Mapping[str, list[RunRecord]]) -> list[RunRecord]:
+    """The records of the defaults' cells (``<method>_s<seed>``)."""
+    names = {f"{m}_s{s}" for m in METHODS for s in SEEDS}
+    return [r for runs in records.values() for r in runs if r.name in names]
+
+
 def describe(method: str, config: Mapping) -> str:
     """``H 7, g 0.8`` for a DWM configuration, ``H 3`` for a one-step one, ``defaults`` otherwise."""
     if method.startswith("DWM-"):

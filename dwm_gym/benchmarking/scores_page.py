@@ -28,9 +28,9 @@ from dwm_gym.benchmarking.score_markdown import (
 from dwm_gym.benchmarking.score_runs import METHODS
 from dwm_gym.benchmarking.score_tables import (
     RATIOS,
-    SEEDS,
     SELECT_SEEDS,
     Cell,
+    defaults_runs,
     defaults_table,
     describe,
     mean_table,
@@ -39,12 +39,13 @@ from dwm_gym.benchmarking.score_tables import (
     protocol_table,
     ratio,
 )
+from dwm_gym.data.specs import paper_datasets
 from dwm_gym.evaluation.run_records import RunRecord, read_records
 
 #: The environments the page covers and their datasets, in table order.
 ENVIRONMENTS = {
-    task: tuple(f"{task}-{quality}" for quality in ("medium", "medium-replay", "medium-expert"))
-    for task in ("hopper", "walker2d", "halfcheetah")
+    task: tuple(f"{t}-{quality}" for t, quality in paper_datasets() if t == task)
+    for task in dict.fromkeys(t for t, _ in paper_datasets())
 }
 #: The environments whose page section also has the paper's protocol (selection on test returns) and its grid.
 PROTOCOL_ENVIRONMENTS = ("hopper",)
@@ -57,7 +58,7 @@ def _score_table(tables: dict, paper: dict, protocol: bool) -> list[str]:
             lines.append(md_row(dataset, "configuration", *(t.label if (t := table[m]) else "—" for m in METHODS)))
         lines.append(md_row(dataset, "final", *(cell_text(table[m]) for m in METHODS)))
         lines.append(md_row(dataset, "last 3", *(last3_text(table[m]) for m in METHODS)))
-        lines.append(md_row(dataset, "paper", *(paper_text(paper.get(dataset, {}).get(m)) for m in METHODS)))
+        lines.append(md_row(dataset, "paper", *_paper_row(dataset, paper)))
     means = mean_table(tables.values())
     paper_means = _paper_means(paper, tables)
     lines.append(md_row("mean of the three", "final", *(f"{v[0]:.3f}" if (v := means[m]) else "—" for m in METHODS)))
@@ -70,14 +71,26 @@ def _paper_means(paper: dict, datasets: Iterable[str]) -> dict[str, float]:
     return {m: float(np.mean([paper[d][m][0] for d in datasets])) for m in METHODS}
 
 
+def _means_ratio(means: Mapping[str, tuple[float, float] | None], a: str, b: str) -> str | None:
+    """``1.23 / 1.10``: ``a``'s over ``b``'s (final, last 3) means; None when one is missing or ``b``'s is zero."""
+    mean_a, mean_b = means[a], means[b]
+    if mean_a is None or mean_b is None or 0 in mean_b:
+        return None
+    return f"{mean_a[0] / mean_b[0]:.2f} / {mean_a[1] / mean_b[1]:.2f}"
+
+
+def _paper_row(dataset: str, paper: Mapping) -> list[str]:
+    """The paper's cells of ``dataset``, in :data:`METHODS` order."""
+    return [paper_text(paper.get(dataset, {}).get(m)) for m in METHODS]
+
+
 def _ratio_table(tables: dict, paper: dict) -> list[str]:
     means = mean_table(tables.values())
     paper_means = _paper_means(paper, tables)
     lines = md_header("ratio, final / last 3", *tables, "mean of the three", "paper, mean of the three")
     for a, b in RATIOS:
         cells = [f"{r[0]:.2f} / {r[1]:.2f}" if (r := ratio(t, a, b)) else "—" for t in tables.values()]
-        mean_a, mean_b = means[a], means[b]
-        mean = f"**{mean_a[0] / mean_b[0]:.2f} / {mean_a[1] / mean_b[1]:.2f}**" if mean_a and mean_b else "—"
+        mean = f"**{text}**" if (text := _means_ratio(means, a, b)) else "—"
         lines.append(md_row(f"{a} / {b}", *cells, mean, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
 
@@ -106,13 +119,13 @@ def _nine_table(tables: dict, paper: dict) -> list[str]:
     for dataset, table in tables.items():
         ours = (f"{c.final[0]:.3f} ({c.last3[0]:.3f})" if (c := table[m]) else "—" for m in METHODS)
         lines.append(md_row(dataset, "ours: final (last 3)", *ours))
-        lines.append(md_row(dataset, "paper", *(paper_text(paper.get(dataset, {}).get(m)) for m in METHODS)))
+        lines.append(md_row(dataset, "paper", *_paper_row(dataset, paper)))
     return lines
 
 
 def _nine_ratios(tables: dict, paper: dict) -> list[str]:
     """Each ratio of :data:`RATIOS` over the means of each environment's datasets, and of all of them."""
-    groups = {f"{env} (3)": [d for d in datasets if d in tables] for env, datasets in ENVIRONMENTS.items()}
+    groups = {f"{env} ({len(sets)})": [d for d in sets if d in tables] for env, sets in ENVIRONMENTS.items()}
     groups[f"all {len(tables)}"] = list(tables)
     means = {name: mean_table(tables[d] for d in group) for name, group in groups.items()}
     paper_means = _paper_means(paper, tables)
@@ -120,8 +133,7 @@ def _nine_ratios(tables: dict, paper: dict) -> list[str]:
     for a, b in RATIOS:
         cells = []
         for mean in means.values():
-            ok = mean[a] is not None and mean[b] is not None and 0 not in mean[b]
-            cells.append(f"{mean[a][0] / mean[b][0]:.2f} / {mean[a][1] / mean[b][1]:.2f}" if ok else "—")
+            cells.append(_means_ratio(mean, a, b) or "—")
         lines.append(md_row(f"{a} / {b}", *cells, f"{paper_means[a] / paper_means[b]:.2f}"))
     return lines
 
@@ -147,7 +159,7 @@ def render_scores(results: str | Path) -> dict[str, str]:
         regions[f"scores-{env}-curves"] = "\n".join(curve_table(defaults))
         regions[f"scores-{env}-defaults"] = "\n".join(
             [
-                provenance_line(_defaults_runs(records), files),
+                provenance_line(defaults_runs(records), files),
                 "",
                 *_score_table(defaults, paper, False),
                 "",
@@ -168,7 +180,7 @@ def render_scores(results: str | Path) -> dict[str, str]:
     files = [f"benchmarks/results/records/{d}.jsonl" for d, runs in every_record.items() if runs]
     regions["scores-nine-datasets"] = "\n".join(
         [
-            provenance_line(_defaults_runs(every_record), files),
+            provenance_line(defaults_runs(every_record), files),
             "",
             *_nine_table(every_table, paper),
             "",
@@ -177,12 +189,7 @@ def render_scores(results: str | Path) -> dict[str, str]:
     )
     data_scores = results / "data_scores.json"
     scores = json.loads(data_scores.read_text())["datasets"] if data_scores.is_file() else {}
-    regions["scores-updates-to-data-score"] = "\n".join(threshold_table(every_table, scores))
+    refs = {d: {str(r.settings.get("refs", "d4rl")) for r in runs} for d, runs in every_record.items()}
+    regions["scores-updates-to-data-score"] = "\n".join(threshold_table(every_table, scores, refs))
     regions["scores-long-curves"] = "\n".join(long_curves(results))
     return regions
-
-
-def _defaults_runs(records: Mapping[str, list[RunRecord]]) -> list[RunRecord]:
-    """The records of the defaults' cells (``<method>_s<seed>``)."""
-    names = {f"{m}_s{s}" for m in METHODS for s in SEEDS}
-    return [r for runs in records.values() for r in runs if r.name in names]

@@ -189,7 +189,9 @@ def rtg_reading(entry: Mapping[str, Any]) -> str:
     if data == 0 and all(row["terminated"] == 0 for row in entry["rtg"].values()):
         return "neither the data nor any target ends a segment: the target changes only the imagined reward."
     if best == default or gaps[default] == gaps[best]:
-        said = "the default (median) imagines the data's termination share as closely as any of the four targets"
+        said = (
+            f"the default (median) imagines the data's termination share as closely as any of the {len(gaps)} targets"
+        )
     elif gaps[default] <= gaps[best] + 0.005:
         said = f"the default (median) is within 0.005 of the best target's termination share ({best})"
     else:

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the critic's curve (critic.curve) and its windows' target gap (mve_minus_td)
+#: The layouts this dwm_gym reads: a version-1 record is a version-2 one without the critic's curve.
+READABLE_SCHEMAS = (1, 2)
 CRITIC_WINDOW_FIELDS = (
     "updates",
     "loss",
@@ -121,8 +123,11 @@ class RunRecord:
     schema: int = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        """The record as plain JSON types."""
-        return dataclasses.asdict(self)
+        """The record as plain JSON types, in the layout of its ``schema`` (a version-1 record stays one)."""
+        data = dataclasses.asdict(self)
+        if self.schema == 1:
+            data["critic"].pop("curve")
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
@@ -133,8 +138,11 @@ class RunRecord:
         """
         if not isinstance(data, Mapping):
             raise RunRecordError(f"a run record is a JSON object, got {type(data).__name__}")
-        if data.get("schema", SCHEMA) != SCHEMA:
-            raise RunRecordError(f"run record schema {data.get('schema')!r}; this dwm_gym reads schema {SCHEMA}")
+        if data.get("schema", SCHEMA) not in READABLE_SCHEMAS:
+            raise RunRecordError(
+                f"run record schema {data.get('schema')!r}; this dwm_gym reads schemas {READABLE_SCHEMAS} (a newer "
+                "dwm_gym wrote it: update dwm_gym)"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING} - {"settings"}
         missing, unknown = required - set(data), set(data) - names
@@ -144,6 +152,8 @@ class RunRecord:
                 f"{sorted(unknown)}; expected {sorted(names)}"
             )
         values = dict(data)
+        if values.get("schema") == 1 and values.get("critic", {}).get("curve"):
+            values["schema"] = 2  # written between the critic's curve and the version that names it
         try:
             values["final"] = _evaluation(values["final"])
             values["curve"] = tuple(_evaluation(point) for point in values["curve"])

@@ -149,3 +149,14 @@ def test_writers_side_by_side_lose_no_record(tmp_path):
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(write, range(6)))
     assert sorted(r.name for r in read_records(path)) == sorted(names)
+
+
+def test_a_version_1_record_reads_and_writes_back_unchanged_and_new_records_are_version_2(tmp_path):
+    import json
+
+    line = (Path(__file__).parents[2] / "benchmarks/results/records/hopper-medium.jsonl").read_text().splitlines()[0]
+    old = json.loads(line)
+    assert old["schema"] == 1 and "curve" not in old["critic"]
+    record = RunRecord.from_dict(old)
+    assert record.critic.curve == () and json.loads(json.dumps(record.to_dict())) == old
+    assert record_from_run_folder(run_folder(tmp_path / "TD3BC_s0")).to_dict()["schema"] == 2
