@@ -114,7 +114,7 @@ def test_regions_are_filled_between_their_markers_and_bad_markers_are_refused():
 
 
 def test_every_committed_record_file_is_valid_and_the_defaults_have_five_seeds():
-    files = sorted((RESULTS / "records").glob("*.jsonl"))
+    files = sorted((RESULTS / "records").rglob("*.jsonl"))
     assert files
     for path in files:
         assert read_records(path), f"{path} holds no records"
@@ -130,16 +130,19 @@ def test_the_defaults_table_was_made_with_todays_bundled_models():
     from dwm_gym.agents.run_identity import world_model_digest
     from dwm_gym.agents.runs import AgentRunConfig
 
-    for dataset in ENVIRONMENTS["hopper"]:
-        task, quality = dataset.split("-", 1)
-        records = {r.name: r for r in read_records(RESULTS / "records" / f"{dataset}.jsonl")}
-        for prefix, kind in (("DWM", "dwm"), ("OneStep", "onestep")):
-            config = AgentRunConfig(algo="td3bc", dataset=f"dwm_gym/{task}/{quality}-v0", world_model=kind)
-            digest = world_model_digest(config)
-            for algo in ("TD3BC", "IQL"):
-                for seed in SEEDS:
-                    name = f"{prefix}-{algo}_s{seed}"
-                    assert records[name].world_model_digest == digest, f"{dataset} {name}: made with another model"
+    for env, datasets in ENVIRONMENTS.items():
+        for dataset in datasets:
+            task, quality = dataset.split("-", 1)
+            records = {r.name: r for r in read_records(RESULTS / "records" / f"{dataset}.jsonl")}
+            for prefix, kind in (("DWM", "dwm"), ("OneStep", "onestep")):
+                names = [f"{prefix}-{algo}_s{seed}" for algo in ("TD3BC", "IQL") for seed in SEEDS]
+                if env != "hopper" and not any(n in records for n in names):
+                    continue  # not scored yet (hopper's table is complete: every name must be there)
+                config = AgentRunConfig(algo="td3bc", dataset=f"dwm_gym/{task}/{quality}-v0", world_model=kind)
+                digest = world_model_digest(config)
+                for name in names:
+                    if env == "hopper" or name in records:
+                        assert records[name].world_model_digest == digest, f"{dataset} {name}: another model"
 
 
 def test_updates_to_the_data_score_are_the_first_evaluation_whose_mean_reaches_it(tmp_path):
