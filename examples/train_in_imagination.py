@@ -152,10 +152,11 @@ def train_seed(args: argparse.Namespace, seed: int, folder: Path) -> list[dict]:
                 }
             if agent.critic_monitor.history:  # its critic since the previous evaluation
                 since = result["timesteps"] - args.eval_every
-                window = [row for row in agent.critic_monitor.history if row[0] > since] or agent.critic_monitor.history
+                window = [w for w in agent.critic_monitor.history if w.updates > since] or agent.critic_monitor.history
                 if window:
-                    updates, loss, q_max, abs_target = zip(*window)
-                    train |= {"critic_loss": float(np.mean(loss)), "q_max": max(q_max), "abs_target": abs_target[-1]}
+                    loss, q_max = [w.loss for w in window], [w.max_q for w in window]
+                    train |= {"critic_loss": float(np.mean(loss)), "q_max": max(q_max)}
+                    train["abs_target"] = window[-1].mean_abs_target
             with (folder / "training_episodes.jsonl").open("a") as handle:
                 handle.write(json.dumps(train) + "\n")
             for path, save in ((checkpoint, agent.save), (buffer, agent.save_replay_buffer)):
