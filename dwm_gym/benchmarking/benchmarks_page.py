@@ -145,7 +145,12 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], Callable]] = {
     "update_speed": (("update_speed.json",), _update_speed),
     "world_model_errors": (("world_model_errors.json",), _world_model_errors),
     "half_precision": (
-        ("half_precision.json", "half_precision_walker2d_halfcheetah.json", "half_precision_x0_dwms.json"),
+        (
+            "half_precision.json",
+            "half_precision_walker2d_halfcheetah.json",
+            "half_precision_x0_dwms.json",
+            "half_precision_walker2d_medium_expert.json",
+        ),
         _half_precision,
     ),
 }

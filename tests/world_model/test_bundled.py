@@ -22,6 +22,8 @@ EXPECTED_BUNDLED = {  # (task, quality, kind) the package ships: add each model 
     *(("hopper", q, k) for q in ("medium", "medium-replay", "medium-expert") for k in ("dwm", "onestep")),
     ("walker2d", "medium", "dwm"),
     ("walker2d", "medium", "onestep"),
+    ("walker2d", "medium-expert", "dwm"),
+    ("walker2d", "medium-expert", "onestep"),
     ("halfcheetah", "medium", "dwm"),
     ("halfcheetah", "medium", "onestep"),
 }
@@ -102,8 +104,8 @@ def test_user_cache_wins_over_bundled_and_explicit_path_wins_over_all(tmp_path):
 
 def test_missing_checkpoint_error_prints_the_training_command():
     with pytest.raises(CheckpointNotFoundError) as err:
-        resolve_checkpoint("walker2d", "medium-expert", "dwm")
+        resolve_checkpoint("halfcheetah", "medium-expert", "dwm")
     message = str(err.value)
-    assert "dwm-gym dataset make walker2d-medium-expert" in message
-    assert "--dataset dwm_gym/walker2d/medium-expert-v0 --kind dwm --preset small --prediction x0 --out" in message
-    assert str(user_checkpoint_dir() / "walker2d_medium_expert_dwm.safetensors") in message
+    assert "dwm-gym dataset make halfcheetah-medium-expert" in message
+    assert "--dataset dwm_gym/halfcheetah/medium-expert-v0 --kind dwm --preset small --prediction x0 --out" in message
+    assert str(user_checkpoint_dir() / "halfcheetah_medium_expert_dwm.safetensors") in message
