@@ -16,12 +16,9 @@ python benchmarks/data_scores.py [--datasets all | hopper-medium,...] [--json be
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-from dwm_gym.benchmarking.harness import entry_run, make_parser, parse_args, tiny_dataset, write_result
+from dwm_gym.benchmarking.harness import entry_run, make_parser, parse_args, tiny_dataset, write_dataset_entries
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.content_hash import dataset_digest
 from dwm_gym.data.minari_io import list_local_datasets
@@ -65,11 +62,7 @@ def main() -> None:
             print(f"skipping {name}: not on this machine (dwm-gym dataset make {name}); its entry, if any, is kept")
             continue
         results[name] = {**measure(name, data_id), "run": entry_run(args)}
-    entries = json.loads(Path(args.json).read_text()).get("datasets", {}) if Path(args.json).is_file() else {}
-    order = [f"{t}-{q}" for t, q in paper_datasets()]
-    entries.update(results)
-    ordered = {n: entries[n] for n in sorted(entries, key=lambda n: order.index(n) if n in order else len(order))}
-    write_result(args.json, {"datasets": ordered}, args)
+    write_dataset_entries(args.json, results, args)
 
 
 if __name__ == "__main__":

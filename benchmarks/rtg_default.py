@@ -20,13 +20,10 @@ into a temporary folder.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import torch
 
-from dwm_gym.benchmarking.harness import entry_run, make_parser, parse_args, tiny_dataset, write_result
+from dwm_gym.benchmarking.harness import entry_run, make_parser, parse_args, tiny_dataset, write_dataset_entries
 from dwm_gym.data import OfflineDataset
 from dwm_gym.data.minari_io import list_local_datasets
 from dwm_gym.data.specs import dataset_id, paper_datasets, parse_dataset_name
@@ -121,11 +118,7 @@ def main() -> None:
             **measure(name, args.transitions, args.horizon, args.seed, args.device, data_id),
             "run": entry_run(args),
         }
-    entries = json.loads(Path(args.json).read_text()).get("datasets", {}) if Path(args.json).is_file() else {}
-    order = [f"{t}-{q}" for t, q in paper_datasets()]
-    entries.update(results)
-    ordered = {n: entries[n] for n in sorted(entries, key=lambda n: order.index(n) if n in order else len(order))}
-    write_result(args.json, {"datasets": ordered}, args)
+    write_dataset_entries(args.json, results, args)
 
 
 if __name__ == "__main__":

@@ -162,3 +162,20 @@ def write_result(path: str | os.PathLike, payload: Mapping[str, Any], args: argp
         raise ValueError("payload must not hold 'run' or 'machine': write_result adds them")
     result = {"run": run_info(args), "machine": machine_info(), **payload}
     return atomic_write_text(path, json.dumps(result, indent=2) + "\n")
+
+
+def write_dataset_entries(path: str | os.PathLike, results: Mapping[str, Any], args: argparse.Namespace) -> Path:
+    """Merges per-dataset ``results`` into the ``datasets`` of the result file at ``path`` and writes it.
+
+    Entries of datasets not measured now are kept; the file lists them in the paper's order
+    (:func:`~dwm_gym.data.specs.paper_datasets`), others after. For data-driven benchmarks (one entry per dataset,
+    each with its own :func:`entry_run`).
+    """
+    from dwm_gym.data.specs import paper_datasets
+
+    file = Path(path)
+    entries = json.loads(file.read_text()).get("datasets", {}) if file.is_file() else {}
+    order = [f"{t}-{q}" for t, q in paper_datasets()]
+    entries.update(results)
+    ordered = {n: entries[n] for n in sorted(entries, key=lambda n: order.index(n) if n in order else len(order))}
+    return write_result(path, {"datasets": ordered}, args)
