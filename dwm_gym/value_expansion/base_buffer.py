@@ -267,11 +267,10 @@ class MVEReplayBuffer(ReplayBuffer):
             raw_states = states.to(self.device, th.float32)
             self._stats.accumulate(self.data_support(), raw_states, rewards, batch.rewards, data_rewards)
         real_next = cast(np.ndarray, self._normalize_obs(self.next_observations[batch_inds, env_indices, :], env))
-        real_dones = self.dones[batch_inds, env_indices] * (1.0 - self.timeouts[batch_inds, env_indices])
         return batch._replace(
             real_next_observations=self.to_torch(real_next),
             real_rewards=self.to_torch(self._normalize_reward(data_rewards.reshape(-1, 1), env)),
-            real_dones=self.to_torch(real_dones.reshape(-1, 1)),
+            real_dones=self.data_terminations(batch_inds, env_indices, self.device).to(th.float32),
         )
 
     def data_terminations(self, batch_inds: np.ndarray, env_indices: np.ndarray, device: th.device) -> th.Tensor:
