@@ -75,6 +75,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["imagined_terminations.py"], "shares", id="imagined_terminations"),
     pytest.param(["mve_cost.py"], "rows", id="mve_cost"),
     pytest.param(["update_speed.py"], "profiles", id="update_speed"),
+    pytest.param(["seed_batching.py"], "rows", id="seed_batching"),
     pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
     pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
     pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),

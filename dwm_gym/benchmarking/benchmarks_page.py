@@ -67,6 +67,22 @@ def _update_speed(r: Mapping) -> list[str]:
     return lines
 
 
+def _seed_batching(r: Mapping) -> list[str]:
+    rows = [
+        (row["seeds"], f"{row['seed_updates_per_cpu_s']:.0f}", f"{row['speedup_vs_separate']:.2f}",
+         f"{row['speedup_vs_library']:.2f}")
+        for row in r["rows"]
+    ]  # fmt: skip
+    header = ("seeds per process", "seed-updates per CPU second", "vs the stacked code at K = 1", "vs library TD3BC")
+    load = (r.get("machine") or {}).get("load_average") or [float("nan")]
+    return [
+        *_table(header, rows),
+        "",
+        f"One seed: library TD3BC {r['library_td3bc_updates_per_cpu_s']:.0f}, plain PyTorch TD3+BC "
+        f"{r['plain_updates_per_cpu_s']:.0f} updates per CPU second. Load average while measured: {load[0]:.1f}.",
+    ]
+
+
 def _dataset_throughput(r: Mapping) -> list[str]:
     rows = [(name, f"{row['steps']:,}", f"{row['steps_per_s']:,.0f}") for name, row in r["rows"].items()]
     ratio = f"Shipped policy / random: **{r['ratio']:.2f}**."
@@ -143,6 +159,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], Callable]] = {
     "fidelity": (("fidelity.json",), _fidelity),
     "mve_cost": (("mve_cost.json",), _mve_cost),
     "update_speed": (("update_speed.json",), _update_speed),
+    "seed_batching": (("seed_batching.json",), _seed_batching),
     "world_model_errors": (("world_model_errors.json",), _world_model_errors),
     "half_precision": (
         (
