@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+WHOLE_RUN_TRANSITIONS = 1_000_000  # the size of the medium datasets
+WHOLE_RUN_UPDATES = (200_000, 500_000, 1_000_000)
+
 
 def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -42,11 +45,25 @@ def _imagined_env(results: Mapping[str, Mapping]) -> list[str]:
 def _mve_cost(r: Mapping) -> list[str]:
     rows = [(row["method"], f"{row['updates_per_s']:.1f}", f"{row['slowdown_vs_td3bc']:.2f}") for row in r["rows"]]
     cache = next(row for row in r["rows"] if "cache_fill_s" in row)
+    td3bc = next(row for row in r["rows"] if row["method"] == "TD3BC")["updates_per_s"]
+    fill_1m = WHOLE_RUN_TRANSITIONS / cache["cache_segments_per_s"]
+    whole = []
+    for updates in WHOLE_RUN_UPDATES:
+        model_free, cached = updates / td3bc, updates / cache["updates_per_s"]
+        ratios = f"{(fill_1m + cached) / model_free:.2f}", f"{cached / model_free:.2f}"
+        whole.append((f"{updates:,}", f"{model_free / 60:.0f}", f"{(fill_1m + cached) / 60:.0f}", *ratios))
+    header = ("updates", "TD3BC, min", "DWM-TD3BC with the fill, min", "ratio", "ratio, cache file reused")
     return [
         *_table(("method", "updates/s", "cost vs TD3BC"), rows),
         "",
         f"Filling the imagination cache: {cache['cache_fill_s']:.1f} s ({cache['cache_segments_per_s']:,.0f} "
-        f"segments/s, {cache['cache_mb']:.1f} MB), once per dataset and run.",
+        f"segments/s, {cache['cache_mb']:.1f} MB), once per dataset, model and RTG: the file is shared by every "
+        "later run on them (a sweep fills it once for all its trials).",
+        "",
+        f"Whole runs on a {WHOLE_RUN_TRANSITIONS:,}-transition dataset, computed from these rates (not timed "
+        "end to end): the fill grows with the data, the updates with the budget.",
+        "",
+        *_table(header, whole),
     ]
 
 
