@@ -28,6 +28,7 @@ from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import polyak
+from dwm_gym.agents.handover import blend_targets, check_handover, handover_weight
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
@@ -83,6 +84,10 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         beta: Inverse temperature β of the advantage weights (3.0).
         max_weight: Clip of the advantage weights (100).
         td_lambda: λ of the λ-return over imagined segments (0.95); 1.0 gives vanilla Diffusion-MVE.
+        handover_start: With ``handover_end``, the updates over which the Q target moves linearly from the
+            value-expansion target to the one-step target r_t + γ V(s_{t+1}) on the real transition
+            (:mod:`dwm_gym.agents.handover`). None (default): the value-expansion target throughout, the paper's.
+        handover_end: The update from which the Q target is the one-step target alone.
             Used only with buffers that can return segments (the MVE buffers).
         normalize_observations: Normalize states by the dataset's mean/std.
         normalize_rewards: Scale rewards by 1000 / (max - min episode return).
@@ -111,6 +116,8 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         beta: float = 3.0,
         max_weight: float = 100.0,
         td_lambda: float = 0.95,
+        handover_start: int | None = None,
+        handover_end: int | None = None,
         normalize_observations: bool = True,
         normalize_rewards: bool = True,
         replay_buffer_class: type[ReplayBuffer] | None = None,
@@ -126,7 +133,9 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             raise ValueError(f"expectile must be in (0, 1), got {expectile}")
         if not 0.0 <= td_lambda <= 1.0:
             raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}")
+        check_handover(handover_start, handover_end, replay_buffer_class)
         self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
+        self.handover_start, self.handover_end = handover_start, handover_end
         replay_buffer_kwargs = segment_request(replay_buffer_class, replay_buffer_kwargs, td_lambda)
         self.normalize_observations, self.normalize_rewards = normalize_observations, normalize_rewards
         self.reward_scale: float | None = None
@@ -176,6 +185,34 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             spread = float(returns.max() - returns.min()) if len(returns) else 0.0
             self.reward_scale = 1000.0 / spread if self.normalize_rewards and spread > 0 else 1.0
 
+    def _expanded_target(self, data: Any, scale: float) -> tuple[th.Tensor, th.Tensor]:
+        """The Q target of the batch and its bootstrapped part.
+
+        The λ-return over the imagined segment when the buffer returns one and ``td_lambda < 1``, else
+        r + discounts · V(next) (γ^H-discounted with an MVE buffer).
+        """
+        value = self.policy.value
+        segment = (
+            (data.segment_states, data.segment_rewards, data.segment_terminated)
+            if isinstance(data, MVEReplayBufferSamples)
+            else (None, None, None)
+        )
+        segments, segment_rewards, segment_terminated = segment
+        if (
+            segments is not None
+            and segment_rewards is not None
+            and segment_terminated is not None
+            and self.td_lambda < 1
+        ):
+            b, h, _ = segments.shape
+            values = value(segments.reshape(b * h, *segments.shape[2:])).reshape(b, h)
+            rewards = segment_rewards * scale
+            y = lambda_return(rewards, values, segment_terminated, self.gamma, self.td_lambda).reshape(b, 1)
+            return y, y - discounted_reward_sum(rewards, segment_terminated, self.gamma).reshape(b, 1)
+        discounts = data.discounts if data.discounts is not None else self.gamma
+        bootstrap = (1 - data.dones) * discounts * value(data.next_observations)
+        return data.rewards * scale + bootstrap, bootstrap
+
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         """Runs ``gradient_steps`` IQL updates (V expectile, Q, advantage-weighted actor, Polyak) and logs the means.
 
@@ -196,7 +233,6 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         for _ in range(gradient_steps):
             self._n_updates += 1
             data = self.sample_batch(batch_size)
-            discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
                 target_q = th.min(th.cat(critic_target(data.observations, data.actions), dim=1), dim=1, keepdim=True)[0]
             v = value(data.observations)
@@ -207,31 +243,22 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             value.optimizer.step()
 
             with th.no_grad():
-                segment = (
-                    (data.segment_states, data.segment_rewards, data.segment_terminated)
-                    if isinstance(data, MVEReplayBufferSamples)
-                    else (None, None, None)
-                )
-                segments, segment_rewards, segment_terminated = segment
-                if (
-                    segments is not None
-                    and segment_rewards is not None
-                    and segment_terminated is not None
-                    and self.td_lambda < 1.0
-                ):
-                    b, h, _ = segments.shape
-                    values = value(segments.reshape(b * h, *segments.shape[2:])).reshape(b, h)
-                    rewards = segment_rewards * scale
-                    y = lambda_return(rewards, values, segment_terminated, self.gamma, self.td_lambda)
-                    y = y.reshape(b, 1)
-                    bootstrap = y - discounted_reward_sum(rewards, segment_terminated, self.gamma).reshape(b, 1)
-                else:
-                    bootstrap = (1 - data.dones) * discounts * value(data.next_observations)
-                    y = data.rewards * scale + bootstrap
-                if has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
+                weight = handover_weight(self._n_updates, self.handover_start, self.handover_end)
+                gap_now = has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0
+                one_step = None
+                if weight > 0.0 or gap_now:
+                    if not has_real_transitions(data):
+                        raise RuntimeError("a target handover needs batches with their real transitions (MVE buffers)")
                     assert data.real_rewards is not None and data.real_dones is not None
                     real_next = data.real_next_observations
                     one_step = data.real_rewards * scale + (1 - data.real_dones) * self.gamma * value(real_next)
+                if weight == 1.0 and one_step is not None:
+                    y, bootstrap = one_step, one_step - data.real_rewards * scale
+                else:
+                    y, bootstrap = self._expanded_target(data, scale)
+                    if one_step is not None:
+                        y = blend_targets(y, one_step, weight)
+                if gap_now and one_step is not None:
                     self.critic_monitor.add_target_gap(float((y - one_step).mean()))
             current_q = critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, y) for q in current_q))
@@ -250,6 +277,8 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
                 logs[key].append(float(val.detach()))
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if self.handover_start is not None:
+            self.logger.record("train/handover_weight", weight)
         for key, values in logs.items():
             self.logger.record(f"train/{key}", np.mean(values))
 

@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AgentRunConfig)}
-_MODEL_BASED = ("horizon", "rtg", "cache", "cache_samples", "cache_file", "data_termination")
+_MODEL_BASED = (
+    "horizon", "rtg", "cache", "cache_samples", "cache_file", "data_termination", "handover_start", "handover_end",
+)  # fmt: skip
 _CACHE = ("rtg", "cache", "cache_samples", "cache_file")  # settings of the DWM's cached imagination
 
 
@@ -48,6 +50,8 @@ def settings_without_effect(config: AgentRunConfig) -> dict[str, str]:
         why.update({n: off for n in _CACHE[2:] if n in changed})
     if config.algo != "iql" and "td_lambda" in changed:
         why["td_lambda"] = "it is an IQL setting"
+    if config.algo == "td3":
+        why.update({n: "it is a TD3BC and IQL setting" for n in ("handover_start", "handover_end") if n in changed})
     return why
 
 

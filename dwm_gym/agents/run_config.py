@@ -10,6 +10,7 @@ from typing import Any, Literal, get_args
 from stable_baselines3 import TD3
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from dwm_gym.agents.handover import check_handover_updates
 from dwm_gym.agents.iql import IQL
 from dwm_gym.agents.td3bc import TD3BC
 from dwm_gym.data.specs import Refs, parse_dataset_name
@@ -38,12 +39,19 @@ class Algorithm:
     settings: Callable[[AgentRunConfig], dict[str, Any]]
 
 
-def _no_settings(config: AgentRunConfig) -> dict[str, Any]:
-    return {}
+def _handover(config: AgentRunConfig) -> dict[str, Any]:
+    """The target handover, for a run with a world model (a model-free target is the one-step target already)."""
+    if config.world_model is None:
+        return {}
+    return {"handover_start": config.handover_start, "handover_end": config.handover_end}
+
+
+def _td3bc_settings(config: AgentRunConfig) -> dict[str, Any]:
+    return _handover(config)
 
 
 def _iql_settings(config: AgentRunConfig) -> dict[str, Any]:
-    return {"td_lambda": config.td_lambda}
+    return {"td_lambda": config.td_lambda, **_handover(config)}
 
 
 def _td3_settings(config: AgentRunConfig) -> dict[str, Any]:
@@ -51,7 +59,7 @@ def _td3_settings(config: AgentRunConfig) -> dict[str, Any]:
 
 
 ALGORITHMS: dict[str, Algorithm] = {
-    "td3bc": Algorithm(TD3BC, _no_settings),
+    "td3bc": Algorithm(TD3BC, _td3bc_settings),
     "iql": Algorithm(IQL, _iql_settings),
     "td3": Algorithm(TD3, _td3_settings),
 }
@@ -83,6 +91,10 @@ class AgentRunConfig:
             else filled and written) — see ``DiffusionMVEReplayBuffer.prepare_cache``.
         data_termination: MVE targets take the first step's termination from the data
             (``MVEReplayBuffer``'s ``data_termination``).
+        handover_start: With ``handover_end``, the updates over which the critic target of a model-based TD3BC or
+            IQL run moves linearly from the value-expansion target to the one-step TD target on the real transition
+            (:mod:`dwm_gym.agents.handover`); None: the value-expansion target throughout (the paper's method).
+        handover_end: The update from which that target is the one-step TD target alone.
     """
 
     algo: AlgorithmName = "td3bc"
@@ -103,6 +115,8 @@ class AgentRunConfig:
     checkpoint_every: int = 10_000
     cache_file: str | None = None
     data_termination: bool = False
+    handover_start: int | None = None
+    handover_end: int | None = None
 
     def __post_init__(self) -> None:
         choice("algo", self.algo, ALGORITHMS)
@@ -117,6 +131,7 @@ class AgentRunConfig:
         self.eval_episodes = integer("eval_episodes", self.eval_episodes)
         choice("refs", self.refs, get_args(Refs))
         self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
+        check_handover_updates(self.handover_start, self.handover_end)
         resolve_device(self.device)
         if "/" not in self.dataset:
             spec, quality = parse_dataset_name(self.dataset)

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import optimizer_kwargs, polyak
+from dwm_gym.agents.handover import blend_targets, check_handover, handover_weight
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.value_expansion.samples import MVEReplayBufferSamples, has_real_transitions
@@ -72,6 +73,10 @@ class TD3BC(OfflineAlgorithm, TD3):
         target_policy_noise: σ of the target policy smoothing noise (0.2).
         target_noise_clip: Clip C of that noise (0.5).
         alpha: α of λ = α / mean|Q| (2.5).
+        handover_start: With ``handover_end``, the updates over which the critic target moves linearly from the
+            value-expansion target to the one-step TD target (:mod:`dwm_gym.agents.handover`). None (default):
+            the value-expansion target throughout, the paper's method.
+        handover_end: The update from which the target is the one-step TD target alone.
         normalize_observations: Normalize states by the dataset's mean/std (fitted on the first ``learn``).
         replay_buffer_class: Any SB3 replay buffer class (e.g. ``DiffusionMVEReplayBuffer``).
         replay_buffer_kwargs: Its keyword arguments (checkpoint paths, not model objects).
@@ -95,6 +100,8 @@ class TD3BC(OfflineAlgorithm, TD3):
         target_policy_noise: float = 0.2,
         target_noise_clip: float = 0.5,
         alpha: float = 2.5,
+        handover_start: int | None = None,
+        handover_end: int | None = None,
         normalize_observations: bool = True,
         replay_buffer_class: type[ReplayBuffer] | None = None,
         replay_buffer_kwargs: dict[str, Any] | None = None,
@@ -105,7 +112,9 @@ class TD3BC(OfflineAlgorithm, TD3):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
+        check_handover(handover_start, handover_end, replay_buffer_class)
         self.alpha, self.normalize_observations = alpha, normalize_observations
+        self.handover_start, self.handover_end = handover_start, handover_end
         self.critic_monitor = CriticMonitor()
         super().__init__(
             policy,
@@ -129,17 +138,44 @@ class TD3BC(OfflineAlgorithm, TD3):
             _init_setup_model=_init_setup_model,
         )
 
-    def _target_gap(self, data: MVEReplayBufferSamples, target_q: th.Tensor) -> float:
-        """Mean (target − one-step TD target on the real transition); the latter without smoothing noise.
+    def _one_step_target(self, data: MVEReplayBufferSamples, smoothing: bool) -> th.Tensor:
+        """TD3's one-step target r_t + γ (1 - d_t) min Q'(s_{t+1}, π'(s_{t+1})) on the batch's real transition.
 
-        It draws no random numbers, so measuring it leaves training exactly as it is without.
+        ``smoothing`` adds the target-policy noise (a random draw); without it nothing random is drawn.
         """
         assert data.real_next_observations is not None and data.real_rewards is not None  # has_real_transitions
         assert data.real_dones is not None
         next_obs = data.real_next_observations
-        next_q = th.cat(self.critic_target(next_obs, self.actor_target(next_obs)), dim=1).min(dim=1, keepdim=True)[0]
-        one_step = data.real_rewards + (1 - data.real_dones) * self.gamma * next_q
-        return float((target_q - one_step).mean())
+        next_actions = self.actor_target(next_obs)
+        if smoothing:
+            noise = next_actions.clone().normal_(0, self.target_policy_noise)
+            next_actions = (next_actions + noise.clamp(-self.target_noise_clip, self.target_noise_clip)).clamp(-1, 1)
+        next_q = th.cat(self.critic_target(next_obs, next_actions), dim=1).min(dim=1, keepdim=True)[0]
+        return data.real_rewards + (1 - data.real_dones) * self.gamma * next_q
+
+    def _critic_target(self, data: Any, weight: float) -> tuple[th.Tensor, th.Tensor]:
+        """The critic's target and its bootstrapped part.
+
+        The batch's target (γ^H-discounted with an MVE buffer), handed over to the one-step target on the real
+        transition by ``weight``; at weight 1 the one-step target alone is computed.
+        """
+        one_step = None
+        if weight > 0.0:
+            if not has_real_transitions(data):
+                raise RuntimeError("a target handover needs batches with their real transitions (MVE buffers)")
+            one_step = self._one_step_target(data, smoothing=True)
+            if weight == 1.0:
+                assert data.real_rewards is not None  # has_real_transitions
+                return one_step, one_step - data.real_rewards
+        discounts = data.discounts if data.discounts is not None else self.gamma
+        noise = data.actions.clone().data.normal_(0, self.target_policy_noise)
+        noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
+        next_actions = (self.actor_target(data.next_observations) + noise).clamp(-1, 1)
+        next_q = th.cat(self.critic_target(data.next_observations, next_actions), dim=1)
+        next_q, _ = th.min(next_q, dim=1, keepdim=True)
+        bootstrap = (1 - data.dones) * discounts * next_q
+        target_q = data.rewards + bootstrap
+        return (target_q, bootstrap) if one_step is None else (blend_targets(target_q, one_step, weight), bootstrap)
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         """SB3's TD3 update with the TD3+BC actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|.
@@ -153,17 +189,12 @@ class TD3BC(OfflineAlgorithm, TD3):
         for _ in range(gradient_steps):
             self._n_updates += 1
             data = self.sample_batch(batch_size)
-            discounts = data.discounts if data.discounts is not None else self.gamma
             with th.no_grad():
-                noise = data.actions.clone().data.normal_(0, self.target_policy_noise)
-                noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
-                next_actions = (self.actor_target(data.next_observations) + noise).clamp(-1, 1)
-                next_q = th.cat(self.critic_target(data.next_observations, next_actions), dim=1)
-                next_q, _ = th.min(next_q, dim=1, keepdim=True)
-                bootstrap = (1 - data.dones) * discounts * next_q
-                target_q = data.rewards + bootstrap
+                weight = handover_weight(self._n_updates, self.handover_start, self.handover_end)
+                target_q, bootstrap = self._critic_target(data, weight)
                 if has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
-                    self.critic_monitor.add_target_gap(self._target_gap(data, target_q))
+                    gap = target_q - self._one_step_target(data, smoothing=False)  # draws nothing: training unchanged
+                    self.critic_monitor.add_target_gap(float(gap.mean()))
             current_q = self.critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, target_q) for q in current_q))
             critic_losses.append(critic_loss.item())
@@ -183,6 +214,8 @@ class TD3BC(OfflineAlgorithm, TD3):
                 actor_step_and_targets(self, actor_loss)
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        if self.handover_start is not None:
+            self.logger.record("train/handover_weight", weight)
         if actor_losses:
             self.logger.record("train/actor_loss", np.mean(actor_losses))
             self.logger.record("train/bc_loss", np.mean(bc_losses))

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dwm_gym.agents.handover import check_handover_updates
 from dwm_gym.agents.run_config import AlgorithmName
 from dwm_gym.data.specs import parse_dataset_name
 from dwm_gym.utils.validation import finite, integer, non_negative
@@ -141,6 +142,9 @@ class SweepSpec:
             own and trials of their own (``DWM-TD3BC_cache1_s0``), to measure the spread between caches.
         data_termination: The model-based methods' MVE targets take the first step's termination from the data
             (their trials are named ``..._dterm_s0``).
+        handover: ``[start, end]``: the model-based methods' critic targets hand over from value expansion to the
+            one-step TD target between these updates (:mod:`dwm_gym.agents.handover`; their trials are named
+            ``..._ho<start>-<end>_s0``). None: the value-expansion target throughout.
         label: How results of this sweep are to be labelled (e.g. ``selection on test returns``).
     """
 
@@ -156,6 +160,7 @@ class SweepSpec:
     dwm_label: str | None = None
     cache_seed: int = 0
     data_termination: bool = False
+    handover: tuple[int, int] | None = None
     label: str = "defaults"
 
     def __post_init__(self) -> None:
@@ -183,6 +188,11 @@ class SweepSpec:
         object.__setattr__(self, "cache_seed", integer("cache_seed", self.cache_seed, minimum=0))
         if not isinstance(self.data_termination, bool):
             raise ValueError(f"data_termination must be true or false, got {self.data_termination!r}")
+        if self.handover is not None:
+            if not isinstance(self.handover, (list, tuple)) or len(self.handover) != 2:
+                raise ValueError(f"handover must be [start, end] in updates, got {self.handover!r}")
+            check_handover_updates(*self.handover)
+            object.__setattr__(self, "handover", tuple(self.handover))
         if not isinstance(self.label, str) or not self.label.strip():
             raise ValueError(f"label must be a non-empty string, got {self.label!r}")
 

@@ -63,6 +63,8 @@ class Trial:
             parts.append(f"cache{self.cache_seed}")
         if self.config.data_termination:
             parts.append("dterm")
+        if self.config.handover_start is not None:
+            parts.append(f"ho{self.config.handover_start}-{self.config.handover_end}")
         return f"{self.dataset}/{'_'.join([*parts, f's{self.seed}'])}"
 
     @property
@@ -165,6 +167,8 @@ def plan_trials(spec: SweepSpec, cache_dir: str | Path) -> list[Trial]:
                         if dwm
                         else None,
                         data_termination=spec.data_termination and kind is not None,
+                        handover_start=spec.handover[0] if spec.handover and kind is not None else None,
+                        handover_end=spec.handover[1] if spec.handover and kind is not None else None,
                     )
                     label, cache_seed = (spec.dwm_label, spec.cache_seed) if dwm else (None, 0)
                     trials.append(Trial(dataset, method, seed, horizon, rtg, config, digest, label, cache_seed))
