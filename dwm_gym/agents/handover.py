@@ -19,17 +19,17 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from dwm_gym.value_expansion import MVEReplayBuffer
 
 
-def check_handover(start: int | None, end: int | None, buffer_class: type[ReplayBuffer] | None) -> None:
+def check_handover(start: int | None, end: int | None, buffer: ReplayBuffer | None) -> None:
     """Raises ValueError unless the handover is off (both None) or well formed for this agent.
 
-    Well formed: whole update counts with 0 <= start <= end, on an agent whose ``buffer_class`` expands the value
+    Well formed: whole update counts with 0 <= start <= end, on an agent whose replay ``buffer`` expands the value
     (a model-free agent's target is the one-step target already).
     """
     check_handover_updates(start, end)
     if start is None:
         return
-    if buffer_class is None or not issubclass(buffer_class, MVEReplayBuffer):
-        name = "none" if buffer_class is None else buffer_class.__name__
+    if not isinstance(buffer, MVEReplayBuffer):
+        name = type(buffer).__name__
         raise ValueError(
             f"a target handover needs a value-expansion replay buffer (an MVEReplayBuffer), got {name}: a model-free "
             "agent's target is the one-step TD target already; drop handover_start/handover_end or add a world model"

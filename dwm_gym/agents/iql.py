@@ -28,7 +28,7 @@ from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import polyak
-from dwm_gym.agents.handover import blend_targets, check_handover, handover_weight
+from dwm_gym.agents.handover import blend_targets, check_handover, check_handover_updates, handover_weight
 from dwm_gym.agents.iql_policy import IQLPolicy
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.agents.td3bc import offline_policy_kwargs
@@ -133,7 +133,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             raise ValueError(f"expectile must be in (0, 1), got {expectile}")
         if not 0.0 <= td_lambda <= 1.0:
             raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}")
-        check_handover(handover_start, handover_end, replay_buffer_class)
+        check_handover_updates(handover_start, handover_end)
         self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
         self.handover_start, self.handover_end = handover_start, handover_end
         replay_buffer_kwargs = segment_request(replay_buffer_class, replay_buffer_kwargs, td_lambda)
@@ -178,7 +178,8 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         return self.reward_scale or 1.0
 
     def on_offline_start(self) -> None:
-        """Fixes the reward scale from the loaded data's episode returns (once)."""
+        """Checks the handover against the buffer, then fixes the reward scale from the data's returns (once)."""
+        check_handover(self.handover_start, self.handover_end, self.replay_buffer)
         if self.reward_scale is None:
             assert self.replay_buffer is not None  # the data is loaded before this hook
             returns = buffer_episode_returns(self.replay_buffer)

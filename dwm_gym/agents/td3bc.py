@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from dwm_gym.agents.diagnostics import TARGET_GAP_EVERY, CriticMonitor
 from dwm_gym.agents.fast_update import optimizer_kwargs, polyak
-from dwm_gym.agents.handover import blend_targets, check_handover, handover_weight
+from dwm_gym.agents.handover import blend_targets, check_handover, check_handover_updates, handover_weight
 from dwm_gym.agents.normalization import NormalizedFlattenExtractor
 from dwm_gym.agents.offline import OfflineAlgorithm
 from dwm_gym.value_expansion.samples import MVEReplayBufferSamples, has_real_transitions
@@ -112,7 +112,7 @@ class TD3BC(OfflineAlgorithm, TD3):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        check_handover(handover_start, handover_end, replay_buffer_class)
+        check_handover_updates(handover_start, handover_end)
         self.alpha, self.normalize_observations = alpha, normalize_observations
         self.handover_start, self.handover_end = handover_start, handover_end
         self.critic_monitor = CriticMonitor()
@@ -137,6 +137,10 @@ class TD3BC(OfflineAlgorithm, TD3):
             device=device,
             _init_setup_model=_init_setup_model,
         )
+
+    def on_offline_start(self) -> None:
+        """Refuses a handover before the first update when the buffer does not expand the value."""
+        check_handover(self.handover_start, self.handover_end, self.replay_buffer)
 
     def _one_step_target(self, data: MVEReplayBufferSamples, smoothing: bool) -> th.Tensor:
         """TD3's one-step target r_t + γ (1 - d_t) min Q'(s_{t+1}, π'(s_{t+1})) on the batch's real transition.

@@ -38,18 +38,26 @@ def test_the_weight_rises_linearly_from_start_to_end():
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "buffer", "match"),
+    ("start", "end", "match"),
     [
-        (10, None, OneStepMVEReplayBuffer, "needs both"),
-        (20, 10, OneStepMVEReplayBuffer, "end no earlier than it starts"),
-        (-1, 10, OneStepMVEReplayBuffer, "start at 0 updates or later"),
-        (1.5, 10, OneStepMVEReplayBuffer, "whole update counts"),
-        (0, 10, None, "needs a value-expansion replay buffer"),
+        (10, None, "needs both"),
+        (20, 10, "end no earlier than it starts"),
+        (-1, 10, "start at 0 updates or later"),
+        (1.5, 10, "whole update counts"),
     ],
 )
-def test_a_malformed_handover_is_refused_saying_what_is_expected(start, end, buffer, match):
+def test_a_malformed_handover_is_refused_saying_what_is_expected(start, end, match):
     with pytest.raises(ValueError, match=match):
-        check_handover(start, end, buffer)
+        check_handover(start, end, None)
+    with pytest.raises(ValueError, match=match):
+        TD3BC("MlpPolicy", "Hopper-v5", handover_start=start, handover_end=end, device="cpu")
+
+
+def test_a_model_free_agent_with_a_handover_is_refused_before_its_first_update(medium_data):
+    agent = TD3BC("MlpPolicy", "Hopper-v5", handover_start=0, handover_end=10, **SMALL).load_dataset(medium_data)
+    with pytest.raises(ValueError, match="needs a value-expansion replay buffer .*got ReplayBuffer"):
+        agent.learn(5)
+    assert agent._n_updates == 0
 
 
 @pytest.mark.parametrize("cls", [TD3BC, IQL])
@@ -97,3 +105,12 @@ def test_a_sweep_names_its_handover_trials_apart(tmp_path):
     assert (trials[0].config.handover_start, trials[1].config.handover_start) == (None, 100)
     with pytest.raises(ValueError, match="handover must be"):
         spec_from_dict({**base, "handover": [100]})
+
+
+def test_a_saved_agent_keeps_its_handover_and_loads_for_evaluation_without_its_buffer(medium_data, tmp_path):
+    from dwm_gym.agents.agent_files import save_agent
+    from dwm_gym.agents.saved import load_agent
+
+    agent = trained(TD3BC, medium_data, 2, handover_start=0, handover_end=10)
+    loaded, _ = load_agent(save_agent(agent, tmp_path / "model.safetensors"), device="cpu")
+    assert (loaded.handover_start, loaded.handover_end) == (0, 10) and same_weights(loaded, agent)
