@@ -77,6 +77,7 @@ SCRIPTS = [  # (script and its arguments, the main result key)
     pytest.param(["update_speed.py"], "profiles", id="update_speed"),
     pytest.param(["seed_batching.py"], "rows", id="seed_batching"),
     pytest.param(["rtg_futures.py"], "parts", id="rtg_futures"),
+    pytest.param(["mve_target_noise.py"], "datasets", id="mve_target_noise"),
     pytest.param(["mve_divergence.py", "sampler"], "results", id="mve_divergence_sampler"),
     pytest.param(["mve_divergence.py", "critic"], "log", id="mve_divergence_critic"),
     pytest.param(["sampler.py"], "speedup", id="sampler"),

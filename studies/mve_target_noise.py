@@ -1,0 +1,120 @@
+"""How noisy is a Diffusion-MVE target? Its spread over the imagined futures of one (s_t, a_t), against the critic loss.
+
+Usage:
+    python studies/mve_target_noise.py --agents walker2d-medium=<run>/model.safetensors[,hopper-medium=...]
+        [--rows 1000] [--samples 16] [--horizon 5] [--seed 0] [--device cpu]
+        [--json studies/results/mve_target_noise.json] [--tiny]
+
+For ``--rows`` transitions (s_t, a_t) of each dataset, drawn with ``--seed``, the dataset's bundled DWM imagines
+``--samples`` segments at its default RTG (the data's median), as the imagination cache does once per row. Each
+future gives the target a critic of the agent regresses on,
+
+    y = Σ_{h<H} γ^h r̂_{t+h} + γ^H (1 - terminated) · min_i Q'_i(ŝ_{t+H}, π'(ŝ_{t+H})),
+
+with the critic and actor targets of the trained agent in ``--agents`` (a run's ``model.safetensors``). Reported per
+dataset: mean |y|; the variance of y over the futures of a row, averaged over rows (split into the reward sum's and
+the bootstrap's); and the agent's own critic loss at the end of its run (its last 1k-update window: the sum of its
+two critics' mean squared TD errors, so half of it per critic). A critic trained on one cached future per row
+cannot fit that variance: it is a floor under each critic's loss. MuJoCo's dynamics are deterministic, so the
+model-free one-step target r_t + γ Q'(s_{t+1}, π'(s_{t+1})) has no such spread given (s_t, a_t).
+
+``--tiny``: a generated 300-transition hopper-medium dataset, 8 rows, 2 futures, and a TD3BC agent of 2 updates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch as th
+
+from dwm_gym.agents import TD3BC
+from dwm_gym.agents.saved import load_agent
+from dwm_gym.benchmarking.harness import command_line, make_parser, parse_args, scratch_dir, tiny_dataset, write_result
+from dwm_gym.data import OfflineDataset
+from dwm_gym.data.specs import dataset_id, parse_dataset_name
+from dwm_gym.value_expansion import DiffusionMVEReplayBuffer
+from dwm_gym.value_expansion.targets import discounted_reward_sum
+from dwm_gym.world_model.bundled import resolve_checkpoint
+
+
+def target_spread(data: OfflineDataset, agent, dwm: str, rows: int, samples: int, horizon: int, seed: int) -> dict:
+    """The imagined targets' spread over futures for ``rows`` transitions of ``data`` (see the module docstring)."""
+    transitions = data.transitions
+    picked = np.random.default_rng(seed).choice(len(transitions["observations"]), size=rows, replace=False)
+    obs, actions = transitions["observations"][picked], transitions["actions"][picked]
+    buffer = DiffusionMVEReplayBuffer(
+        1, agent.observation_space, agent.action_space, device="cpu", world_model=dwm, horizon=horizon, seed=seed
+    )
+    states, rewards, terminated = buffer.imagine(obs, actions, samples=samples)
+    gamma = float(agent.gamma)
+    with th.no_grad():
+        reward_sum = discounted_reward_sum(rewards, terminated, gamma)
+        last = states[:, -1].to(agent.device, th.float32)
+        q = th.cat(agent.critic_target(last, agent.actor_target(last)), dim=1).min(dim=1)[0].cpu()
+        bootstrap = gamma**horizon * (1.0 - terminated[:, -1].float()) * q
+    y = (reward_sum + bootstrap).reshape(rows, samples).double()
+    parts = {
+        "reward_sum": reward_sum.reshape(rows, samples).double(),
+        "bootstrap": bootstrap.reshape(rows, samples).double(),
+    }
+    window = agent.critic_monitor.history[-1] if agent.critic_monitor.history else None
+    return {
+        "rows": rows,
+        "samples": samples,
+        "horizon": horizon,
+        "rtg": buffer.rtg,
+        "mean_abs_target": float(y.abs().mean()),
+        "target_variance": float(y.var(dim=1).mean()),
+        "target_std": float(y.std(dim=1).mean()),
+        "variance_of": {name: float(v.var(dim=1).mean()) for name, v in parts.items()},
+        "critic_loss_last_window": None if window is None else float(window.loss),
+        "critic_loss_updates": None if window is None else int(window.updates),
+    }
+
+
+def tiny_agent(dataset: str) -> str:
+    """A TD3BC of 2 updates on the tiny dataset, saved under the scratch folder."""
+    from dwm_gym.agents.agent_files import save_agent
+
+    agent = TD3BC("MlpPolicy", "Hopper-v5", batch_size=16, device="cpu", seed=0).load_dataset(dataset)
+    agent.learn(2)
+    return str(save_agent(agent, scratch_dir() / "mve_target_noise_agent.safetensors"))
+
+
+def main() -> None:
+    parser = make_parser(__doc__, "studies/results/mve_target_noise.json", device="cpu")
+    parser.add_argument("--agents", default="", help="dataset=agent file pairs, comma-separated")
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--samples", type=int, default=16, help="imagined futures per row")
+    parser.add_argument("--horizon", type=int, default=5)
+    args = parse_args(parser, tiny={"rows": 8, "samples": 2})
+    if args.tiny:
+        data_id = tiny_dataset()
+        args.agents = f"hopper-medium={tiny_agent(data_id)}"
+    pairs = [item.split("=", 1) for item in args.agents.split(",") if item]
+    if not pairs:
+        raise SystemExit(
+            "--agents is empty: give dataset=agent file pairs, e.g. walker2d-medium=runs/x/model.safetensors"
+        )
+    results = {}
+    for name, path in pairs:
+        spec, quality = parse_dataset_name(name)
+        agent, _ = load_agent(Path(path), device=args.device)
+        data = OfflineDataset.from_minari(dataset_id(spec.name, quality))
+        dwm = str(resolve_checkpoint(spec.name, quality, "dwm"))
+        result = target_spread(data, agent, dwm, args.rows, args.samples, args.horizon, args.seed)
+        results[name] = {"agent": str(path), "world_model": Path(dwm).name, **result}
+        loss = result["critic_loss_last_window"]
+        of = result["variance_of"]
+        print(
+            f"{name}: mean|y| {result['mean_abs_target']:.1f}, variance over futures {result['target_variance']:.2f} "
+            f"(reward sum {of['reward_sum']:.2f}, bootstrap {of['bootstrap']:.2f}); "
+            f"the agent's critic loss {loss if loss is None else f'{loss:.1f}'} (two critics)"
+        )
+    write_result(args.json, {"command": command_line(args), "datasets": results}, args)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
