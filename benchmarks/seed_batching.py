@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 from torch import nn
-from update_speed import PlainTD3BC  # the script's folder is on the path
+from update_speed import PlainTD3BC, data_tensors  # the script's folder is on the path
 
 from dwm_gym.agents import TD3BC
 from dwm_gym.benchmarking.harness import command_line, machine_info, make_parser, parse_args, tiny_dataset, write_result
@@ -58,13 +58,7 @@ class SeedBatchedTD3BC:
     """K seeds of TD3+BC (Fujimoto & Gu 2021) as one set of stacked networks, one ``train`` call per update."""
 
     def __init__(self, data: OfflineDataset, seeds: int, batch_size: int, device: str, seed: int) -> None:
-        rows = data.transitions
-        tensor = lambda x: torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)  # noqa: E731
-        obs, next_obs = tensor(rows["observations"]), tensor(rows["next_observations"])
-        mean, std = obs.mean(0), obs.std(0) + 1e-3
-        self.states, self.next_states = (obs - mean) / std, (next_obs - mean) / std
-        self.actions = tensor(rows["actions"])
-        self.rewards, self.dones = tensor(rows["rewards"])[:, None], tensor(rows["terminations"])[:, None]
+        self.states, self.next_states, self.actions, self.rewards, self.dones = data_tensors(data, device)
         state_dim, action_dim = self.states.shape[1], self.actions.shape[1]
         self.generator = torch.Generator(device=device).manual_seed(seed)
         init = torch.Generator().manual_seed(seed)

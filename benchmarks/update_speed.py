@@ -74,18 +74,22 @@ class Critic(nn.Module):
         return self.net(torch.cat([state, action], 1))
 
 
+def data_tensors(data: OfflineDataset, device: str) -> tuple[torch.Tensor, ...]:
+    """The transitions as tensors, states normalized up front: ``(states, next_states, actions, rewards, dones)``."""
+    rows = data.transitions
+    tensor = lambda x: torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)  # noqa: E731
+    obs, next_obs = tensor(rows["observations"]), tensor(rows["next_observations"])
+    mean, std = obs.mean(0), obs.std(0) + 1e-3
+    rewards, dones = tensor(rows["rewards"])[:, None], tensor(rows["terminations"])[:, None]
+    return (obs - mean) / std, (next_obs - mean) / std, tensor(rows["actions"]), rewards, dones
+
+
 class PlainTD3BC:
     """TD3+BC (Fujimoto & Gu 2021) in plain PyTorch: the data as tensors, one ``train`` call per update."""
 
     def __init__(self, data: OfflineDataset, batch_size: int, device: str, seed: int) -> None:
-        rows = data.transitions
         torch.manual_seed(seed)
-        tensor = lambda x: torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)  # noqa: E731
-        obs, next_obs = tensor(rows["observations"]), tensor(rows["next_observations"])
-        mean, std = obs.mean(0), obs.std(0) + 1e-3
-        self.states, self.next_states = (obs - mean) / std, (next_obs - mean) / std
-        self.actions = tensor(rows["actions"])
-        self.rewards, self.dones = tensor(rows["rewards"])[:, None], tensor(rows["terminations"])[:, None]
+        self.states, self.next_states, self.actions, self.rewards, self.dones = data_tensors(data, device)
         state_dim, action_dim = self.states.shape[1], self.actions.shape[1]
         self.actor = Actor(state_dim, action_dim).to(device)
         self.actor_target = copy.deepcopy(self.actor)
