@@ -209,3 +209,24 @@ def test_the_whole_run_table_adds_the_fill_of_a_million_transitions_to_the_updat
     # 200k updates: TD3BC 1,000 s; DWM-TD3BC 1,000 s of fill + 2,000 s of updates = 3.00x, 2.00x with the file reused
     assert "| 200,000 | 17 | 50 | 3.00 | 2.00 |" in text
     assert "| 1,000,000 | 83 | 183 | 2.20 | 2.00 |" in text
+
+
+def test_the_standing_sorts_each_dataset_by_both_readings_of_its_ratio():
+    from dwm_gym.benchmarking.score_tables import Cell
+    from dwm_gym.benchmarking.scores_page import _standing
+
+    def cell(final: float, last3: float, seeds: int = 5) -> Cell:
+        return Cell(seeds=tuple(range(seeds)), final=(final, 0.1), last3=(last3, 0.1), curve=[], diverged=0)
+
+    tables = {
+        "up": {"TD3BC": cell(0.4, 0.4), "DWM-TD3BC": cell(0.6, 0.5)},
+        "down": {"TD3BC": cell(0.4, 0.4), "DWM-TD3BC": cell(0.2, 0.3)},
+        "split": {"TD3BC": cell(0.4, 0.4), "DWM-TD3BC": cell(0.6, 0.2)},
+        "short": {"TD3BC": cell(0.4, 0.4, seeds=2), "DWM-TD3BC": cell(0.9, 0.9, seeds=2)},
+    }
+    line = next(x for x in _standing(tables) if x.startswith("- DWM-TD3BC against TD3BC"))
+    assert line == (
+        "- DWM-TD3BC against TD3BC: ahead on up (1.50 / 1.25); behind on down (0.50 / 0.75); "
+        "split between the two readings on split (1.50 / 0.50)."
+    )
+    assert "no dataset with both cells complete yet" in next(x for x in _standing(tables) if "against IQL" in x)

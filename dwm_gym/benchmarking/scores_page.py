@@ -138,6 +138,25 @@ def _nine_ratios(tables: dict, paper: dict) -> list[str]:
     return lines
 
 
+def _standing(tables: dict) -> list[str]:
+    """Per ratio of :data:`RATIOS`, the datasets where the model-based method is ahead, behind, or split.
+
+    Split: ahead by one reading (final, last 3) and behind by the other. Only datasets whose two cells have the
+    same five or more seeds count.
+    """
+    lines = ["Where each model-based method stands, dataset by dataset (its ratio, final / last 3):", ""]
+    for a, b in RATIOS:
+        groups: dict[str, list[str]] = {"ahead on": [], "behind on": [], "split between the two readings on": []}
+        for dataset, table in tables.items():
+            if (r := ratio(table, a, b)) is None:
+                continue
+            key = "ahead on" if min(r) > 1 else "behind on" if max(r) < 1 else "split between the two readings on"
+            groups[key].append(f"{dataset} ({r[0]:.2f} / {r[1]:.2f})")
+        found = [f"{key} {', '.join(names)}" for key, names in groups.items() if names]
+        lines.append(f"- {a} against {b}: {'; '.join(found) if found else 'no dataset with both cells complete yet'}.")
+    return lines
+
+
 def render_scores(results: str | Path) -> dict[str, str]:
     """Every generated region of ``docs/scores.md``, from the records and paper rows under ``results``.
 
@@ -185,6 +204,8 @@ def render_scores(results: str | Path) -> dict[str, str]:
             *_nine_table(every_table, paper),
             "",
             *_nine_ratios(every_table, paper),
+            "",
+            *_standing(every_table),
         ]
     )
     data_scores = results / "data_scores.json"
