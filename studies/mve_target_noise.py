@@ -18,6 +18,11 @@ two critics' mean squared TD errors, so half of it per critic). A critic trained
 cannot fit that variance: it is a floor under each critic's loss. MuJoCo's dynamics are deterministic, so the
 model-free one-step target r_t + γ Q'(s_{t+1}, π'(s_{t+1})) has no such spread given (s_t, a_t).
 
+The rows are drawn among those with H real steps ahead in their episode, so each also has the data's own H-step
+target (its real rewards and real s_{t+H}, bootstrapped by the same networks): the report adds the imagined
+target's mean difference from it and its mean squared difference (split into the reward sum's and the
+bootstrap's), which holds the model's error besides the behaviour's noise in the one real future.
+
 ``--tiny``: a generated 300-transition hopper-medium dataset, 8 rows, 2 futures, and a TD3BC agent of 2 updates.
 """
 
@@ -41,23 +46,37 @@ from dwm_gym.world_model.bundled import resolve_checkpoint
 def target_spread(data: OfflineDataset, agent, dwm: str, rows: int, samples: int, horizon: int, seed: int) -> dict:
     """The imagined targets' spread over futures for ``rows`` transitions of ``data`` (see the module docstring)."""
     transitions = data.transitions
-    picked = np.random.default_rng(seed).choice(len(transitions["observations"]), size=rows, replace=False)
+    ends = (transitions["terminations"] | transitions["truncations"]).astype(np.int64)
+    before = np.concatenate([[0], np.cumsum(ends)])  # ends among rows [i, i + H): before[i + H] - before[i]
+    count = len(ends) - horizon + 1
+    whole = np.flatnonzero(before[horizon : horizon + count] - before[:count] == 0)  # H real steps, no episode end
+    picked = np.random.default_rng(seed).choice(whole, size=rows, replace=False)
     obs, actions = transitions["observations"][picked], transitions["actions"][picked]
     buffer = DiffusionMVEReplayBuffer(
         1, agent.observation_space, agent.action_space, device="cpu", world_model=dwm, horizon=horizon, seed=seed
     )
     states, rewards, terminated = buffer.imagine(obs, actions, samples=samples)
     gamma = float(agent.gamma)
+
+    def value(states: th.Tensor) -> th.Tensor:
+        last = states.to(agent.device, th.float32)
+        return th.cat(agent.critic_target(last, agent.actor_target(last)), dim=1).min(dim=1)[0].cpu()
+
     with th.no_grad():
         reward_sum = discounted_reward_sum(rewards, terminated, gamma)
-        last = states[:, -1].to(agent.device, th.float32)
-        q = th.cat(agent.critic_target(last, agent.actor_target(last)), dim=1).min(dim=1)[0].cpu()
-        bootstrap = gamma**horizon * (1.0 - terminated[:, -1].float()) * q
+        bootstrap = gamma**horizon * (1.0 - terminated[:, -1].float()) * value(states[:, -1])
+        ahead = picked[:, None] + np.arange(horizon)  # the data's own H steps from each row
+        real_rewards = th.as_tensor(transitions["rewards"][ahead], dtype=th.float32)
+        real_sum = discounted_reward_sum(real_rewards, th.zeros_like(real_rewards, dtype=th.bool), gamma)
+        real_last = th.as_tensor(transitions["next_observations"][ahead[:, -1]], dtype=th.float32)
+        real_bootstrap = gamma**horizon * value(real_last)
     y = (reward_sum + bootstrap).reshape(rows, samples).double()
     parts = {
         "reward_sum": reward_sum.reshape(rows, samples).double(),
         "bootstrap": bootstrap.reshape(rows, samples).double(),
     }
+    real = {"reward_sum": real_sum.double()[:, None], "bootstrap": real_bootstrap.double()[:, None]}
+    y_real = real["reward_sum"] + real["bootstrap"]
     window = agent.critic_monitor.history[-1] if agent.critic_monitor.history else None
     return {
         "rows": rows,
@@ -68,6 +87,9 @@ def target_spread(data: OfflineDataset, agent, dwm: str, rows: int, samples: int
         "target_variance": float(y.var(dim=1).mean()),
         "target_std": float(y.std(dim=1).mean()),
         "variance_of": {name: float(v.var(dim=1).mean()) for name, v in parts.items()},
+        "minus_data": float((y - y_real).mean()),
+        "squared_error_vs_data": float(((y - y_real) ** 2).mean()),
+        "squared_error_vs_data_of": {name: float(((v - real[name]) ** 2).mean()) for name, v in parts.items()},
         "critic_loss_last_window": None if window is None else float(window.loss),
         "critic_loss_updates": None if window is None else int(window.updates),
     }
@@ -106,10 +128,12 @@ def main() -> None:
         result = target_spread(data, agent, dwm, args.rows, args.samples, args.horizon, args.seed)
         results[name] = {"agent": str(path), "world_model": Path(dwm).name, **result}
         loss = result["critic_loss_last_window"]
-        of = result["variance_of"]
+        of, vs = result["variance_of"], result["squared_error_vs_data_of"]
         print(
             f"{name}: mean|y| {result['mean_abs_target']:.1f}, variance over futures {result['target_variance']:.2f} "
-            f"(reward sum {of['reward_sum']:.2f}, bootstrap {of['bootstrap']:.2f}); "
+            f"(reward sum {of['reward_sum']:.2f}, bootstrap {of['bootstrap']:.2f}); against the data's own H steps: "
+            f"mean {result['minus_data']:+.2f}, squared {result['squared_error_vs_data']:.2f} (reward sum "
+            f"{vs['reward_sum']:.2f}, bootstrap {vs['bootstrap']:.2f}); "
             f"the agent's critic loss {loss if loss is None else f'{loss:.1f}'} (two critics)"
         )
     write_result(args.json, {"command": command_line(args), "datasets": results}, args)
