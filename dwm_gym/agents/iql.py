@@ -279,7 +279,9 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         if self.handover_start is not None:
-            self.logger.record("train/handover_weight", weight)
+            self.logger.record(
+                "train/handover_weight", handover_weight(self._n_updates, self.handover_start, self.handover_end)
+            )
         for key, values in logs.items():
             self.logger.record(f"train/{key}", np.mean(values))
 

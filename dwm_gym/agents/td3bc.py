@@ -219,7 +219,9 @@ class TD3BC(OfflineAlgorithm, TD3):
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         if self.handover_start is not None:
-            self.logger.record("train/handover_weight", weight)
+            self.logger.record(
+                "train/handover_weight", handover_weight(self._n_updates, self.handover_start, self.handover_end)
+            )
         if actor_losses:
             self.logger.record("train/actor_loss", np.mean(actor_losses))
             self.logger.record("train/bc_loss", np.mean(bc_losses))
