@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch as th
 from stable_baselines3.common.buffers import ReplayBuffer
 
+from dwm_gym.utils.validation import integer
 from dwm_gym.value_expansion import MVEReplayBuffer
 
 
@@ -36,22 +37,23 @@ def check_handover(start: int | None, end: int | None, buffer: ReplayBuffer | No
         )
 
 
-def check_handover_updates(start: int | None, end: int | None) -> None:
-    """Raises ValueError unless ``start`` and ``end`` are both None or whole update counts with 0 <= start <= end."""
+def check_handover_updates(start: int | None, end: int | None) -> tuple[int | None, int | None]:
+    """``(start, end)`` as update counts, or ``(None, None)`` without a handover.
+
+    Raises:
+        ValueError: Unless both are None, or both whole numbers with 0 <= start <= end.
+    """
     if start is None and end is None:
-        return
+        return None, None
     if start is None or end is None:
         raise ValueError(
             f"a target handover needs both handover_start and handover_end (got {start!r} and {end!r}): give both "
             "update counts, or neither for the value-expansion target throughout"
         )
-    if isinstance(start, bool) or isinstance(end, bool) or int(start) != start or int(end) != end:
-        raise ValueError(f"handover_start and handover_end must be whole update counts, got {start!r} and {end!r}")
-    if not 0 <= start <= end:
-        raise ValueError(
-            f"the handover must start at 0 updates or later and end no earlier than it starts, got "
-            f"start={start}, end={end}"
-        )
+    start, end = integer("handover_start", start, minimum=0), integer("handover_end", end, minimum=0)
+    if start > end:
+        raise ValueError(f"the handover must end no earlier than it starts, got start={start}, end={end}")
+    return start, end
 
 
 def handover_weight(update: int, start: int | None, end: int | None) -> float:

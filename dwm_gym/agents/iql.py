@@ -84,11 +84,11 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
         beta: Inverse temperature β of the advantage weights (3.0).
         max_weight: Clip of the advantage weights (100).
         td_lambda: λ of the λ-return over imagined segments (0.95); 1.0 gives vanilla Diffusion-MVE.
+            Used only with buffers that can return segments (the MVE buffers).
         handover_start: With ``handover_end``, the updates over which the Q target moves linearly from the
             value-expansion target to the one-step target r_t + γ V(s_{t+1}) on the real transition
             (:mod:`dwm_gym.agents.handover`). None (default): the value-expansion target throughout, the paper's.
         handover_end: The update from which the Q target is the one-step target alone.
-            Used only with buffers that can return segments (the MVE buffers).
         normalize_observations: Normalize states by the dataset's mean/std.
         normalize_rewards: Scale rewards by 1000 / (max - min episode return).
         replay_buffer_class: Any SB3 replay buffer class (e.g. ``DiffusionMVEReplayBuffer``).
@@ -133,7 +133,7 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
             raise ValueError(f"expectile must be in (0, 1), got {expectile}")
         if not 0.0 <= td_lambda <= 1.0:
             raise ValueError(f"td_lambda must be in [0, 1], got {td_lambda}")
-        check_handover_updates(handover_start, handover_end)
+        handover_start, handover_end = check_handover_updates(handover_start, handover_end)
         self.expectile, self.beta, self.max_weight, self.td_lambda = expectile, beta, max_weight, td_lambda
         self.handover_start, self.handover_end = handover_start, handover_end
         replay_buffer_kwargs = segment_request(replay_buffer_class, replay_buffer_kwargs, td_lambda)
@@ -253,14 +253,17 @@ class IQL(OfflineAlgorithm, OffPolicyAlgorithm):
                     assert data.real_rewards is not None and data.real_dones is not None
                     real_next = data.real_next_observations
                     one_step = data.real_rewards * scale + (1 - data.real_dones) * self.gamma * value(real_next)
+                expanded = None
                 if weight == 1.0 and one_step is not None:
                     y, bootstrap = one_step, one_step - data.real_rewards * scale
                 else:
-                    y, bootstrap = self._expanded_target(data, scale)
-                    if one_step is not None:
-                        y = blend_targets(y, one_step, weight)
-                if gap_now and one_step is not None:
-                    self.critic_monitor.add_target_gap(float((y - one_step).mean()))
+                    expanded, bootstrap = self._expanded_target(data, scale)
+                    y = expanded
+                    if one_step is not None and weight > 0.0:
+                        y = blend_targets(expanded, one_step, weight)
+                        bootstrap = blend_targets(bootstrap, one_step - data.real_rewards * scale, weight)
+                if gap_now and one_step is not None and expanded is not None:  # the value-expansion target's own
+                    self.critic_monitor.add_target_gap(float((expanded - one_step).mean()))
             current_q = critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, y) for q in current_q))
             self.critic_monitor.add(float(critic_loss.detach()), current_q[0], y, bootstrap)

@@ -41,7 +41,7 @@ class Algorithm:
 
 def _handover(config: AgentRunConfig) -> dict[str, Any]:
     """The target handover, for a run with a world model (a model-free target is the one-step target already)."""
-    if config.world_model is None:
+    if world_model_path(config.world_model, config.dataset) is None:
         return {}
     return {"handover_start": config.handover_start, "handover_end": config.handover_end}
 
@@ -131,7 +131,7 @@ class AgentRunConfig:
         self.eval_episodes = integer("eval_episodes", self.eval_episodes)
         choice("refs", self.refs, get_args(Refs))
         self.checkpoint_every = integer("checkpoint_every", self.checkpoint_every)
-        check_handover_updates(self.handover_start, self.handover_end)
+        self.handover_start, self.handover_end = check_handover_updates(self.handover_start, self.handover_end)
         resolve_device(self.device)
         if "/" not in self.dataset:
             spec, quality = parse_dataset_name(self.dataset)

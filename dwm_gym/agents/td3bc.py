@@ -112,7 +112,7 @@ class TD3BC(OfflineAlgorithm, TD3):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ) -> None:
-        check_handover_updates(handover_start, handover_end)
+        handover_start, handover_end = check_handover_updates(handover_start, handover_end)
         self.alpha, self.normalize_observations = alpha, normalize_observations
         self.handover_start, self.handover_end = handover_start, handover_end
         self.critic_monitor = CriticMonitor()
@@ -157,20 +157,20 @@ class TD3BC(OfflineAlgorithm, TD3):
         next_q = th.cat(self.critic_target(next_obs, next_actions), dim=1).min(dim=1, keepdim=True)[0]
         return data.real_rewards + (1 - data.real_dones) * self.gamma * next_q
 
-    def _critic_target(self, data: Any, weight: float) -> tuple[th.Tensor, th.Tensor]:
-        """The critic's target and its bootstrapped part.
+    def _critic_target(self, data: Any, weight: float) -> tuple[th.Tensor, th.Tensor, th.Tensor | None]:
+        """The critic's target, its bootstrapped part, and the batch's own target (None when not computed).
 
-        The batch's target (γ^H-discounted with an MVE buffer), handed over to the one-step target on the real
-        transition by ``weight``; at weight 1 the one-step target alone is computed.
+        The batch's own target is the value-expansion target with an MVE buffer (γ^H-discounted); ``weight`` hands
+        it over to the one-step target on the real transition, which alone is computed at weight 1.
         """
         one_step = None
         if weight > 0.0:
             if not has_real_transitions(data):
                 raise RuntimeError("a target handover needs batches with their real transitions (MVE buffers)")
+            assert data.real_rewards is not None  # has_real_transitions
             one_step = self._one_step_target(data, smoothing=True)
             if weight == 1.0:
-                assert data.real_rewards is not None  # has_real_transitions
-                return one_step, one_step - data.real_rewards
+                return one_step, one_step - data.real_rewards, None
         discounts = data.discounts if data.discounts is not None else self.gamma
         noise = data.actions.clone().data.normal_(0, self.target_policy_noise)
         noise = noise.clamp(-self.target_noise_clip, self.target_noise_clip)
@@ -179,7 +179,10 @@ class TD3BC(OfflineAlgorithm, TD3):
         next_q, _ = th.min(next_q, dim=1, keepdim=True)
         bootstrap = (1 - data.dones) * discounts * next_q
         target_q = data.rewards + bootstrap
-        return (target_q, bootstrap) if one_step is None else (blend_targets(target_q, one_step, weight), bootstrap)
+        if one_step is None:
+            return target_q, bootstrap, target_q
+        blended_bootstrap = blend_targets(bootstrap, one_step - data.real_rewards, weight)
+        return blend_targets(target_q, one_step, weight), blended_bootstrap, target_q
 
     def train(self, gradient_steps: int, batch_size: int = 128) -> None:
         """SB3's TD3 update with the TD3+BC actor loss -λ Q(s, π(s)) + ‖π(s) - a‖², λ = α / mean|Q|.
@@ -195,9 +198,10 @@ class TD3BC(OfflineAlgorithm, TD3):
             data = self.sample_batch(batch_size)
             with th.no_grad():
                 weight = handover_weight(self._n_updates, self.handover_start, self.handover_end)
-                target_q, bootstrap = self._critic_target(data, weight)
-                if has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
-                    gap = target_q - self._one_step_target(data, smoothing=False)  # draws nothing: training unchanged
+                target_q, bootstrap, expanded = self._critic_target(data, weight)
+                if expanded is not None and has_real_transitions(data) and self._n_updates % TARGET_GAP_EVERY == 0:
+                    # the value-expansion target's own gap, before any handover; draws nothing: training unchanged
+                    gap = expanded - self._one_step_target(data, smoothing=False)
                     self.critic_monitor.add_target_gap(float(gap.mean()))
             current_q = self.critic(data.observations, data.actions)
             critic_loss = cast(th.Tensor, sum(F.mse_loss(q, target_q) for q in current_q))

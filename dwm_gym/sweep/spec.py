@@ -191,8 +191,7 @@ class SweepSpec:
         if self.handover is not None:
             if not isinstance(self.handover, (list, tuple)) or len(self.handover) != 2:
                 raise ValueError(f"handover must be [start, end] in updates, got {self.handover!r}")
-            check_handover_updates(*self.handover)
-            object.__setattr__(self, "handover", tuple(self.handover))
+            object.__setattr__(self, "handover", check_handover_updates(*self.handover))
         if not isinstance(self.label, str) or not self.label.strip():
             raise ValueError(f"label must be a non-empty string, got {self.label!r}")
 

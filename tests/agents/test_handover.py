@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from dwm_gym.agents import IQL, TD3BC
-from dwm_gym.agents.handover import blend_targets, check_handover, handover_weight
+from dwm_gym.agents.handover import blend_targets, check_handover, check_handover_updates, handover_weight
 from dwm_gym.agents.run_checks import settings_without_effect
 from dwm_gym.agents.runs import AgentRunConfig
 from dwm_gym.sweep.spec import spec_from_dict
@@ -42,8 +42,9 @@ def test_the_weight_rises_linearly_from_start_to_end():
     [
         (10, None, "needs both"),
         (20, 10, "end no earlier than it starts"),
-        (-1, 10, "start at 0 updates or later"),
-        (1.5, 10, "whole update counts"),
+        (-1, 10, "handover_start must be an integer >= 0, got -1"),
+        (1.5, 10, "handover_start must be an integer >= 0, got 1.5"),
+        (0, float("inf"), "handover_end must be an integer >= 0, got inf"),
     ],
 )
 def test_a_malformed_handover_is_refused_saying_what_is_expected(start, end, match):
@@ -51,6 +52,25 @@ def test_a_malformed_handover_is_refused_saying_what_is_expected(start, end, mat
         check_handover(start, end, None)
     with pytest.raises(ValueError, match=match):
         TD3BC("MlpPolicy", "Hopper-v5", handover_start=start, handover_end=end, device="cpu")
+
+
+def test_update_counts_given_as_whole_floats_become_integers():
+    assert check_handover_updates(1e5, 3e5) == (100_000, 300_000)
+    assert isinstance(check_handover_updates(1e5, 3e5)[0], int)
+
+
+def test_the_blend_weighs_the_one_step_target_by_w_and_the_gap_stays_the_expanded_targets(medium_data):
+    agent = trained(TD3BC, medium_data, 2, handover_start=0, handover_end=10)
+    batch = agent.replay_buffer.sample(16)
+    with torch.no_grad():
+        torch.manual_seed(3)
+        one_step = agent._one_step_target(batch, smoothing=True)  # drawn first, as in the blend
+        expanded, bootstrap, _ = agent._critic_target(batch, 0.0)
+        torch.manual_seed(3)
+        blended, blended_bootstrap, own = agent._critic_target(batch, 0.25)
+    torch.testing.assert_close(blended, 0.75 * expanded + 0.25 * one_step)
+    torch.testing.assert_close(blended_bootstrap, 0.75 * bootstrap + 0.25 * (one_step - batch.real_rewards))
+    assert torch.equal(own, expanded)  # the target gap is measured on the value-expansion target, not the blend
 
 
 def test_a_model_free_agent_with_a_handover_is_refused_before_its_first_update(medium_data):
