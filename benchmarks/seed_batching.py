@@ -44,11 +44,11 @@ class SeedMLP(nn.Module):
             self.weights.append(nn.Parameter(weight.to(device)))
             self.biases.append(nn.Parameter(bias.to(device)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (K, B, in)`` to ``(K, B, out)``."""
+    def forward(self, x: torch.Tensor, first: int | None = None) -> torch.Tensor:
+        """``x (K, B, in)`` to ``(K, B, out)``; with ``first``, only the first ``first`` networks run on ``x``."""
         last = len(self.weights) - 1
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(bias, x, weight)
+            x = torch.baddbmm(bias[:first], x, weight[:first])
             if i < last:
                 x = torch.relu(x)
         return x
@@ -107,7 +107,7 @@ class SeedBatchedTD3BC:
         self.critic_optimizer.step()
         if self.total_it % self.policy_freq == 0:
             pi = torch.tanh(self.actor(state))
-            q = self.critics(torch.cat([state, pi], 2).repeat(2, 1, 1))[:k]
+            q = self.critics(torch.cat([state, pi], 2), first=k)  # Q1 of every seed only, as TD3+BC's actor step
             lmbda = self.alpha / q.abs().mean(dim=(1, 2)).detach()
             actor_loss = (-lmbda * q.mean(dim=(1, 2)) + ((pi - action) ** 2).mean(dim=(1, 2))).sum()
             self.actor_optimizer.zero_grad()
@@ -118,6 +118,7 @@ class SeedBatchedTD3BC:
                     torch._foreach_lerp_(list(target.parameters()), list(source.parameters()), self.tau)
 
     def learn(self, updates: int) -> None:
+        """Runs ``updates`` updates, each with fresh draws from the run's generator."""
         for _ in range(updates):
             self.train(*self.draw())
 

@@ -85,6 +85,7 @@ def _update_speed(r: Mapping) -> list[str]:
 
 
 def _seed_batching(r: Mapping) -> list[str]:
+    """Seed-updates per CPU second of K seeds in one stacked network, beside the one-seed agents."""
     rows = [
         (row["seeds"], f"{row['seed_updates_per_cpu_s']:.0f}", f"{row['speedup_vs_separate']:.2f}",
          f"{row['speedup_vs_library']:.2f}")
