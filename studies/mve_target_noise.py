@@ -122,11 +122,16 @@ def main() -> None:
     results = {}
     for name, path in pairs:
         spec, quality = parse_dataset_name(name)
-        agent, _ = load_agent(Path(path), device=args.device)
+        agent, summary = load_agent(Path(path), device=args.device)
+        if not isinstance(agent, TD3BC):
+            raise SystemExit(f"{path} holds a {type(agent).__name__}; the study bootstraps with TD3BC's twin critics")
+        trained_h = summary.get("config", {}).get("horizon")
+        if trained_h is not None and trained_h != args.horizon:
+            print(f"note: {name}'s agent was trained at H = {trained_h}; its critic loss is that run's")
         data = OfflineDataset.from_minari(dataset_id(spec.name, quality))
         dwm = str(resolve_checkpoint(spec.name, quality, "dwm"))
         result = target_spread(data, agent, dwm, args.rows, args.samples, args.horizon, args.seed)
-        results[name] = {"agent": str(path), "world_model": Path(dwm).name, **result}
+        results[name] = {"agent": str(path), "agent_horizon": trained_h, "world_model": Path(dwm).name, **result}
         loss = result["critic_loss_last_window"]
         of, vs = result["variance_of"], result["squared_error_vs_data_of"]
         print(

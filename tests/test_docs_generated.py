@@ -223,10 +223,11 @@ def test_the_standing_sorts_each_dataset_by_both_readings_of_its_ratio():
         "down": {"TD3BC": cell(0.4, 0.4), "DWM-TD3BC": cell(0.2, 0.3)},
         "split": {"TD3BC": cell(0.4, 0.4), "DWM-TD3BC": cell(0.6, 0.2)},
         "short": {"TD3BC": cell(0.4, 0.4, seeds=2), "DWM-TD3BC": cell(0.9, 0.9, seeds=2)},
+        "negative": {"TD3BC": cell(-0.1, 0.2), "DWM-TD3BC": cell(0.3, 0.3)},  # a ratio's sign would mislead
     }
     line = next(x for x in _standing(tables) if x.startswith("- DWM-TD3BC against TD3BC"))
     assert line == (
         "- DWM-TD3BC against TD3BC: ahead on up (1.50 / 1.25); behind on down (0.50 / 0.75); "
-        "split between the two readings on split (1.50 / 0.50)."
+        "neither (split or level) on split (1.50 / 0.50)."
     )
     assert "no dataset with both cells complete yet" in next(x for x in _standing(tables) if "against IQL" in x)

@@ -139,18 +139,20 @@ def _nine_ratios(tables: dict, paper: dict) -> list[str]:
 
 
 def _standing(tables: dict) -> list[str]:
-    """Per ratio of :data:`RATIOS`, the datasets where the model-based method is ahead, behind, or split.
+    """Per ratio of :data:`RATIOS`, the datasets where the model-based method is ahead, behind, or neither.
 
-    Split: ahead by one reading (final, last 3) and behind by the other. Only datasets whose two cells have the
-    same five or more seeds count.
+    Ahead (behind): above (below) its baseline by both readings, final and last 3; neither: the rest (split between
+    the readings, or level). Only datasets whose two cells have the same seeds, at least ``MIN_SEEDS`` of them,
+    and whose baseline scores are positive count.
     """
     lines = ["Where each model-based method stands, dataset by dataset (its ratio, final / last 3):", ""]
     for a, b in RATIOS:
-        groups: dict[str, list[str]] = {"ahead on": [], "behind on": [], "split between the two readings on": []}
+        groups: dict[str, list[str]] = {"ahead on": [], "behind on": [], "neither (split or level) on": []}
         for dataset, table in tables.items():
-            if (r := ratio(table, a, b)) is None:
+            r, base = ratio(table, a, b), table.get(b)
+            if r is None or base is None or min(base.final[0], base.last3[0]) <= 0:
                 continue
-            key = "ahead on" if min(r) > 1 else "behind on" if max(r) < 1 else "split between the two readings on"
+            key = "ahead on" if min(r) > 1 else "behind on" if max(r) < 1 else "neither (split or level) on"
             groups[key].append(f"{dataset} ({r[0]:.2f} / {r[1]:.2f})")
         found = [f"{key} {', '.join(names)}" for key, names in groups.items() if names]
         lines.append(f"- {a} against {b}: {'; '.join(found) if found else 'no dataset with both cells complete yet'}.")
